@@ -1,0 +1,89 @@
+import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
+import { AppError, toErrorBody } from "../lib/errors";
+import type { ServiceHealth } from "../lib/health";
+import { errorFields, type Logger } from "../lib/log";
+import { mountService, type Authenticate, type MountedService } from "./mount";
+
+/** What the HTTP layer needs: the services to mount and how to check and authenticate. */
+export interface AppOptions {
+  services: MountedService[];
+  /** Every service's health, for `GET /healthz`. */
+  health: () => Promise<ServiceHealth[]>;
+  authenticate?: Authenticate;
+  bodyLimitBytes: number;
+  log: Logger;
+}
+
+function parseJsonBody() {
+  return (_request: unknown, body: Buffer, done: (err: Error | null, value?: unknown) => void) => {
+    if (body.length === 0) return done(null, undefined);
+    try {
+      done(null, JSON.parse(body.toString("utf8")));
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      done(new AppError("invalid_argument", `request body is not valid JSON: ${reason}`));
+    }
+  };
+}
+
+function fastifyErrorToApp(err: FastifyError, bodyLimitBytes: number): { status: number; error: AppError } | null {
+  if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+    return {
+      status: 413,
+      error: new AppError("resource_exhausted", `request body is larger than the limit of ${bodyLimitBytes} bytes`, {
+        limitBytes: bodyLimitBytes,
+      }),
+    };
+  }
+  if (typeof err.statusCode === "number" && err.statusCode >= 400 && err.statusCode < 500) {
+    return { status: err.statusCode, error: new AppError("invalid_argument", err.message) };
+  }
+  return null;
+}
+
+/**
+ * The standalone HTTP server: every service's exposed routes with Encore's request and error
+ * semantics, `GET /healthz`, a body limit, and 404s in Encore's shape.
+ */
+export function createApp(options: AppOptions): FastifyInstance {
+  const { log, bodyLimitBytes } = options;
+  const app = Fastify({ logger: false, bodyLimit: bodyLimitBytes, forceCloseConnections: "idle", return503OnClosing: true });
+
+  app.removeAllContentTypeParsers();
+  const parseJson = parseJsonBody();
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (request, body, done) => {
+    if ((request.routeOptions.config as { raw?: boolean }).raw) return done(null, undefined);
+    parseJson(request, body as Buffer, done);
+  });
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const mapped = err instanceof AppError ? { status: err.status, error: err } : fastifyErrorToApp(err, bodyLimitBytes);
+    if (mapped) return reply.code(mapped.status).send(mapped.error.toBody());
+    log.error("request failed", { method: request.method, url: request.routeOptions.url, ...errorFields(err) });
+    const { status, body } = toErrorBody(err);
+    return reply.code(status).send(body);
+  });
+
+  app.setNotFoundHandler((_request, reply) => {
+    reply.code(404).send({ code: "not_found", message: "endpoint not found", details: null });
+  });
+
+  app.addHook("onResponse", async (request, reply) => {
+    log.debug("request", {
+      method: request.method,
+      route: request.routeOptions.url ?? "unmatched",
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime),
+    });
+  });
+
+  app.get("/healthz", async (_request, reply) => {
+    const services = await options.health();
+    const down = services.some((s) => s.status === "down");
+    const status = down ? "down" : services.some((s) => s.status === "degraded") ? "degraded" : "ok";
+    return reply.code(down ? 503 : 200).send({ status, services });
+  });
+
+  for (const service of options.services) mountService(app, service, options.authenticate);
+  return app;
+}
