@@ -1,17 +1,14 @@
 import { fileURLToPath } from "node:url";
 import { MongoClient } from "mongodb";
-import { aiRoutes } from "../ai/contract";
 import { createAiService } from "../ai/service";
 import type { Config } from "../lib/config";
 import type { ServiceHealth } from "../lib/health";
 import type { Logger } from "../lib/log";
 import { openDatabases, type DatabaseOwner, type Databases } from "../lib/postgres";
-import { projectsRoutes } from "../projects/contract";
 import { createProjectsService } from "../projects/service";
-import { vfsRoutes } from "../vfs/contract";
 import { createVfsService } from "../vfs/service";
-import { workspaceRoutes } from "../workspace/contract";
 import { createWorkspaceService } from "../workspace/service";
+import { CONTRACT_ROUTES } from "./contracts";
 import type { MountedService } from "./mount";
 
 /** The services that own a Postgres database, with their migrations. */
@@ -56,10 +53,10 @@ export async function composeKiln(config: Config, log: Logger, options: ComposeO
 
   return {
     services: [
-      { name: "projects", routes: projectsRoutes, impl: projects },
-      { name: "workspace", routes: workspaceRoutes, impl: workspace },
-      { name: "vfs", routes: vfsRoutes, impl: vfs },
-      { name: "ai", routes: aiRoutes, impl: ai },
+      { name: "projects", routes: CONTRACT_ROUTES.projects, impl: projects },
+      { name: "workspace", routes: CONTRACT_ROUTES.workspace, impl: workspace },
+      { name: "vfs", routes: CONTRACT_ROUTES.vfs, impl: vfs },
+      { name: "ai", routes: CONTRACT_ROUTES.ai, impl: ai },
     ],
     databases,
     health: () => Promise.all([projects.health(), workspace.health(), vfs.health(), ai.health()]),

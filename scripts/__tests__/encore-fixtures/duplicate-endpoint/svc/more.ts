@@ -1,0 +1,2 @@
+import { api } from "encore.dev/api";
+export const get = api({ method: "GET", path: "/svc/two" }, async (): Promise<void> => {}); // violation

@@ -1,0 +1,2 @@
+import { APIError } from "encore.dev/api"; // violation
+export const notFound = () => APIError.notFound("nope");

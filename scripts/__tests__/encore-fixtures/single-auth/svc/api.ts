@@ -1,0 +1,5 @@
+import { authHandler } from "encore.dev/auth";
+import { Header } from "encore.dev/api";
+interface Params { authorization: Header<"Authorization"> }
+interface Data { userID: string }
+export const auth = authHandler<Params, Data>(async () => ({ userID: "u" }));

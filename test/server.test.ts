@@ -1,0 +1,45 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestKiln, type TestKiln } from "./support/kiln";
+
+let kiln: TestKiln;
+beforeAll(async () => {
+  kiln = await startTestKiln({ MONGODB_URI: undefined, KILN_BODY_LIMIT_BYTES: "4096" });
+});
+afterAll(async () => {
+  await kiln?.close();
+});
+
+describe("the standalone server", () => {
+  it.each([
+    ["/projects/health", "projects"],
+    ["/workspaces/health", "workspace"],
+    ["/vfs/health", "vfs"],
+    ["/generations/health", "ai"],
+  ])("serves %s, the first endpoint of %s", async (path, service) => {
+    const response = await fetch(`${kiln.url}${path}`);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as any;
+    expect(body.service).toBe(service);
+    expect(body.checks.length).toBeGreaterThan(0);
+  });
+
+  it("reports each dependency in /healthz, and 503 when one is down (no MongoDB configured here)", async () => {
+    const response = await fetch(`${kiln.url}/healthz`);
+    expect(response.status).toBe(503);
+    const body = (await response.json()) as any;
+    expect(body.status).toBe("down");
+    const byName = Object.fromEntries(body.services.map((s: { service: string }) => [s.service, s]));
+    expect(byName.projects.status).toBe("ok");
+    expect(byName.workspace.status).toBe("ok");
+    expect(byName.vfs.checks[0]).toMatchObject({ name: "mongodb", status: "fail", detail: "MONGODB_URI is not set" });
+    // ai reaches vfs through its contract and reports it as its own failing dependency.
+    expect(byName.ai.checks.find((c: { name: string }) => c.name === "service:vfs")).toMatchObject({ status: "fail" });
+    expect(byName.ai.checks.find((c: { name: string }) => c.name === "postgres")).toMatchObject({ status: "ok" });
+  });
+
+  it("answers unknown routes with Encore's 404 body", async () => {
+    const response = await fetch(`${kiln.url}/no/such/route`);
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({ code: "not_found", message: "endpoint not found", details: null });
+  });
+});

@@ -1,0 +1,49 @@
+import { randomBytes } from "node:crypto";
+import { Writable } from "node:stream";
+import { loadConfig, type Config } from "../../lib/config";
+import { createPinoLogger, type Logger } from "../../lib/log";
+import { dropSchemas } from "../../lib/postgres";
+import { DATABASE_OWNERS } from "../../server/compose";
+import { startServer, type RunningServer } from "../../server/start";
+
+/** A Kiln server for one test file, with its own database and every log line it wrote. */
+export interface TestKiln extends RunningServer {
+  /** Every log line, as parsed JSON, so tests can assert on what operators would see. */
+  logs: Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+/** A logger that keeps its JSON lines in memory. */
+export function memoryLogger(level = "debug"): { log: Logger; lines: Record<string, unknown>[]; text: () => string } {
+  const lines: Record<string, unknown>[] = [];
+  const raw: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split("\n").filter(Boolean)) {
+        raw.push(line);
+        lines.push(JSON.parse(line));
+      }
+      done();
+    },
+  });
+  return { log: createPinoLogger(level, sink), lines, text: () => raw.join("\n") };
+}
+
+/**
+ * Starts the standalone server on a free port. With `DATABASE_URL` set, the file gets its own schemas
+ * on that server (dropped afterwards); without, an in-memory PGlite of its own.
+ */
+export async function startTestKiln(env: Record<string, string | undefined> = {}): Promise<TestKiln> {
+  const config: Config = loadConfig({ ...process.env, PORT: "0", HOST: "127.0.0.1", ...env });
+  const schemaPrefix = `t${randomBytes(4).toString("hex")}_`;
+  const { log, lines } = memoryLogger();
+  const server = await startServer(config, log, { inMemoryDatabase: true, schemaPrefix });
+  return {
+    ...server,
+    logs: lines,
+    close: async () => {
+      await server.shutdown();
+      if (config.databaseUrl) await dropSchemas(config.databaseUrl, DATABASE_OWNERS.map((o) => `${schemaPrefix}${o.service}`));
+    },
+  };
+}
