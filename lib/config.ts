@@ -60,6 +60,21 @@ function oneOf<T extends string>(name: string, description: string, fallback: T,
   };
 }
 
+function secretText(name: string, description: string, minLength: number, encoreSecret?: string): VariableSpec<string | undefined> {
+  return {
+    name,
+    description,
+    encoreSecret,
+    parse(raw) {
+      if (raw === undefined || raw.trim() === "") return undefined;
+      if (raw.trim().length < minLength || /\s/.test(raw.trim())) {
+        throw new VariableProblem(`must be at least ${minLength} characters without spaces (the value is not shown)`);
+      }
+      return raw.trim();
+    },
+  };
+}
+
 function connectionUrl(
   name: string,
   description: string,
@@ -98,6 +113,12 @@ export const VARIABLES = {
   ),
   mongodbUri: connectionUrl("MONGODB_URI", "MongoDB holding the vfs (GridFS)", ["mongodb", "mongodb+srv"], "MongoDBURI"),
   mongodbDatabase: text("KILN_MONGODB_DATABASE", "Database name of the vfs in MongoDB", "kiln"),
+  bootstrapToken: secretText(
+    "KILN_BOOTSTRAP_TOKEN",
+    "First start only: the API token of the local user, instead of a random one printed once",
+    20,
+    "KilnBootstrapToken",
+  ),
   logLevel: oneOf("LOG_LEVEL", "Log level of the standalone server", "info", [
     "trace",
     "debug",

@@ -1,4 +1,4 @@
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
@@ -103,11 +103,35 @@ export async function dropSchemas(url: string, schemas: string[]): Promise<void>
   }
 }
 
+/** PGlite's files are one process's: a second process opening them would corrupt them. */
+async function lockDataDir(location: string): Promise<() => Promise<void>> {
+  const lock = join(location, "..", "pglite.lock");
+  const holder = Number(await readFile(lock, "utf8").catch(() => ""));
+  if (holder && holder !== process.pid && isAlive(holder)) {
+    throw new Error(
+      `the embedded database in ${location} is in use by process ${holder} (a running \`npm start\`?): stop it first, or set DATABASE_URL to share a Postgres server`,
+    );
+  }
+  await writeFile(lock, String(process.pid));
+  return () => rm(lock, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 async function startEmbedded(dataDir: string | null, maxConnections: number) {
   let location: string | undefined;
+  let unlock = async () => undefined as void;
   if (dataDir !== null) {
     location = join(dataDir, "pglite");
     await mkdir(location, { recursive: true });
+    unlock = await lockDataDir(location);
   }
   const db = await PGlite.create(location);
   const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections });
@@ -119,6 +143,7 @@ async function startEmbedded(dataDir: string | null, maxConnections: number) {
     stop: async () => {
       await server.stop();
       await db.close();
+      await unlock();
     },
   };
 }

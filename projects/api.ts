@@ -1,10 +1,99 @@
 import { api } from "encore.dev/api";
+import { getAuthData } from "~encore/auth";
 import { call } from "../lib/encore";
 import type { ServiceHealth } from "../lib/health";
+import type { AuthData } from "../lib/routes";
+import type {
+  AppendMessageRequest,
+  Conversation,
+  ConversationMessage,
+  CreatedToken,
+  CreateProjectRequest,
+  CreateTokenRequest,
+  DeleteProjectRequest,
+  ListProjectsRequest,
+  Project,
+  ProjectPage,
+  ProjectRef,
+  RecordActivityRequest,
+  TokenInfo,
+  TokenList,
+  TokenRef,
+  UpdateProjectRequest,
+} from "./contract";
 import { projects } from "./encore-wiring";
+
+/** The authenticated caller (every `auth: true` endpoint has one). */
+const caller = (): AuthData => getAuthData()!;
 
 /** Health of the projects service and its database. */
 export const health = api(
   { expose: true, auth: false, method: "GET", path: "/projects/health" },
   async (): Promise<ServiceHealth> => call(() => projects().health()),
+);
+
+/** Creates a project owned by the caller. */
+export const create = api(
+  { expose: true, auth: true, method: "POST", path: "/projects" },
+  async (req: CreateProjectRequest): Promise<Project> => call(() => projects().create(req, caller())),
+);
+
+/** The caller's projects, newest first, a page at a time. */
+export const list = api(
+  { expose: true, auth: true, method: "GET", path: "/projects" },
+  async (req: ListProjectsRequest): Promise<ProjectPage> => call(() => projects().list(req, caller())),
+);
+
+/** One of the caller's projects. */
+export const get = api(
+  { expose: true, auth: true, method: "GET", path: "/projects/:id" },
+  async (req: ProjectRef): Promise<Project> => call(() => projects().get(req, caller())),
+);
+
+/** Renames or re-describes one of the caller's projects. */
+export const update = api(
+  { expose: true, auth: true, method: "PATCH", path: "/projects/:id" },
+  async (req: UpdateProjectRequest): Promise<Project> => call(() => projects().update(req, caller())),
+);
+
+/** Deletes one of the caller's projects. */
+export const del = api(
+  { expose: true, auth: true, method: "DELETE", path: "/projects/:id" },
+  async (req: DeleteProjectRequest): Promise<void> => call(() => projects().del(req, caller())),
+);
+
+/** The project's conversation: prompts and the agent's summaries, in order. */
+export const conversation = api(
+  { expose: true, auth: true, method: "GET", path: "/projects/:id/conversation" },
+  async (req: ProjectRef): Promise<Conversation> => call(() => projects().conversation(req, caller())),
+);
+
+/** Appends to a project's conversation (called by the ai service). */
+export const appendMessage = api(
+  { expose: false, auth: false, method: "POST", path: "/projects/:id/conversation" },
+  async (req: AppendMessageRequest): Promise<ConversationMessage> => call(() => projects().appendMessage(req)),
+);
+
+/** Records a project's workspace, preview and latest job (called by the services that own them). */
+export const recordActivity = api(
+  { expose: false, auth: false, method: "POST", path: "/projects/:id/activity" },
+  async (req: RecordActivityRequest): Promise<Project> => call(() => projects().recordActivity(req)),
+);
+
+/** Creates an API token for the caller; its value is returned once. */
+export const createToken = api(
+  { expose: true, auth: true, method: "POST", path: "/projects/tokens" },
+  async (req: CreateTokenRequest): Promise<CreatedToken> => call(() => projects().createToken(req, caller())),
+);
+
+/** The caller's API tokens. */
+export const listTokens = api(
+  { expose: true, auth: true, method: "GET", path: "/projects/tokens" },
+  async (): Promise<TokenList> => call(() => projects().listTokens({}, caller())),
+);
+
+/** Revokes one of the caller's tokens. */
+export const revokeToken = api(
+  { expose: true, auth: true, method: "DELETE", path: "/projects/tokens/:id" },
+  async (req: TokenRef): Promise<TokenInfo> => call(() => projects().revokeToken(req, caller())),
 );

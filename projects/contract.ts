@@ -1,13 +1,168 @@
 import type { ServiceHealth } from "../lib/health";
-import type { Routes } from "../lib/routes";
+import type { AuthData, Routes } from "../lib/routes";
+
+/** A project, with what the dashboard needs for its card. */
+export interface Project {
+  id: string;
+  name: string;
+  description: string;
+  /** What the project's latest generation left: "new", "generating", "ready", "failed", ... */
+  status: string;
+  workspaceId: string | null;
+  previewUrl: string | null;
+  latestJobId: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Creates a project. */
+export interface CreateProjectRequest {
+  /** 1–100 characters after trimming. */
+  name: string;
+  /** Up to 2,000 characters. */
+  description?: string;
+}
+
+/** Names one project. */
+export interface ProjectRef {
+  id: string;
+}
+
+/** Changes a project's name or description. */
+export interface UpdateProjectRequest {
+  id: string;
+  name?: string;
+  description?: string;
+}
+
+/** Deletes a project; `purge` also removes its files from the vfs. */
+export interface DeleteProjectRequest {
+  id: string;
+  purge?: boolean;
+}
+
+/** One page of the caller's projects, newest first. */
+export interface ListProjectsRequest {
+  /** 1–100, default 20. */
+  limit?: number;
+  /** `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
+/** A page of projects. */
+export interface ProjectPage {
+  projects: Project[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+/** Facts other services own about a project (workspace, preview, latest job), written through the contract. */
+export interface RecordActivityRequest {
+  id: string;
+  status?: string;
+  workspaceId?: string;
+  previewUrl?: string | null;
+  latestJobId?: string;
+}
+
+/** One entry of a project's conversation. */
+export interface ConversationMessage {
+  seq: number;
+  role: "user" | "assistant";
+  content: string;
+  jobId: string | null;
+  createdAt: string;
+}
+
+/** A project's conversation, oldest first. */
+export interface Conversation {
+  messages: ConversationMessage[];
+}
+
+/** Appends to a project's conversation (the ai service: a prompt, then the agent's summary). */
+export interface AppendMessageRequest {
+  id: string;
+  role: "user" | "assistant";
+  content: string;
+  jobId?: string;
+}
+
+/** Creates an API token. */
+export interface CreateTokenRequest {
+  /** A label, 1–100 characters ("laptop", "CI"). */
+  name: string;
+}
+
+/** An API token as listed: never its value or its hash. */
+export interface TokenInfo {
+  id: string;
+  name: string;
+  /** The first characters of the token, to recognise it. */
+  prefix: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+/** A token just created: `token` is shown this once and never again. */
+export interface CreatedToken {
+  token: string;
+  info: TokenInfo;
+}
+
+/** The caller's tokens. */
+export interface TokenList {
+  tokens: TokenInfo[];
+}
+
+/** Names one token. */
+export interface TokenRef {
+  id: string;
+}
+
+/** No request fields. */
+export type Empty = Record<string, never>;
 
 /** The projects service: projects, their owners and API tokens, and each project's conversation. */
 export interface ProjectsApi {
   /** The service's health: its Postgres database. */
   health(): Promise<ServiceHealth>;
+  /** Creates a project owned by the caller. */
+  create(req: CreateProjectRequest, auth: AuthData): Promise<Project>;
+  /** The caller's projects, newest first, a page at a time. */
+  list(req: ListProjectsRequest, auth: AuthData): Promise<ProjectPage>;
+  /** One of the caller's projects (another user's is `not_found`). */
+  get(req: ProjectRef, auth: AuthData): Promise<Project>;
+  /** Renames or re-describes one of the caller's projects. */
+  update(req: UpdateProjectRequest, auth: AuthData): Promise<Project>;
+  /** Deletes one of the caller's projects. */
+  del(req: DeleteProjectRequest, auth: AuthData): Promise<void>;
+  /** The project's conversation: prompts and the agent's summaries, in order. */
+  conversation(req: ProjectRef, auth: AuthData): Promise<Conversation>;
+  /** Appends to a project's conversation (service-to-service). */
+  appendMessage(req: AppendMessageRequest): Promise<ConversationMessage>;
+  /** Records the workspace, preview and latest job of a project (service-to-service). */
+  recordActivity(req: RecordActivityRequest): Promise<Project>;
+  /** Creates an API token for the caller; its value is returned once. */
+  createToken(req: CreateTokenRequest, auth: AuthData): Promise<CreatedToken>;
+  /** The caller's API tokens (prefix, name, dates; never the value). */
+  listTokens(req: Empty, auth: AuthData): Promise<TokenList>;
+  /** Revokes one of the caller's tokens: it stops working at once. */
+  revokeToken(req: TokenRef, auth: AuthData): Promise<TokenInfo>;
 }
 
 /** Where each ProjectsApi method is served (mirrored by projects/api.ts). */
 export const projectsRoutes = {
   health: { method: "GET", path: "/projects/health", expose: true, auth: false, fields: {} },
+  create: { method: "POST", path: "/projects", expose: true, auth: true },
+  list: { method: "GET", path: "/projects", expose: true, auth: true, fields: { limit: "number", cursor: "string" } },
+  get: { method: "GET", path: "/projects/:id", expose: true, auth: true, fields: { id: "string" } },
+  update: { method: "PATCH", path: "/projects/:id", expose: true, auth: true },
+  del: { method: "DELETE", path: "/projects/:id", expose: true, auth: true, fields: { id: "string", purge: "boolean" } },
+  conversation: { method: "GET", path: "/projects/:id/conversation", expose: true, auth: true, fields: { id: "string" } },
+  appendMessage: { method: "POST", path: "/projects/:id/conversation", expose: false, auth: false },
+  recordActivity: { method: "POST", path: "/projects/:id/activity", expose: false, auth: false },
+  createToken: { method: "POST", path: "/projects/tokens", expose: true, auth: true },
+  listTokens: { method: "GET", path: "/projects/tokens", expose: true, auth: true, fields: {} },
+  revokeToken: { method: "DELETE", path: "/projects/tokens/:id", expose: true, auth: true, fields: { id: "string" } },
 } as const satisfies Routes<ProjectsApi>;

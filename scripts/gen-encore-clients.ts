@@ -55,7 +55,7 @@ export function generateEncoreStubs(root: string): string[] {
     write(
       auth,
       `import { ${handler.name} } from "${importPath(auth, join(root, handler.file))}";\n` +
-        `type AuthData = Awaited<ReturnType<typeof ${handler.name}>>;\n` +
+        `type AuthData = NonNullable<Awaited<ReturnType<typeof ${handler.name}>>>;\n` +
         `export declare function getAuthData(): AuthData | null;\n`,
     );
   }

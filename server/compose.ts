@@ -6,10 +6,11 @@ import type { ServiceHealth } from "../lib/health";
 import type { Logger } from "../lib/log";
 import { openDatabases, type DatabaseOwner, type Databases } from "../lib/postgres";
 import { createProjectsService } from "../projects/service";
+import { authenticate } from "../projects/tokens";
 import { createVfsService } from "../vfs/service";
 import { createWorkspaceService } from "../workspace/service";
 import { CONTRACT_ROUTES } from "./contracts";
-import type { MountedService } from "./mount";
+import type { Authenticate, MountedService } from "./mount";
 
 /** The services that own a Postgres database, with their migrations. */
 export const DATABASE_OWNERS: DatabaseOwner[] = ["projects", "workspace", "ai"].map((service) => ({
@@ -29,6 +30,8 @@ export interface ComposeOptions {
 export interface Kiln {
   services: MountedService[];
   databases: Databases;
+  /** Verifies a request's bearer token (the projects service's tokens). */
+  authenticate: Authenticate;
   health(): Promise<ServiceHealth[]>;
   close(): Promise<void>;
 }
@@ -59,6 +62,7 @@ export async function composeKiln(config: Config, log: Logger, options: ComposeO
       { name: "ai", routes: CONTRACT_ROUTES.ai, impl: ai },
     ],
     databases,
+    authenticate: (header) => authenticate(databases.pool("projects"), header),
     health: () => Promise.all([projects.health(), workspace.health(), vfs.health(), ai.health()]),
     close: async () => {
       await mongoClient?.close();

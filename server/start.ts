@@ -54,7 +54,13 @@ export interface RunningServer extends Listening {
 /** Composes Kiln and serves it over HTTP on the configured host and port. */
 export async function startServer(config: Config, log: Logger, options: ComposeOptions = {}): Promise<RunningServer> {
   const kiln = await composeKiln(config, log, options);
-  const app = createApp({ services: kiln.services, health: kiln.health, bodyLimitBytes: config.bodyLimitBytes, log });
+  const app = createApp({
+    services: kiln.services,
+    health: kiln.health,
+    authenticate: kiln.authenticate,
+    bodyLimitBytes: config.bodyLimitBytes,
+    log,
+  });
   try {
     return { kiln, ...(await listen(app, config, () => kiln.close())) };
   } catch (err) {

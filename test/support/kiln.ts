@@ -3,6 +3,8 @@ import { Writable } from "node:stream";
 import { loadConfig, type Config } from "../../lib/config";
 import { createPinoLogger, type Logger } from "../../lib/log";
 import { dropSchemas } from "../../lib/postgres";
+import { issueToken } from "../../projects/tokens";
+import { createUser } from "../../projects/users";
 import { DATABASE_OWNERS } from "../../server/compose";
 import { startServer, type RunningServer } from "../../server/start";
 
@@ -10,6 +12,10 @@ import { startServer, type RunningServer } from "../../server/start";
 export interface TestKiln extends RunningServer {
   /** Every log line, as parsed JSON, so tests can assert on what operators would see. */
   logs: Record<string, unknown>[];
+  /** Every log line as written. */
+  logText(): string;
+  /** A new user with an API token. */
+  createUser(name: string): Promise<{ userID: string; token: string }>;
   close(): Promise<void>;
 }
 
@@ -36,11 +42,18 @@ export function memoryLogger(level = "debug"): { log: Logger; lines: Record<stri
 export async function startTestKiln(env: Record<string, string | undefined> = {}): Promise<TestKiln> {
   const config: Config = loadConfig({ ...process.env, PORT: "0", HOST: "127.0.0.1", ...env });
   const schemaPrefix = `t${randomBytes(4).toString("hex")}_`;
-  const { log, lines } = memoryLogger();
+  const { log, lines, text } = memoryLogger();
   const server = await startServer(config, log, { inMemoryDatabase: true, schemaPrefix });
   return {
     ...server,
     logs: lines,
+    logText: text,
+    createUser: async (name) => {
+      const db = server.kiln.databases.pool("projects");
+      const userID = await createUser(db, name);
+      const { token } = await issueToken(db, userID, "test");
+      return { userID, token };
+    },
     close: async () => {
       await server.shutdown();
       if (config.databaseUrl) await dropSchemas(config.databaseUrl, DATABASE_OWNERS.map((o) => `${schemaPrefix}${o.service}`));
