@@ -165,7 +165,7 @@ describe(`MongoDB behaviour (${realServerUri ? "real server from MONGODB_URI" : 
     const id = new ObjectId();
     const bytes = Buffer.from([0, 1, 2, 254, 255]);
     const when = new Date("2024-02-29T12:34:56.789Z");
-    await typed.insertOne({
+    const original = () => ({
       _id: id,
       int: new Int32(7),
       double: new Double(7),
@@ -174,23 +174,14 @@ describe(`MongoDB behaviour (${realServerUri ? "real server from MONGODB_URI" : 
       bin: new Binary(bytes, 0),
       nested: { list: [new Int32(1), "two", null, { deep: new Double(2.5) }] },
     });
+    await typed.insertOne(original());
     const raw = await typed.findOne({ _id: id }, { promoteValues: false, promoteLongs: false });
     expect(raw?.int).toBeInstanceOf(Int32);
     expect(raw?.double).toBeInstanceOf(Double);
     expect((raw?.long as Long).toString()).toBe("9007199254740993");
     expect(raw?.when).toEqual(when);
     expect(Buffer.from((raw?.bin as Binary).buffer)).toEqual(bytes);
-    expect(BSON.serialize(raw ?? {})).toEqual(
-      BSON.serialize({
-        _id: id,
-        int: new Int32(7),
-        double: new Double(7),
-        long: Long.fromString("9007199254740993"),
-        when,
-        bin: new Binary(bytes, 0),
-        nested: { list: [new Int32(1), "two", null, { deep: new Double(2.5) }] },
-      }),
-    );
+    expect(BSON.serialize(raw ?? {})).toEqual(BSON.serialize(original()));
 
     await typed.insertMany([{ v: new Int32(2) }, { v: new Double(1.5) }, { v: Long.fromNumber(3) }, { v: "text" }]);
     expect(await typed.countDocuments({ double: 7 })).toBe(1);
