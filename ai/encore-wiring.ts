@@ -10,12 +10,12 @@ import { createAiService } from "./service";
 const db = new SQLDatabase("ai", { migrations: "./migrations" });
 
 /** The workspace service reached through Encore's generated client, so every call is traced. */
-const workspaceClient: WorkspaceApi = {
+const workspaceClient: Pick<WorkspaceApi, "health"> = {
   health: () => workspace.health(),
 };
 
 /** The vfs service reached through Encore's generated client. */
-const vfsClient: VfsApi = {
+const vfsClient: Pick<VfsApi, "health"> = {
   health: () => vfs.health(),
 };
 

@@ -8,8 +8,8 @@ import type { AiApi } from "./contract";
 /** What the ai service needs from its host; other services only through their contracts. */
 export interface AiDeps {
   db: pg.Pool;
-  workspace: WorkspaceApi;
-  vfs: VfsApi;
+  workspace: Pick<WorkspaceApi, "health">;
+  vfs: Pick<VfsApi, "health">;
   log: Logger;
 }
 

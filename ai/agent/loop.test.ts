@@ -1,0 +1,214 @@
+import Anthropic from "@anthropic-ai/sdk";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFakeAnthropic, text, toolUse, lastToolResults, type FakeAnthropic } from "../../test/fakes/anthropic/server";
+import { runAgent, type AgentEvent, type AgentLimits } from "./loop";
+import { PendingBackups, type AgentBackup, type AgentSandbox } from "./ports";
+import { attemptCompletion, readFile, writeToFile } from "./tools/files";
+
+let fake: FakeAnthropic;
+beforeAll(async () => {
+  fake = await startFakeAnthropic();
+});
+afterAll(async () => {
+  await fake?.close();
+});
+
+const LIMITS: AgentLimits = { maxTurns: 10, maxOutputTokens: 4096, tokenBudget: 1_000_000, wallClockMs: 30_000, maxToolOutputChars: 2000 };
+
+/** Recording doubles of the sandbox and the vfs: each call lands in `calls`, in order. */
+function doubles(options: { vfsDown?: () => boolean; sandboxMissing?: Set<string> } = {}) {
+  const calls: string[] = [];
+  const sandboxFiles = new Map<string, string>();
+  const vfsFiles = new Map<string, string>();
+  const sandbox: AgentSandbox = {
+    async writeFile(path, content) {
+      calls.push(`sandbox.write ${path}`);
+      sandboxFiles.set(path, content);
+    },
+    async readFile(path) {
+      calls.push(`sandbox.read ${path}`);
+      const content = options.sandboxMissing?.has(path) ? undefined : sandboxFiles.get(path);
+      if (content === undefined) throw new Error(`${path} not found in the sandbox`);
+      return content;
+    },
+  };
+  const backup: AgentBackup = {
+    async save(path, content) {
+      calls.push(`vfs.save ${path}`);
+      if (options.vfsDown?.()) throw new Error("vfs unavailable");
+      vfsFiles.set(path, content);
+    },
+    async readLatest(path) {
+      calls.push(`vfs.read ${path}`);
+      return vfsFiles.get(path) ?? null;
+    },
+  };
+  const backups = new PendingBackups(backup);
+  const tools = [writeToFile(sandbox, backups), readFile(sandbox, backup), attemptCompletion(backups)];
+  return { calls, sandboxFiles, vfsFiles, backups, tools };
+}
+
+function run(tools: ReturnType<typeof doubles>["tools"], overrides: Partial<Parameters<typeof runAgent>[0]> = {}) {
+  const events: AgentEvent[] = [];
+  const client = new Anthropic({ apiKey: "sk-test", baseURL: fake.baseURL, maxRetries: 2 });
+  const outcome = runAgent({
+    client,
+    model: "claude-sonnet-4-6",
+    system: "You build apps.",
+    tools,
+    history: [],
+    prompt: "Build a hello page",
+    limits: LIMITS,
+    signal: new AbortController().signal,
+    onEvent: (e) => events.push(e),
+    ...overrides,
+  });
+  return { outcome, events };
+}
+
+describe("the agent loop, through the real SDK against the fake Messages API", () => {
+  it("writes, reads and completes over several turns, sandbox first then vfs", async () => {
+    const d = doubles();
+    fake.setScript([
+      { content: [text("Writing the page."), toolUse("write_to_file", { path: "index.html", content: "<h1>Hi ✓</h1>\n" })] },
+      { content: [toolUse("read_file", { path: "index.html" })] },
+      { content: [toolUse("attempt_completion", { summary: "A hello page." })] },
+    ]);
+    const { outcome, events } = run(d.tools);
+    const result = await outcome;
+    expect(result.end).toBe("completed");
+    expect(result.summary).toBe("A hello page.");
+    expect(result.turns).toBe(3);
+    expect(d.calls).toEqual(["sandbox.write index.html", "vfs.save index.html", "sandbox.read index.html"]);
+    expect(d.vfsFiles.get("index.html")).toBe("<h1>Hi ✓</h1>\n");
+    expect(events.filter((e) => e.type === "text").map((e) => (e as { text: string }).text).join("")).toBe("Writing the page.");
+    const finished = events.filter((e) => e.type === "tool_finished");
+    expect(finished.map((e) => (e as { name: string }).name)).toEqual(["write_to_file", "read_file", "attempt_completion"]);
+    expect(fake.protocolErrors).toEqual([]);
+    expect(result.usage.cacheWriteTokens + result.usage.cacheReadTokens).toBeGreaterThan(0);
+    expect(result.usage.outputTokens).toBeGreaterThan(0);
+  });
+
+  it("puts cache_control on the system prompt, the tools and the conversation's newest block", async () => {
+    const d = doubles();
+    const before = fake.requests.length;
+    fake.setScript([{ content: [toolUse("write_to_file", { path: "a.txt", content: "a" })] }, { content: [toolUse("attempt_completion", { summary: "done" })] }]);
+    await run(d.tools).outcome;
+    const second = fake.requests[before + 1]!.body!;
+    expect(JSON.stringify(second.system)).toContain('"cache_control":{"type":"ephemeral"}');
+    expect((second.tools!.at(-1) as { cache_control?: unknown }).cache_control).toEqual({ type: "ephemeral" });
+    const lastMessage = second.messages.at(-1)!;
+    expect(JSON.stringify((lastMessage.content as unknown[]).at(-1))).toContain('"cache_control"');
+    // Only the newest message carries the breakpoint: earlier ones are sent as they were.
+    expect(JSON.stringify(second.messages[0])).not.toContain("cache_control");
+  });
+
+  it("reports tool errors, unknown tools and invalid input as is_error results, and recovers", async () => {
+    const d = doubles();
+    fake.setScript((request, { callIndex }) => {
+      if (callIndex === 0) return { content: [toolUse("read_file", { path: "missing.txt" }), toolUse("deploy_to_prod", {}), toolUse("write_to_file", { path: "x" })] };
+      const results = lastToolResults(request);
+      expect(results.map((r) => r.isError)).toEqual([true, true, true]);
+      expect(results[0]!.text).toContain("cannot read missing.txt");
+      expect(results[1]!.text).toContain('unknown tool "deploy_to_prod"');
+      expect(results[2]!.text).toBe("invalid input: content: is required");
+      return { content: [toolUse("attempt_completion", { summary: "recovered" })] };
+    });
+    const result = await run(d.tools).outcome;
+    expect(result.end).toBe("completed");
+    expect(fake.scriptErrors).toEqual([]);
+  });
+
+  it("falls back to the vfs when the sandbox cannot serve a file, and says so", async () => {
+    const d = doubles({ sandboxMissing: new Set(["kept.txt"]) });
+    d.vfsFiles.set("kept.txt", "from the backup");
+    let seen = "";
+    fake.setScript((request, { callIndex }) => {
+      if (callIndex === 0) return { content: [toolUse("read_file", { path: "kept.txt" })] };
+      seen = lastToolResults(request)[0]!.text;
+      return { content: [toolUse("attempt_completion", { summary: "ok" })] };
+    });
+    await run(d.tools).outcome;
+    expect(d.calls).toEqual(["sandbox.read kept.txt", "vfs.read kept.txt"]);
+    expect(seen).toContain("last backed-up version");
+    expect(seen).toContain("from the backup");
+  });
+
+  it("continues after max_tokens, asking the model to split a truncated tool call", async () => {
+    const d = doubles();
+    let reply = "";
+    fake.setScript((request, { callIndex }) => {
+      if (callIndex === 0) return { content: [text("Here is a big file"), toolUse("write_to_file", { path: "big.txt", content: "x" })], stop_reason: "max_tokens" };
+      const last = request.body!.messages.at(-1)!;
+      reply = typeof last.content === "string" ? last.content : JSON.stringify(last.content);
+      return { content: [toolUse("attempt_completion", { summary: "split it" })] };
+    });
+    const result = await run(d.tools).outcome;
+    expect(result.end).toBe("completed");
+    expect(reply).toContain("Split large files");
+    expect(d.calls).toEqual([]);
+    expect(fake.protocolErrors).toEqual([]);
+  });
+
+  it("ends with a clear reason at the turn limit and at the token budget", async () => {
+    const d = doubles();
+    const forever = () => ({ content: [toolUse("read_file", { path: "nothing" })] });
+    fake.setScript(forever);
+    const turns = await run(d.tools, { limits: { ...LIMITS, maxTurns: 3 } }).outcome;
+    expect(turns).toMatchObject({ end: "max_turns", summary: "stopped after 3 model turns (the turn limit)", turns: 3 });
+    fake.setScript(() => ({ content: [toolUse("read_file", { path: "nothing" })], usage: { input_tokens: 600, output_tokens: 100 } }));
+    const budget = await run(d.tools, { limits: { ...LIMITS, tokenBudget: 1500 } }).outcome;
+    expect(budget.end).toBe("token_budget");
+    expect(budget.turns).toBe(3);
+    expect(budget.summary).toBe("stopped after using 2100 tokens (the budget is 1500)");
+  });
+
+  it("stops promptly when cancelled mid-stream", async () => {
+    const d = doubles();
+    fake.setScript([{ content: [text("a long answer ".repeat(200))], chunkDelayMs: 20 }]);
+    const controller = new AbortController();
+    const started = Date.now();
+    const { outcome } = run(d.tools, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 150);
+    const result = await outcome;
+    expect(result.end).toBe("cancelled");
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+
+  it("retries 429/529 through the SDK, and surfaces a final failure with the API's error type", async () => {
+    const d = doubles();
+    fake.setScript([
+      { error: { status: 429, type: "rate_limit_error", message: "slow down", retryAfterMs: 5 } },
+      { error: { status: 529, type: "overloaded_error", message: "Overloaded", retryAfterMs: 5 } },
+      { content: [toolUse("attempt_completion", { summary: "after retries" })] },
+    ]);
+    expect((await run(d.tools).outcome).end).toBe("completed");
+    const overloaded = { error: { status: 529, type: "overloaded_error", message: "Overloaded", retryAfterMs: 5 } };
+    fake.setScript([overloaded, overloaded, overloaded]);
+    const failed = await run(d.tools).outcome;
+    expect(failed.end).toBe("api_error");
+    expect(failed.summary).toBe("the model API failed (529 overloaded_error): Overloaded");
+  });
+
+  it("keeps files written during a vfs outage pending, and completes only once they reach the vfs", async () => {
+    let vfsDown = true;
+    const d = doubles({ vfsDown: () => vfsDown });
+    fake.setScript((request, { callIndex }) => {
+      if (callIndex === 0) return { content: [toolUse("write_to_file", { path: "a.txt", content: "A" }), toolUse("write_to_file", { path: "b.txt", content: "B" })] };
+      if (callIndex === 1) {
+        expect(lastToolResults(request).every((r) => r.text.includes("backup to the file store is pending"))).toBe(true);
+        return { content: [toolUse("attempt_completion", { summary: "too early" })] };
+      }
+      if (callIndex === 2) {
+        expect(lastToolResults(request)[0]).toMatchObject({ isError: true });
+        vfsDown = false;
+        return { content: [toolUse("attempt_completion", { summary: "all saved" })] };
+      }
+      throw new Error("unexpected turn");
+    });
+    const result = await run(d.tools).outcome;
+    expect(result).toMatchObject({ end: "completed", summary: "all saved" });
+    expect(Object.fromEntries(d.vfsFiles)).toEqual({ "a.txt": "A", "b.txt": "B" });
+    expect(d.backups.size).toBe(0);
+  });
+});

@@ -1,0 +1,218 @@
+import type Anthropic from "@anthropic-ai/sdk";
+import { capText, ToolInputError, validateInput, type Tool } from "./tool";
+
+type MessageParam = Anthropic.MessageParam;
+type ContentBlock = Anthropic.ContentBlock;
+type ToolResultBlock = Anthropic.ToolResultBlockParam;
+
+/** Something the agent did, as it happened: what the job streams to the user. */
+export type AgentEvent =
+  | { type: "text"; text: string }
+  | { type: "tool_started"; id: string; name: string }
+  | { type: "tool_finished"; id: string; name: string; input: unknown; ok: boolean; output: string; durationMs: number }
+  | { type: "usage"; inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number };
+
+/** Why a run ended. */
+export type AgentEnd =
+  | "completed"
+  | "end_turn"
+  | "max_turns"
+  | "token_budget"
+  | "timeout"
+  | "cancelled"
+  | "refusal"
+  | "api_error";
+
+/** The outcome of a run, with the conversation so far (so a follow-up can continue it). */
+export interface AgentOutcome {
+  end: AgentEnd;
+  /** `attempt_completion`'s summary, or what went wrong, in words a person understands. */
+  summary: string;
+  turns: number;
+  usage: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number };
+  messages: MessageParam[];
+}
+
+/** The limits a run works under; each ends the run with its own reason. */
+export interface AgentLimits {
+  maxTurns: number;
+  maxOutputTokens: number;
+  /** Input + output tokens over the whole run. */
+  tokenBudget: number;
+  wallClockMs: number;
+  /** Largest tool output sent back to the model, in characters (head and tail kept). */
+  maxToolOutputChars: number;
+}
+
+/** Everything one run needs. */
+export interface AgentRun {
+  client: Anthropic;
+  model: string;
+  system: string;
+  tools: Tool[];
+  /** Earlier turns of the project's conversation. */
+  history: MessageParam[];
+  prompt: string;
+  limits: AgentLimits;
+  signal: AbortSignal;
+  onEvent(event: AgentEvent): void;
+}
+
+const CACHE = { type: "ephemeral" } as const;
+const TRUNCATED_TOOL_CALL =
+  "Your last response hit the output token limit, so its tool call was cut off and not run. Split large files: write a first part with write_to_file, then add the rest with replace_in_file, and keep each response short.";
+
+/** The request's messages with a cache breakpoint on the newest block, so the growing prefix is cached. */
+function withCachedPrefix(messages: MessageParam[]): MessageParam[] {
+  const last = messages[messages.length - 1];
+  if (!last) return messages;
+  const blocks = typeof last.content === "string" ? [{ type: "text" as const, text: last.content }] : [...last.content];
+  const tail = blocks[blocks.length - 1];
+  if (!tail) return messages;
+  blocks[blocks.length - 1] = { ...tail, cache_control: CACHE } as typeof tail;
+  return [...messages.slice(0, -1), { ...last, content: blocks } as MessageParam];
+}
+
+/**
+ * The agent loop: call Claude (streaming), run the tools it asks for, send their results back, and
+ * repeat until `attempt_completion` is accepted, the model ends its turn, or a limit is hit.
+ */
+export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
+  const { client, limits, signal, onEvent } = run;
+  const tools = new Map(run.tools.map((t) => [t.name, t]));
+  const toolParams: Anthropic.Tool[] = run.tools.map((t, i) => ({
+    name: t.name,
+    description: t.description,
+    input_schema: t.inputSchema as Anthropic.Tool.InputSchema,
+    ...(i === run.tools.length - 1 ? { cache_control: CACHE } : {}),
+  }));
+  const messages: MessageParam[] = [...run.history, { role: "user", content: run.prompt }];
+  const usage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
+  const started = Date.now();
+  let turns = 0;
+  const end = (reason: AgentEnd, summary: string): AgentOutcome => ({ end: reason, summary, turns, usage, messages });
+
+  for (;;) {
+    if (signal.aborted) return end("cancelled", "the run was cancelled");
+    if (turns >= limits.maxTurns) return end("max_turns", `stopped after ${limits.maxTurns} model turns (the turn limit)`);
+    const remainingMs = limits.wallClockMs - (Date.now() - started);
+    if (remainingMs <= 0) return end("timeout", `stopped after ${Math.round(limits.wallClockMs / 1000)} s (the time limit)`);
+    turns++;
+
+    const timeout = AbortSignal.timeout(remainingMs);
+    const stream = client.messages.stream(
+      {
+        model: run.model,
+        max_tokens: limits.maxOutputTokens,
+        system: [{ type: "text", text: run.system, cache_control: CACHE }],
+        tools: toolParams,
+        messages: withCachedPrefix(messages),
+      },
+      { signal: AbortSignal.any([signal, timeout]) },
+    );
+    stream.on("text", (text) => onEvent({ type: "text", text }));
+    stream.on("streamEvent", (event) => {
+      if (event.type === "content_block_start" && event.content_block.type === "tool_use") {
+        onEvent({ type: "tool_started", id: event.content_block.id, name: event.content_block.name });
+      }
+    });
+
+    let message: Anthropic.Message;
+    try {
+      message = await stream.finalMessage();
+    } catch (err) {
+      if (signal.aborted) return end("cancelled", "the run was cancelled");
+      if (timeout.aborted) return end("timeout", `stopped after ${Math.round(limits.wallClockMs / 1000)} s (the time limit)`);
+      return end("api_error", describeApiError(err));
+    }
+
+    const used = message.usage;
+    usage.inputTokens += used.input_tokens;
+    usage.outputTokens += used.output_tokens;
+    usage.cacheReadTokens += used.cache_read_input_tokens ?? 0;
+    usage.cacheWriteTokens += used.cache_creation_input_tokens ?? 0;
+    onEvent({ type: "usage", inputTokens: used.input_tokens, outputTokens: used.output_tokens, cacheReadTokens: used.cache_read_input_tokens ?? 0, cacheWriteTokens: used.cache_creation_input_tokens ?? 0 });
+
+    const toolCalls = message.content.filter((b): b is Anthropic.ToolUseBlock => b.type === "tool_use");
+    switch (message.stop_reason) {
+      case "refusal":
+        messages.push({ role: "assistant", content: nonEmpty(message.content) });
+        return end("refusal", "the model declined to continue with this request");
+      case "pause_turn":
+        messages.push({ role: "assistant", content: nonEmpty(message.content) });
+        continue;
+      case "max_tokens": {
+        const kept = message.content.filter((b) => b.type !== "tool_use");
+        messages.push({ role: "assistant", content: nonEmpty(kept) });
+        messages.push({ role: "user", content: toolCalls.length > 0 ? TRUNCATED_TOOL_CALL : "Continue exactly where you stopped." });
+        break;
+      }
+      case "tool_use": {
+        messages.push({ role: "assistant", content: message.content });
+        const { results, completed } = await runTools(toolCalls, tools, run);
+        messages.push({ role: "user", content: results });
+        if (completed) return end("completed", completed.summary);
+        break;
+      }
+      default:
+        messages.push({ role: "assistant", content: nonEmpty(message.content) });
+        return end("end_turn", textOf(message.content) || "the model ended its turn without completing the task");
+    }
+    if (usage.inputTokens + usage.outputTokens >= limits.tokenBudget) {
+      return end("token_budget", `stopped after using ${usage.inputTokens + usage.outputTokens} tokens (the budget is ${limits.tokenBudget})`);
+    }
+  }
+}
+
+async function runTools(calls: Anthropic.ToolUseBlock[], tools: Map<string, Tool>, run: AgentRun) {
+  const results: ToolResultBlock[] = [];
+  let completed: { summary: string } | undefined;
+  for (const call of calls) {
+    const startedAt = Date.now();
+    let content: string;
+    let isError = false;
+    const tool = tools.get(call.name);
+    if (run.signal.aborted) {
+      content = "not run: the run was cancelled";
+      isError = true;
+    } else if (!tool) {
+      content = `unknown tool ${JSON.stringify(call.name)}; the tools are: ${[...tools.keys()].join(", ")}`;
+      isError = true;
+    } else {
+      try {
+        const output = await tool.run(validateInput(tool.inputSchema, call.input), run.signal);
+        content = output.content;
+        isError = output.isError === true;
+        completed ??= output.completed;
+      } catch (err) {
+        content = err instanceof ToolInputError ? `invalid input: ${err.message}` : `${call.name} failed: ${err instanceof Error ? err.message : String(err)}`;
+        isError = true;
+      }
+    }
+    const capped = capText(content, run.limits.maxToolOutputChars);
+    run.onEvent({ type: "tool_finished", id: call.id, name: call.name, input: call.input, ok: !isError, output: capped, durationMs: Date.now() - startedAt });
+    results.push({ type: "tool_result", tool_use_id: call.id, content: capped, ...(isError ? { is_error: true } : {}) });
+  }
+  return { results, completed };
+}
+
+function textOf(content: ContentBlock[]): string {
+  return content
+    .filter((b): b is Anthropic.TextBlock => b.type === "text")
+    .map((b) => b.text)
+    .join("")
+    .trim();
+}
+
+/** Assistant content sent back must not be empty: an empty turn becomes a short placeholder text. */
+function nonEmpty(content: ContentBlock[]): Anthropic.ContentBlockParam[] {
+  const blocks = content.filter((b) => b.type !== "text" || b.text.length > 0);
+  return blocks.length > 0 ? (blocks as Anthropic.ContentBlockParam[]) : [{ type: "text", text: "(no output)" }];
+}
+
+function describeApiError(err: unknown): string {
+  const e = err as { status?: number; type?: string; error?: { error?: { type?: string; message?: string } }; message?: string };
+  const type = e.error?.error?.type ?? e.type;
+  const message = e.error?.error?.message ?? e.message ?? String(err);
+  return `the model API failed${e.status ? ` (${e.status}${type ? ` ${type}` : ""})` : type ? ` (${type})` : ""}: ${message}`;
+}
