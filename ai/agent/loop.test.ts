@@ -2,8 +2,7 @@ import Anthropic from "@anthropic-ai/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeAnthropic, text, toolUse, lastToolResults, type FakeAnthropic } from "../../test/fakes/anthropic/server";
 import { runAgent, type AgentEvent, type AgentLimits } from "./loop";
-import { PendingBackups, type AgentBackup, type AgentSandbox } from "./ports";
-import { attemptCompletion, readFile, writeToFile } from "./tools/files";
+import { agentDoubles } from "../../test/support/agent-doubles";
 
 let fake: FakeAnthropic;
 beforeAll(async () => {
@@ -13,40 +12,9 @@ afterAll(async () => {
   await fake?.close();
 });
 
-const LIMITS: AgentLimits = { maxTurns: 10, maxOutputTokens: 4096, tokenBudget: 1_000_000, wallClockMs: 30_000, maxToolOutputChars: 2000 };
+const LIMITS: AgentLimits = { maxTurns: 10, maxOutputTokens: 4096, tokenBudget: 1_000_000, wallClockMs: 30_000, maxToolOutputChars: 2000, compactAboveTokens: 100_000 };
 
-/** Recording doubles of the sandbox and the vfs: each call lands in `calls`, in order. */
-function doubles(options: { vfsDown?: () => boolean; sandboxMissing?: Set<string> } = {}) {
-  const calls: string[] = [];
-  const sandboxFiles = new Map<string, string>();
-  const vfsFiles = new Map<string, string>();
-  const sandbox: AgentSandbox = {
-    async writeFile(path, content) {
-      calls.push(`sandbox.write ${path}`);
-      sandboxFiles.set(path, content);
-    },
-    async readFile(path) {
-      calls.push(`sandbox.read ${path}`);
-      const content = options.sandboxMissing?.has(path) ? undefined : sandboxFiles.get(path);
-      if (content === undefined) throw new Error(`${path} not found in the sandbox`);
-      return content;
-    },
-  };
-  const backup: AgentBackup = {
-    async save(path, content) {
-      calls.push(`vfs.save ${path}`);
-      if (options.vfsDown?.()) throw new Error("vfs unavailable");
-      vfsFiles.set(path, content);
-    },
-    async readLatest(path) {
-      calls.push(`vfs.read ${path}`);
-      return vfsFiles.get(path) ?? null;
-    },
-  };
-  const backups = new PendingBackups(backup);
-  const tools = [writeToFile(sandbox, backups), readFile(sandbox, backup), attemptCompletion(backups)];
-  return { calls, sandboxFiles, vfsFiles, backups, tools };
-}
+const doubles = agentDoubles;
 
 function run(tools: ReturnType<typeof doubles>["tools"], overrides: Partial<Parameters<typeof runAgent>[0]> = {}) {
   const events: AgentEvent[] = [];
@@ -79,11 +47,12 @@ describe("the agent loop, through the real SDK against the fake Messages API", (
     expect(result.end).toBe("completed");
     expect(result.summary).toBe("A hello page.");
     expect(result.turns).toBe(3);
-    expect(d.calls).toEqual(["sandbox.write index.html", "vfs.save index.html", "sandbox.read index.html"]);
+    expect(d.calls).toEqual(["sandbox.write index.html", "vfs.save index.html", "sandbox.read index.html", "finish"]);
     expect(d.vfsFiles.get("index.html")).toBe("<h1>Hi ✓</h1>\n");
     expect(events.filter((e) => e.type === "text").map((e) => (e as { text: string }).text).join("")).toBe("Writing the page.");
     const finished = events.filter((e) => e.type === "tool_finished");
     expect(finished.map((e) => (e as { name: string }).name)).toEqual(["write_to_file", "read_file", "attempt_completion"]);
+    expect(d.calls.at(-1)).toBe("finish");
     expect(fake.protocolErrors).toEqual([]);
     expect(result.usage.cacheWriteTokens + result.usage.cacheReadTokens).toBeGreaterThan(0);
     expect(result.usage.outputTokens).toBeGreaterThan(0);
@@ -129,7 +98,7 @@ describe("the agent loop, through the real SDK against the fake Messages API", (
       return { content: [toolUse("attempt_completion", { summary: "ok" })] };
     });
     await run(d.tools).outcome;
-    expect(d.calls).toEqual(["sandbox.read kept.txt", "vfs.read kept.txt"]);
+    expect(d.calls).toEqual(["sandbox.read kept.txt", "vfs.read kept.txt", "finish"]);
     expect(seen).toContain("last backed-up version");
     expect(seen).toContain("from the backup");
   });
@@ -146,7 +115,7 @@ describe("the agent loop, through the real SDK against the fake Messages API", (
     const result = await run(d.tools).outcome;
     expect(result.end).toBe("completed");
     expect(reply).toContain("Split large files");
-    expect(d.calls).toEqual([]);
+    expect(d.calls).toEqual(["finish"]);
     expect(fake.protocolErrors).toEqual([]);
   });
 
@@ -210,5 +179,24 @@ describe("the agent loop, through the real SDK against the fake Messages API", (
     expect(result).toMatchObject({ end: "completed", summary: "all saved" });
     expect(Object.fromEntries(d.vfsFiles)).toEqual({ "a.txt": "A", "b.txt": "B" });
     expect(d.backups.size).toBe(0);
+  });
+
+  it("compacts older tool outputs when the conversation grows past its limit, keeping the newest whole", async () => {
+    const d = doubles();
+    d.sandboxFiles.set("big.txt", "y".repeat(1500));
+    let lastRequestText = "";
+    fake.setScript((request, { callIndex }) => {
+      lastRequestText = JSON.stringify(request.body!.messages);
+      if (callIndex < 5) return { content: [toolUse("read_file", { path: "big.txt" })] };
+      return { content: [toolUse("attempt_completion", { summary: "done" })] };
+    });
+    const { outcome, events } = run(d.tools, { limits: { ...LIMITS, compactAboveTokens: 1500 } });
+    const result = await outcome;
+    expect(result.end).toBe("completed");
+    expect(events.some((e) => e.type === "compacted")).toBe(true);
+    expect(lastRequestText).toContain("[compacted: ");
+    // The newest tool result still reaches the model whole.
+    expect(lastRequestText).toContain("y".repeat(1500));
+    expect(fake.protocolErrors).toEqual([]);
   });
 });

@@ -10,7 +10,8 @@ export type AgentEvent =
   | { type: "text"; text: string }
   | { type: "tool_started"; id: string; name: string }
   | { type: "tool_finished"; id: string; name: string; input: unknown; ok: boolean; output: string; durationMs: number }
-  | { type: "usage"; inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number };
+  | { type: "usage"; inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number }
+  | { type: "compacted"; savedChars: number };
 
 /** Why a run ended. */
 export type AgentEnd =
@@ -42,6 +43,33 @@ export interface AgentLimits {
   wallClockMs: number;
   /** Largest tool output sent back to the model, in characters (head and tail kept). */
   maxToolOutputChars: number;
+  /** When the conversation grows past this (estimated) size, older tool outputs are compacted. */
+  compactAboveTokens: number;
+}
+
+/** Messages at the end of the conversation that compaction never touches. */
+const KEEP_RECENT_MESSAGES = 6;
+
+/** A rough token count: about four characters a token. */
+export function estimateTokens(messages: MessageParam[]): number {
+  return Math.ceil(JSON.stringify(messages).length / 4);
+}
+
+/**
+ * Replaces the content of tool results older than the newest `keep` messages with a note of their
+ * size (done rarely and in one sweep, since it changes the cached prefix). Returns characters saved.
+ */
+export function compactToolResults(messages: MessageParam[], keep: number): number {
+  let saved = 0;
+  for (const message of messages.slice(0, Math.max(0, messages.length - keep))) {
+    if (message.role !== "user" || typeof message.content === "string") continue;
+    message.content = message.content.map((block) => {
+      if (block.type !== "tool_result" || typeof block.content !== "string" || block.content.startsWith("[compacted")) return block;
+      saved += block.content.length;
+      return { ...block, content: `[compacted: ${block.content.length} characters of earlier output omitted]` };
+    });
+  }
+  return saved;
 }
 
 /** Everything one run needs. */
@@ -98,6 +126,10 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
     const remainingMs = limits.wallClockMs - (Date.now() - started);
     if (remainingMs <= 0) return end("timeout", `stopped after ${Math.round(limits.wallClockMs / 1000)} s (the time limit)`);
     turns++;
+    if (estimateTokens(messages) > limits.compactAboveTokens) {
+      const savedChars = compactToolResults(messages, KEEP_RECENT_MESSAGES);
+      if (savedChars > 0) onEvent({ type: "compacted", savedChars });
+    }
 
     const timeout = AbortSignal.timeout(remainingMs);
     const stream = client.messages.stream(

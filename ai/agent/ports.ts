@@ -1,8 +1,30 @@
+/** One entry of a file listing. */
+export interface AgentFileEntry {
+  path: string;
+  size: number;
+  isDir: boolean;
+}
+
+/** What a command did. */
+export interface AgentCommandResult {
+  exitCode: number | null;
+  /** Combined stdout and stderr, already capped by the sandbox. */
+  output: string;
+  timedOut: boolean;
+}
+
 /** The live sandbox as the agent's tools see it (the workspace service, through its contract). */
 export interface AgentSandbox {
   writeFile(path: string, content: string): Promise<void>;
   /** Throws when the file is missing or the sandbox cannot serve it. */
   readFile(path: string): Promise<string>;
+  listFiles(path: string, recursive: boolean): Promise<AgentFileEntry[]>;
+  /** Lines matching a regular expression (grep -E semantics), under `path`. */
+  searchFiles(pattern: string, path: string): Promise<{ path: string; line: number; text: string }[]>;
+  /** Runs a shell command in the project directory (or `cwd` inside it). */
+  exec(command: string, options: { cwd?: string; timeoutMs: number; signal: AbortSignal }): Promise<AgentCommandResult>;
+  /** Starts a long-running command (a dev server) and returns what it printed first. */
+  startBackground(command: string, options: { cwd?: string }): Promise<{ processId: string; firstOutput: string }>;
 }
 
 /** The durable copy (the vfs service, through its contract). */
@@ -10,6 +32,16 @@ export interface AgentBackup {
   save(path: string, content: string): Promise<void>;
   /** The latest saved version, or null when the vfs has none. */
   readLatest(path: string): Promise<string | null>;
+}
+
+/** What finishing a run needs from the job: back up everything, bring the preview up. */
+export interface AgentFinisher {
+  /**
+   * Backs the whole sandbox up (incrementally), starts the dev server (the given command and port,
+   * else the detected ones) and probes it over HTTP. Returns the preview URL, or why it is not up,
+   * with the dev server's log tail.
+   */
+  finish(request: { devCommand?: string; port?: number }): Promise<{ previewUrl: string } | { problem: string; logTail: string }>;
 }
 
 /**

@@ -2,27 +2,32 @@ import { createHash } from "node:crypto";
 import type { AgentBackup, AgentSandbox, PendingBackups } from "../ports";
 import type { Tool } from "../tool";
 
-const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+/** The sha256 a tool reports for a file's content, and `replace_in_file` checks. */
+export const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
-/** `write_to_file`: the sandbox first, then the vfs backup (kept pending if the vfs is down). */
+const PATH = { type: "string", description: "Path relative to the project root, e.g. src/App.tsx", maxLength: 1024 } as const;
+
+/** Writes to the sandbox first, then backs the file up (kept pending if the vfs is down). */
+async function writeThrough(sandbox: AgentSandbox, backups: PendingBackups, path: string, content: string): Promise<string> {
+  await sandbox.writeFile(path, content);
+  const saved = await backups.save(path, content);
+  return saved ? "" : " (its backup to the file store is pending and will be retried)";
+}
+
+/** `write_to_file`: create or overwrite a file. */
 export function writeToFile(sandbox: AgentSandbox, backups: PendingBackups): Tool {
   return {
     name: "write_to_file",
-    description: "Create or overwrite a file in the project (path relative to the project root). Prefer replace_in_file for small edits.",
+    description: "Create a file, or overwrite it entirely. For small changes to an existing file use replace_in_file.",
     inputSchema: {
       type: "object",
-      properties: {
-        path: { type: "string", description: "File path relative to the project root, e.g. src/App.tsx", maxLength: 1024 },
-        content: { type: "string", description: "The complete new content of the file" },
-      },
+      properties: { path: PATH, content: { type: "string", description: "The complete content of the file" } },
       required: ["path", "content"],
     },
     async run(input) {
       const path = input.path as string;
       const content = input.content as string;
-      await sandbox.writeFile(path, content);
-      const saved = await backups.save(path, content);
-      const note = saved ? "" : " (the backup to the file store is pending and will be retried)";
+      const note = await writeThrough(sandbox, backups, path, content);
       return { content: `wrote ${path} (${Buffer.byteLength(content)} bytes, sha256 ${sha256(content)})${note}` };
     },
   };
@@ -32,12 +37,8 @@ export function writeToFile(sandbox: AgentSandbox, backups: PendingBackups): Too
 export function readFile(sandbox: AgentSandbox, backup: AgentBackup): Tool {
   return {
     name: "read_file",
-    description: "Read a file of the project. Returns its content and sha256.",
-    inputSchema: {
-      type: "object",
-      properties: { path: { type: "string", description: "File path relative to the project root", maxLength: 1024 } },
-      required: ["path"],
-    },
+    description: "Read a file of the project. Returns its sha256 (pass it to replace_in_file) and its content.",
+    inputSchema: { type: "object", properties: { path: PATH }, required: ["path"] },
     async run(input) {
       const path = input.path as string;
       try {
@@ -55,23 +56,91 @@ export function readFile(sandbox: AgentSandbox, backup: AgentBackup): Tool {
   };
 }
 
-/** `attempt_completion`: accepted only once every pending backup has reached the vfs. */
-export function attemptCompletion(backups: PendingBackups): Tool {
+function occurrences(haystack: string, needle: string): number[] {
+  const found: number[] = [];
+  for (let at = haystack.indexOf(needle); at !== -1; at = haystack.indexOf(needle, at + 1)) found.push(at);
+  return found;
+}
+
+/** `replace_in_file`: one exact, unique match replaced; refused when the file changed since it was read. */
+export function replaceInFile(sandbox: AgentSandbox, backups: PendingBackups): Tool {
   return {
-    name: "attempt_completion",
-    description: "Call when the app is built and works. Summarise what you built for the user.",
+    name: "replace_in_file",
+    description:
+      "Replace one exact, unique occurrence of `old` with `new` in a file. Include enough surrounding lines in `old` to make it unique. Pass the sha256 read_file gave you as expected_sha256 to make sure the file did not change meanwhile.",
     inputSchema: {
       type: "object",
-      properties: { summary: { type: "string", description: "What was built, for the user", maxLength: 4000 } },
-      required: ["summary"],
+      properties: {
+        path: PATH,
+        old: { type: "string", description: "The exact text to replace (must occur exactly once)" },
+        new: { type: "string", description: "The replacement text" },
+        expected_sha256: { type: "string", description: "sha256 of the file as you last read it", maxLength: 64 },
+      },
+      required: ["path", "old", "new"],
     },
     async run(input) {
-      const stillPending = await backups.flush();
-      if (stillPending.length > 0) {
-        return { content: `not complete: ${stillPending.length} file(s) are not backed up yet (${stillPending.join(", ")}); try again shortly`, isError: true };
+      const path = input.path as string;
+      const old = input.old as string;
+      const current = await sandbox.readFile(path);
+      const expected = input.expected_sha256 as string | undefined;
+      if (expected !== undefined && expected !== sha256(current)) {
+        return { content: `refused: ${path} changed since you read it (its sha256 is now ${sha256(current)}); read it again`, isError: true };
       }
-      const summary = input.summary as string;
-      return { content: "completion accepted", completed: { summary } };
+      if (old.length === 0) return { content: "refused: `old` is empty", isError: true };
+      const found = occurrences(current, old);
+      if (found.length !== 1) {
+        const lines = found.map((at) => current.slice(0, at).split("\n").length);
+        const detail =
+          found.length === 0
+            ? `does not occur in ${path}`
+            : `occurs ${found.length} times in ${path} (lines ${lines.join(", ")}); add surrounding lines to make it unique`;
+        return { content: `refused: \`old\` ${detail}`, isError: true };
+      }
+      const updated = current.slice(0, found[0]) + (input.new as string) + current.slice(found[0]! + old.length);
+      const note = await writeThrough(sandbox, backups, path, updated);
+      return { content: `edited ${path} (sha256 now ${sha256(updated)})${note}` };
+    },
+  };
+}
+
+/** `list_files`: the project's files (dependency and build folders left out). */
+export function listFiles(sandbox: AgentSandbox): Tool {
+  return {
+    name: "list_files",
+    description: "List files under a directory of the project (node_modules, .git, dist and build are left out).",
+    inputSchema: {
+      type: "object",
+      properties: {
+        path: { ...PATH, description: "Directory relative to the project root; empty for the root" },
+        recursive: { type: "boolean", description: "Include subdirectories (default true)" },
+      },
+      required: [],
+    },
+    async run(input) {
+      const entries = await sandbox.listFiles((input.path as string | undefined) ?? "", (input.recursive as boolean | undefined) ?? true);
+      if (entries.length === 0) return { content: "(no files)" };
+      return { content: entries.map((e) => (e.isDir ? `${e.path}/` : `${e.path} (${e.size} bytes)`)).join("\n") };
+    },
+  };
+}
+
+/** `search_files`: lines matching a pattern. */
+export function searchFiles(sandbox: AgentSandbox): Tool {
+  return {
+    name: "search_files",
+    description: "Search the project's files for a regular expression (grep -E). Returns path:line: text for each match.",
+    inputSchema: {
+      type: "object",
+      properties: {
+        pattern: { type: "string", description: "Regular expression", maxLength: 500 },
+        path: { ...PATH, description: "Directory to search; empty for the whole project" },
+      },
+      required: ["pattern"],
+    },
+    async run(input) {
+      const matches = await sandbox.searchFiles(input.pattern as string, (input.path as string | undefined) ?? "");
+      if (matches.length === 0) return { content: "no matches" };
+      return { content: matches.map((m) => `${m.path}:${m.line}: ${m.text}`).join("\n") };
     },
   };
 }

@@ -1,0 +1,102 @@
+import { describe, expect, it } from "vitest";
+import { agentDoubles } from "../../../test/support/agent-doubles";
+import { validateInput, type Tool } from "../tool";
+import { sha256 } from "./files";
+
+function tool(tools: Tool[], name: string): (input: Record<string, unknown>) => ReturnType<Tool["run"]> {
+  const found = tools.find((t) => t.name === name)!;
+  return (input) => found.run(validateInput(found.inputSchema, input), new AbortController().signal);
+}
+
+describe("the tool registry", () => {
+  it("offers each tool once, each with a schema the model can read", () => {
+    const { tools } = agentDoubles();
+    const names = tools.map((t) => t.name);
+    expect(names).toEqual(["write_to_file", "read_file", "replace_in_file", "list_files", "search_files", "execute_command", "attempt_completion"]);
+    for (const t of tools) {
+      expect(t.description.length).toBeGreaterThan(20);
+      for (const field of t.inputSchema.required) expect(t.inputSchema.properties[field]).toBeDefined();
+    }
+  });
+
+  it.each([
+    ["write_to_file", { path: "a" }, "content: is required"],
+    ["write_to_file", { path: 7, content: "x" }, "path: must be a string"],
+    ["execute_command", { command: "ls", timeout_seconds: 0 }, "timeout_seconds: must be from 1 to 600"],
+    ["execute_command", { command: "ls", timeout_seconds: 1.5 }, "timeout_seconds: must be an integer"],
+    ["read_file", { path: "a", mode: "fast" }, "mode: is not a field of this tool (expected path)"],
+  ])("rejects bad input to %s naming the field", (name, input, message) => {
+    const { tools } = agentDoubles();
+    const found = tools.find((t) => t.name === name)!;
+    expect(() => validateInput(found.inputSchema, input)).toThrow(message);
+  });
+});
+
+describe("replace_in_file", () => {
+  it("replaces one unique match, writing the sandbox first and then the vfs", async () => {
+    const d = agentDoubles();
+    d.sandboxFiles.set("app.js", "const a = 1;\nconst b = 2;\n");
+    const result = await tool(d.tools, "replace_in_file")({ path: "app.js", old: "const b = 2;", new: "const b = 3;", expected_sha256: sha256("const a = 1;\nconst b = 2;\n") });
+    expect(result.isError).toBeFalsy();
+    expect(d.sandboxFiles.get("app.js")).toBe("const a = 1;\nconst b = 3;\n");
+    expect(d.calls).toEqual(["sandbox.read app.js", "sandbox.write app.js", "vfs.save app.js"]);
+    expect(d.vfsFiles.get("app.js")).toBe("const a = 1;\nconst b = 3;\n");
+  });
+
+  it("refuses zero or several matches, saying which lines", async () => {
+    const d = agentDoubles();
+    d.sandboxFiles.set("app.js", "x();\ny();\nx();\n");
+    const several = await tool(d.tools, "replace_in_file")({ path: "app.js", old: "x();", new: "z();" });
+    expect(several).toEqual({ content: "refused: `old` occurs 2 times in app.js (lines 1, 3); add surrounding lines to make it unique", isError: true });
+    const none = await tool(d.tools, "replace_in_file")({ path: "app.js", old: "w();", new: "z();" });
+    expect(none).toEqual({ content: "refused: `old` does not occur in app.js", isError: true });
+    expect(d.sandboxFiles.get("app.js")).toBe("x();\ny();\nx();\n");
+  });
+
+  it("refuses an edit when the file changed since it was read", async () => {
+    const d = agentDoubles();
+    d.sandboxFiles.set("app.js", "new content");
+    const result = await tool(d.tools, "replace_in_file")({ path: "app.js", old: "new", new: "old", expected_sha256: sha256("what I read") });
+    expect(result.isError).toBe(true);
+    expect(result.content).toContain("changed since you read it");
+    expect(d.sandboxFiles.get("app.js")).toBe("new content");
+  });
+});
+
+describe("execute_command, list_files and search_files", () => {
+  it("reports the exit code, and a failing command as an error the model sees", async () => {
+    const d = agentDoubles({ exec: async (command) => ({ exitCode: command === "npm test" ? 1 : 0, output: "1 failing", timedOut: false }) });
+    expect(await tool(d.tools, "execute_command")({ command: "npm test" })).toEqual({ content: "exit code 1\n1 failing", isError: true });
+    expect(await tool(d.tools, "execute_command")({ command: "npm run build" })).toEqual({ content: "exit code 0\n1 failing", isError: false });
+    const background = await tool(d.tools, "execute_command")({ command: "npm run dev", background: true });
+    expect(background.content).toContain("ready on :5173");
+  });
+
+  it("lists and searches the sandbox", async () => {
+    const d = agentDoubles();
+    d.sandboxFiles.set("src/a.ts", "export const a = 1;\n");
+    d.sandboxFiles.set("src/b.ts", "import { a } from './a';\n");
+    expect((await tool(d.tools, "list_files")({ path: "src" })).content).toBe("src/a.ts (20 bytes)\nsrc/b.ts (25 bytes)");
+    expect((await tool(d.tools, "search_files")({ pattern: "export" })).content).toBe("src/a.ts:1: export const a = 1;");
+  });
+});
+
+describe("attempt_completion", () => {
+  it("is refused with the dev server's log tail when the preview does not answer", async () => {
+    const d = agentDoubles({ finish: async () => ({ problem: "nothing answered on port 5173 within 30 s", logTail: "Error: Cannot find module 'vite'" }) });
+    const result = await tool(d.tools, "attempt_completion")({ summary: "done" });
+    expect(result.isError).toBe(true);
+    expect(result.completed).toBeUndefined();
+    expect(result.content).toContain("nothing answered on port 5173");
+    expect(result.content).toContain("Cannot find module 'vite'");
+  });
+
+  it("passes the dev command and port on, and completes with the preview URL", async () => {
+    let asked: unknown;
+    const d = agentDoubles({ finish: async (request) => ((asked = request), { previewUrl: "http://127.0.0.1:4321" }) });
+    const result = await tool(d.tools, "attempt_completion")({ summary: "A blog", dev_command: "npm run dev", port: 4321 });
+    expect(asked).toEqual({ devCommand: "npm run dev", port: 4321 });
+    expect(result).toMatchObject({ completed: { summary: "A blog" } });
+    expect(result.content).toContain("http://127.0.0.1:4321");
+  });
+});
