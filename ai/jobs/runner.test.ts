@@ -1,0 +1,167 @@
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newId } from "../../lib/ids";
+import { dropSchemas, openDatabases, type Databases } from "../../lib/postgres";
+import { memoryLogger } from "../../test/support/kiln";
+import { startRunner, type Executor, type Runner } from "./runner";
+import { createJobStore, type JobStore } from "./store";
+
+const prefix = `t${randomBytes(4).toString("hex")}_`;
+let databases: Databases;
+let store: JobStore;
+const { log } = memoryLogger("warn");
+
+beforeAll(async () => {
+  databases = await openDatabases([{ service: "ai", migrationsDir: fileURLToPath(new URL("../migrations", import.meta.url)) }], {
+    url: process.env.DATABASE_URL,
+    dataDir: null,
+    schemaPrefix: prefix,
+    log,
+  });
+  store = createJobStore(databases.pool("ai"));
+});
+afterAll(async () => {
+  await databases?.close();
+  if (process.env.DATABASE_URL) await dropSchemas(process.env.DATABASE_URL, [`${prefix}ai`]);
+});
+
+function runner(execute: Executor, overrides: Partial<Parameters<typeof startRunner>[0]> = {}): Runner {
+  return startRunner({ store, execute, workerId: newId("wrk"), concurrency: 2, leaseMs: 600, pollMs: 20, maxAttempts: 3, onEvent: () => undefined, log, ...overrides });
+}
+
+async function queue(prompt = "build it") {
+  return store.insert({ id: newId("job"), projectId: newId("prj"), ownerId: "usr_1", prompt });
+}
+
+async function until<T>(probe: () => Promise<T | null | undefined | false>, timeoutMs = 8000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error("condition not reached in time");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const finished = (id: string) => until(async () => {
+  const job = await store.get(id);
+  return job && ["completed", "failed", "cancelled"].includes(job.status) ? job : null;
+});
+
+describe("the durable job runner", () => {
+  it("shares the queue between runners without running any job twice", async () => {
+    const runs = new Map<string, number>();
+    const execute: Executor = async ({ job, step }) => {
+      runs.set(job.id, (runs.get(job.id) ?? 0) + 1);
+      await step("generating", 50);
+      return { status: "completed", summary: "ok", previewUrl: "http://x" };
+    };
+    const jobs = await Promise.all(Array.from({ length: 12 }, () => queue()));
+    const a = runner(execute);
+    const b = runner(execute);
+    try {
+      for (const job of jobs) expect((await finished(job.id)).status).toBe("completed");
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+    expect([...runs.values()]).toEqual(Array(12).fill(1));
+  });
+
+  it("records every step as an event in order, with progress that never goes backwards", async () => {
+    const job = await queue();
+    const r = runner(async ({ step, emit }) => {
+      await step("preparing_workspace", 10);
+      await step("waiting_for_workspace", 20);
+      await emit("text", { text: "hello" });
+      await step("generating", 15);
+      return { status: "completed", summary: "done", previewUrl: "http://127.0.0.1:5173" };
+    });
+    try {
+      const done = await finished(job.id);
+      expect(done).toMatchObject({ status: "completed", progress: 100, summary: "done", previewUrl: "http://127.0.0.1:5173", step: "done" });
+    } finally {
+      await r.stop();
+    }
+    const events = await store.eventsAfter(job.id, 0);
+    expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(events.map((e) => e.type)).toEqual(["step", "step", "text", "step", "completed"]);
+    expect(events.filter((e) => e.type === "step").map((e) => e.data.progress)).toEqual([10, 20, 20]);
+    expect((await store.eventsAfter(job.id, 3)).map((e) => e.seq)).toEqual([4, 5]);
+  });
+
+  it("fails a job whose executor throws, with the error's message", async () => {
+    const job = await queue();
+    const r = runner(async () => {
+      throw new Error("workspace wsp_1 is in error: image pull failed");
+    });
+    try {
+      expect(await finished(job.id)).toMatchObject({ status: "failed", error: "workspace wsp_1 is in error: image pull failed" });
+    } finally {
+      await r.stop();
+    }
+  });
+
+  it("cancels a running job within a heartbeat, aborting its work", async () => {
+    const job = await queue();
+    let aborted = false;
+    const r = runner(async ({ signal, step }) => {
+      await step("generating", 40);
+      await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+      aborted = true;
+      return { status: "failed", error: "stopped" };
+    }, { leaseMs: 300 });
+    try {
+      await until(async () => (await store.get(job.id))?.step === "generating");
+      const asked = Date.now();
+      await store.requestCancel(job.id);
+      const done = await finished(job.id);
+      expect(done).toMatchObject({ status: "cancelled", error: "cancelled by the user" });
+      expect(Date.now() - asked).toBeLessThan(1500);
+      expect(aborted).toBe(true);
+    } finally {
+      await r.stop();
+    }
+  });
+
+  it("resumes a job whose runner died before the agent started", async () => {
+    const job = await queue();
+    const dead = await store.claim("wrk_dead", 100);
+    expect(dead?.id).toBe(job.id);
+    await store.setStep(job.id, "wrk_dead", "waiting_for_workspace", 20);
+    const r = runner(async ({ job: resumed }) => ({ status: "completed", summary: `attempt ${resumed.attempt}`, previewUrl: "http://x" }));
+    try {
+      expect(await finished(job.id)).toMatchObject({ status: "completed", summary: "attempt 2", attempt: 2 });
+    } finally {
+      await r.stop();
+    }
+    expect((await store.eventsAfter(job.id, 0)).map((e) => e.type)).toContain("resumed");
+  });
+
+  it("fails, with a reason that says so, a job whose runner died during generation", async () => {
+    const job = await queue();
+    await store.claim("wrk_dead", 100);
+    await store.setStep(job.id, "wrk_dead", "generating", 40);
+    let ran = false;
+    const r = runner(async () => {
+      ran = true;
+      return { status: "completed", summary: "no", previewUrl: "http://x" };
+    });
+    try {
+      const done = await finished(job.id);
+      expect(done.status).toBe("failed");
+      expect(done.error).toBe("the server running this generation stopped during generating; the files written so far are kept. Send a follow-up prompt to continue.");
+      expect(ran).toBe(false);
+    } finally {
+      await r.stop();
+    }
+  });
+
+  it("allows one active job per project, naming it", async () => {
+    const first = await queue();
+    await expect(store.insert({ id: newId("job"), projectId: first.projectId, ownerId: "usr_1", prompt: "again" })).rejects.toMatchObject({
+      code: "already_exists",
+      message: `project ${first.projectId} already has a queued generation: ${first.id}; wait for it or cancel it`,
+    });
+  });
+});

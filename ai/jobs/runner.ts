@@ -1,0 +1,186 @@
+import type { Logger } from "../../lib/log";
+import { errorFields } from "../../lib/log";
+import type { JobRecord, JobStep, JobStore } from "./store";
+
+/** What a job's executor can do while it holds the job. */
+export interface JobContext {
+  job: JobRecord;
+  /** Aborted when the job is cancelled or this runner loses its lease. */
+  signal: AbortSignal;
+  /** Records progress: a step (an event) with a value that never goes backwards. */
+  step(step: JobStep, progress: number, detail?: Record<string, unknown>): Promise<void>;
+  /** Appends an event to the job's log. */
+  emit(type: string, data: Record<string, unknown>): Promise<void>;
+  /** Records facts learned while running. */
+  record(facts: Parameters<JobStore["record"]>[2]): Promise<void>;
+}
+
+/** How an executor ends a job that was not cancelled. */
+export type JobResult = { status: "completed"; summary: string; previewUrl: string } | { status: "failed"; error: string; summary?: string };
+
+/** Runs one job to its end. Throwing fails the job with the error's message. */
+export type Executor = (ctx: JobContext) => Promise<JobResult>;
+
+/** A job's event, delivered live to anyone watching in this process. */
+export type EventListener = (jobId: string) => void;
+
+/** The runner's settings. */
+export interface RunnerOptions {
+  store: JobStore;
+  execute: Executor;
+  workerId: string;
+  /** Jobs run at once by this process. */
+  concurrency: number;
+  leaseMs: number;
+  /** How often an idle runner looks for work (it is also woken when a job is queued here). */
+  pollMs: number;
+  /** Attempts before a job that keeps losing its runner is failed. */
+  maxAttempts: number;
+  /** Told after every event appended, so live streams can follow without polling. */
+  onEvent: EventListener;
+  log: Logger;
+}
+
+/** Steps a job can safely be resumed from after its runner died: nothing of the agent has run yet. */
+const RESUMABLE: ReadonlySet<JobStep> = new Set(["queued", "preparing_workspace", "waiting_for_workspace"]);
+
+class LeaseLost extends Error {}
+
+/** A running pool of job runners. */
+export interface Runner {
+  /** Looks for work now (a job was just queued). */
+  wake(): void;
+  /** Stops claiming, aborts the jobs it holds (their leases lapse, another runner resumes them) and waits. */
+  stop(): Promise<void>;
+}
+
+/** Starts `concurrency` runner loops claiming jobs from Postgres. */
+export function startRunner(options: RunnerOptions): Runner {
+  const { store, log } = options;
+  let stopping = false;
+  const sleepers = new Set<() => void>();
+  const held = new Set<AbortController>();
+  const wakeAll = () => {
+    for (const wake of [...sleepers]) wake();
+  };
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        sleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      sleepers.add(wake);
+    });
+
+  async function emit(jobId: string, type: string, data: Record<string, unknown>): Promise<void> {
+    await store.appendEvent(jobId, type, data);
+    options.onEvent(jobId);
+  }
+
+  async function end(job: JobRecord, outcome: Parameters<JobStore["finish"]>[2]): Promise<void> {
+    const finished = await store.finish(job.id, options.workerId, outcome);
+    if (!finished) return;
+    await emit(job.id, outcome.status, {
+      status: outcome.status,
+      ...(outcome.error ? { error: outcome.error } : {}),
+      ...(outcome.summary ? { summary: outcome.summary } : {}),
+      ...(outcome.previewUrl ? { previewUrl: outcome.previewUrl } : {}),
+    });
+  }
+
+  async function run(job: JobRecord): Promise<void> {
+    const jobLog = log.child({ jobId: job.id, projectId: job.projectId });
+    if (job.attempt > 1 && !RESUMABLE.has(job.step)) {
+      jobLog.warn("job's runner died mid-run; failing it", { step: job.step });
+      await end(job, {
+        status: "failed",
+        error: `the server running this generation stopped during ${job.step.replace(/_/g, " ")}; the files written so far are kept. Send a follow-up prompt to continue.`,
+      });
+      return;
+    }
+    if (job.attempt > options.maxAttempts) {
+      await end(job, { status: "failed", error: `gave up after ${options.maxAttempts} attempts: the servers running it kept stopping` });
+      return;
+    }
+    if (job.attempt > 1) await emit(job.id, "resumed", { attempt: job.attempt, step: job.step });
+
+    const controller = new AbortController();
+    held.add(controller);
+    let cancelled = job.cancelRequested;
+    const heartbeat = setInterval(() => {
+      store.renew(job.id, options.workerId, options.leaseMs).then(
+        (lease) => {
+          if (!lease) controller.abort(new LeaseLost("lease lost"));
+          else if (lease.cancelRequested && !cancelled) {
+            cancelled = true;
+            controller.abort(new Error("cancelled"));
+          }
+        },
+        (err) => jobLog.warn("heartbeat failed", errorFields(err)),
+      );
+    }, Math.max(50, Math.floor(options.leaseMs / 3)));
+
+    const ctx: JobContext = {
+      job,
+      signal: controller.signal,
+      step: async (step, progress, detail = {}) => {
+        const updated = await store.setStep(job.id, options.workerId, step, progress);
+        if (!updated) throw new LeaseLost("lease lost");
+        await emit(job.id, "step", { step, progress: updated.progress, ...detail });
+      },
+      emit: (type, data) => emit(job.id, type, data),
+      record: (facts) => store.record(job.id, options.workerId, facts),
+    };
+
+    try {
+      if (cancelled) controller.abort(new Error("cancelled"));
+      const result = await options.execute(ctx);
+      if (controller.signal.reason instanceof LeaseLost) return;
+      if (cancelled) await end(job, { status: "cancelled", error: "cancelled by the user", summary: result.summary });
+      else await end(job, result);
+    } catch (err) {
+      if (controller.signal.reason instanceof LeaseLost || err instanceof LeaseLost) {
+        jobLog.warn("lost the job's lease; another runner takes over");
+        return;
+      }
+      if (cancelled) {
+        await end(job, { status: "cancelled", error: "cancelled by the user" });
+        return;
+      }
+      jobLog.error("job failed", errorFields(err));
+      await end(job, { status: "failed", error: err instanceof Error ? err.message : String(err) });
+    } finally {
+      clearInterval(heartbeat);
+      held.delete(controller);
+      // Stopping on purpose: let another runner take the job now rather than when the lease lapses.
+      if (stopping) await store.release(job.id, options.workerId).catch(() => undefined);
+    }
+  }
+
+  async function loop(): Promise<void> {
+    while (!stopping) {
+      let job: JobRecord | null = null;
+      try {
+        job = await store.claim(options.workerId, options.leaseMs);
+      } catch (err) {
+        log.warn("could not claim a job", errorFields(err));
+      }
+      if (job) await run(job);
+      else await sleep(options.pollMs);
+    }
+  }
+
+  const loops = Array.from({ length: options.concurrency }, () => loop());
+  return {
+    wake: wakeAll,
+    stop: async () => {
+      stopping = true;
+      for (const controller of held) controller.abort(new LeaseLost("runner stopping"));
+      wakeAll();
+      await Promise.all(loops);
+    },
+  };
+}

@@ -1,0 +1,257 @@
+import type pg from "pg";
+import { AppError, notFound } from "../../lib/errors";
+
+/** Where a job is in its life. */
+export type JobStatus = "queued" | "running" | "completed" | "failed" | "cancelled";
+
+/** The steps of a generation, in order. */
+export const JOB_STEPS = ["queued", "preparing_workspace", "waiting_for_workspace", "generating", "completing", "done"] as const;
+
+/** One step of a generation. */
+export type JobStep = (typeof JOB_STEPS)[number];
+
+/** A job as stored. */
+export interface JobRecord {
+  id: string;
+  projectId: string;
+  ownerId: string;
+  prompt: string;
+  status: JobStatus;
+  step: JobStep;
+  progress: number;
+  attempt: number;
+  cancelRequested: boolean;
+  error: string | null;
+  summary: string | null;
+  previewUrl: string | null;
+  workspaceId: string | null;
+  usage: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number };
+  toolCalls: number;
+  lastSeq: number;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+/** One recorded event of a job. */
+export interface JobEvent {
+  seq: number;
+  type: string;
+  data: Record<string, unknown>;
+  at: string;
+}
+
+interface JobRow {
+  id: string;
+  project_id: string;
+  owner_id: string;
+  prompt: string;
+  status: JobStatus;
+  step: JobStep;
+  progress: number;
+  attempt: number;
+  cancel_requested: boolean;
+  error: string | null;
+  summary: string | null;
+  preview_url: string | null;
+  workspace_id: string | null;
+  input_tokens: string;
+  output_tokens: string;
+  cache_read_tokens: string;
+  cache_write_tokens: string;
+  tool_calls: number;
+  last_seq: number;
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+function toRecord(row: JobRow): JobRecord {
+  return {
+    id: row.id,
+    projectId: row.project_id,
+    ownerId: row.owner_id,
+    prompt: row.prompt,
+    status: row.status,
+    step: row.step,
+    progress: row.progress,
+    attempt: row.attempt,
+    cancelRequested: row.cancel_requested,
+    error: row.error,
+    summary: row.summary,
+    previewUrl: row.preview_url,
+    workspaceId: row.workspace_id,
+    usage: {
+      inputTokens: Number(row.input_tokens),
+      outputTokens: Number(row.output_tokens),
+      cacheReadTokens: Number(row.cache_read_tokens),
+      cacheWriteTokens: Number(row.cache_write_tokens),
+    },
+    toolCalls: row.tool_calls,
+    lastSeq: row.last_seq,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  };
+}
+
+const ACTIVE = "status IN ('queued', 'running')";
+
+/** Jobs and their event logs in Postgres: every state change is one conditional statement. */
+export function createJobStore(db: pg.Pool) {
+  const one = async (sql: string, params: unknown[]): Promise<JobRecord | null> => {
+    const result = await db.query<JobRow>(sql, params);
+    return result.rows[0] ? toRecord(result.rows[0]) : null;
+  };
+
+  return {
+    /** Queues a job; a project with an active job answers `already_exists` naming it. */
+    async insert(job: { id: string; projectId: string; ownerId: string; prompt: string }): Promise<JobRecord> {
+      try {
+        return (await one("INSERT INTO generation_jobs (id, project_id, owner_id, prompt, status) VALUES ($1, $2, $3, $4, 'queued') RETURNING *", [
+          job.id,
+          job.projectId,
+          job.ownerId,
+          job.prompt,
+        ]))!;
+      } catch (err) {
+        if ((err as { code?: string }).code !== "23505") throw err;
+        const active = await db.query<{ id: string; status: string }>(`SELECT id, status FROM generation_jobs WHERE project_id = $1 AND ${ACTIVE}`, [job.projectId]);
+        const running = active.rows[0];
+        throw new AppError("already_exists", `project ${job.projectId} already has a ${running?.status ?? "active"} generation: ${running?.id ?? "unknown"}; wait for it or cancel it`, {
+          jobId: running?.id ?? null,
+        });
+      }
+    },
+
+    async get(id: string): Promise<JobRecord | null> {
+      return one("SELECT * FROM generation_jobs WHERE id = $1", [id]);
+    },
+
+    /** The job if `ownerId` owns it; another user's job is `not_found`, as an unknown one. */
+    async getOwned(id: string, ownerId: string): Promise<JobRecord> {
+      const job = await one("SELECT * FROM generation_jobs WHERE id = $1 AND owner_id = $2", [id, ownerId]);
+      if (!job) throw notFound("generation", id);
+      return job;
+    },
+
+    /** A project's jobs, newest first, after the (createdAt, id) position of a cursor. */
+    async list(projectId: string, ownerId: string, limit: number, after: [string, string] | null): Promise<JobRecord[]> {
+      const result = await db.query<JobRow>(
+        `SELECT * FROM generation_jobs WHERE project_id = $1 AND owner_id = $2
+           AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::text))
+         ORDER BY created_at DESC, id DESC LIMIT $5`,
+        [projectId, ownerId, after?.[0] ?? null, after?.[1] ?? null, limit],
+      );
+      return result.rows.map(toRecord);
+    },
+
+    /** The project's most recent job before this one (a follow-up reuses its workspace). */
+    async previous(projectId: string, beforeId: string): Promise<JobRecord | null> {
+      return one("SELECT * FROM generation_jobs WHERE project_id = $1 AND id <> $2 ORDER BY created_at DESC, id DESC LIMIT 1", [projectId, beforeId]);
+    },
+
+    /** Appends an event with the job's next sequence number, in one statement. */
+    async appendEvent(jobId: string, type: string, data: Record<string, unknown>): Promise<JobEvent> {
+      const result = await db.query<{ seq: number; created_at: Date }>(
+        `WITH next AS (UPDATE generation_jobs SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq)
+         INSERT INTO generation_events (job_id, seq, type, data) SELECT $1, last_seq, $2, $3 FROM next RETURNING seq, created_at`,
+        [jobId, type, JSON.stringify(data)],
+      );
+      const row = result.rows[0];
+      if (!row) throw notFound("generation", jobId);
+      return { seq: row.seq, type, data, at: row.created_at.toISOString() };
+    },
+
+    async eventsAfter(jobId: string, afterSeq: number, limit = 500): Promise<JobEvent[]> {
+      const result = await db.query<{ seq: number; type: string; data: Record<string, unknown>; created_at: Date }>(
+        "SELECT seq, type, data, created_at FROM generation_events WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        [jobId, afterSeq, limit],
+      );
+      return result.rows.map((r) => ({ seq: r.seq, type: r.type, data: r.data, at: r.created_at.toISOString() }));
+    },
+
+    /**
+     * Claims the oldest queued job, or a running one whose lease expired (its runner died), for
+     * `workerId`: `FOR UPDATE SKIP LOCKED` lets any number of runners share the queue.
+     */
+    async claim(workerId: string, leaseMs: number): Promise<JobRecord | null> {
+      return one(
+        `UPDATE generation_jobs SET status = 'running', lease_owner = $1, lease_expires_at = now() + ($2 || ' milliseconds')::interval,
+                attempt = attempt + 1, started_at = COALESCE(started_at, now()), updated_at = now()
+          WHERE id = (SELECT id FROM generation_jobs
+                       WHERE status = 'queued' OR (status = 'running' AND lease_expires_at < now())
+                       ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1)
+          RETURNING *`,
+        [workerId, String(leaseMs)],
+      );
+    },
+
+    /** Extends the lease; null when `workerId` no longer holds it. Reports whether a cancel was asked. */
+    async renew(jobId: string, workerId: string, leaseMs: number): Promise<{ cancelRequested: boolean } | null> {
+      const result = await db.query<{ cancel_requested: boolean }>(
+        `UPDATE generation_jobs SET lease_expires_at = now() + ($3 || ' milliseconds')::interval
+          WHERE id = $1 AND lease_owner = $2 AND status = 'running' RETURNING cancel_requested`,
+        [jobId, workerId, String(leaseMs)],
+      );
+      return result.rows[0] ? { cancelRequested: result.rows[0].cancel_requested } : null;
+    },
+
+    /** Moves a held job to a step; progress never goes backwards. */
+    async setStep(jobId: string, workerId: string, step: JobStep, progress: number): Promise<JobRecord | null> {
+      return one(
+        `UPDATE generation_jobs SET step = $3, progress = GREATEST(progress, $4), updated_at = now()
+          WHERE id = $1 AND lease_owner = $2 AND status = 'running' RETURNING *`,
+        [jobId, workerId, step, progress],
+      );
+    },
+
+    /** Records facts learned while running (the workspace, usage so far). */
+    async record(jobId: string, workerId: string, facts: { workspaceId?: string; usage?: JobRecord["usage"]; toolCalls?: number }): Promise<void> {
+      await db.query(
+        `UPDATE generation_jobs SET workspace_id = COALESCE($3, workspace_id),
+                input_tokens = COALESCE($4, input_tokens), output_tokens = COALESCE($5, output_tokens),
+                cache_read_tokens = COALESCE($6, cache_read_tokens), cache_write_tokens = COALESCE($7, cache_write_tokens),
+                tool_calls = COALESCE($8, tool_calls), updated_at = now()
+          WHERE id = $1 AND lease_owner = $2`,
+        [jobId, workerId, facts.workspaceId ?? null, facts.usage?.inputTokens ?? null, facts.usage?.outputTokens ?? null, facts.usage?.cacheReadTokens ?? null, facts.usage?.cacheWriteTokens ?? null, facts.toolCalls ?? null],
+      );
+    },
+
+    /** Ends a job held by `workerId` (or, with `workerId` null, any job not yet finished). */
+    async finish(
+      jobId: string,
+      workerId: string | null,
+      outcome: { status: "completed" | "failed" | "cancelled"; error?: string; summary?: string; previewUrl?: string },
+    ): Promise<JobRecord | null> {
+      return one(
+        `UPDATE generation_jobs SET status = $3, step = 'done', progress = CASE WHEN $3 = 'completed' THEN 100 ELSE progress END,
+                error = $4, summary = COALESCE($5, summary), preview_url = COALESCE($6, preview_url),
+                lease_owner = NULL, lease_expires_at = NULL, finished_at = now(), updated_at = now()
+          WHERE id = $1 AND ($2::text IS NULL OR lease_owner = $2) AND ${ACTIVE} RETURNING *`,
+        [jobId, workerId, outcome.status, outcome.error ?? null, outcome.summary ?? null, outcome.previewUrl ?? null],
+      );
+    },
+
+    /** Gives a held job's lease up at once, so another runner can take it over. */
+    async release(jobId: string, workerId: string): Promise<void> {
+      await db.query("UPDATE generation_jobs SET lease_expires_at = now() WHERE id = $1 AND lease_owner = $2 AND status = 'running'", [jobId, workerId]);
+    },
+
+    /** Asks a running job to stop (its runner sees it at the next heartbeat). */
+    async requestCancel(jobId: string): Promise<JobRecord | null> {
+      return one("UPDATE generation_jobs SET cancel_requested = true, updated_at = now() WHERE id = $1 AND status = 'running' RETURNING *", [jobId]);
+    },
+
+    /** Counts by status, and the queue's depth (for metrics and health). */
+    async counts(): Promise<Record<JobStatus, number>> {
+      const result = await db.query<{ status: JobStatus; n: string }>("SELECT status, count(*) AS n FROM generation_jobs GROUP BY status");
+      const counts: Record<JobStatus, number> = { queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
+      for (const row of result.rows) counts[row.status] = Number(row.n);
+      return counts;
+    },
+  };
+}
+
+/** The job store's interface. */
+export type JobStore = ReturnType<typeof createJobStore>;
