@@ -1,10 +1,128 @@
 import { api } from "encore.dev/api";
+import { getAuthData } from "~encore/auth";
 import { call } from "../lib/encore";
 import type { ServiceHealth } from "../lib/health";
+import type { AuthData } from "../lib/routes";
+import type {
+  BackupResult,
+  BackupWorkspaceRequest,
+  RestoreResult,
+  RestoreWorkspaceRequest,
+  ChangeResult,
+  CreateSnapshotRequest,
+  DeleteFilesRequest,
+  DiffSnapshotsRequest,
+  FileContent,
+  FileHistory,
+  FileHistoryRequest,
+  FileList,
+  ListFilesRequest,
+  ListSnapshotsRequest,
+  ProjectFilesRef,
+  PurgeResult,
+  ReadFileRequest,
+  RenamePathRequest,
+  Snapshot,
+  SnapshotDiff,
+  SnapshotInfo,
+  SnapshotList,
+  SnapshotRef,
+  SweepRequest,
+  SweepResult,
+  WriteFilesRequest,
+  WriteFilesResult,
+} from "./contract";
 import { vfs } from "./encore-wiring";
+
+/** The authenticated caller (every `auth: true` endpoint has one). */
+const caller = (): AuthData => getAuthData()!;
 
 /** Health of the vfs service and its MongoDB connection. */
 export const health = api(
   { expose: true, auth: false, method: "GET", path: "/vfs/health" },
   async (): Promise<ServiceHealth> => call(() => vfs().health()),
+);
+
+/** Stores a batch of files as one revision, uploading only content not stored yet. */
+export const writeFiles = api(
+  { expose: true, auth: true, method: "POST", path: "/vfs/:projectId/files" },
+  async (req: WriteFilesRequest): Promise<WriteFilesResult> => call(() => vfs().writeFiles(req, caller())),
+);
+
+/** One file's bytes (base64), current or at a revision. */
+export const readFile = api(
+  { expose: true, auth: true, method: "GET", path: "/vfs/:projectId/file" },
+  async (req: ReadFileRequest): Promise<FileContent> => call(() => vfs().readFile(req, caller())),
+);
+
+/** The files under a directory, recursively or one level. */
+export const listFiles = api(
+  { expose: true, auth: true, method: "GET", path: "/vfs/:projectId/files" },
+  async (req: ListFilesRequest): Promise<FileList> => call(() => vfs().listFiles(req, caller())),
+);
+
+/** Deletes files and directories (by path prefix, never by substring) as one revision. */
+export const deleteFiles = api(
+  { expose: true, auth: true, method: "DELETE", path: "/vfs/:projectId/files" },
+  async (req: DeleteFilesRequest): Promise<ChangeResult> => call(() => vfs().deleteFiles(req, caller())),
+);
+
+/** Moves a file or a directory as one revision; the target must not exist. */
+export const renamePath = api(
+  { expose: true, auth: true, method: "POST", path: "/vfs/:projectId/rename" },
+  async (req: RenamePathRequest): Promise<ChangeResult> => call(() => vfs().renamePath(req, caller())),
+);
+
+/** A path's changes, newest first. */
+export const fileHistory = api(
+  { expose: true, auth: true, method: "GET", path: "/vfs/:projectId/history" },
+  async (req: FileHistoryRequest): Promise<FileHistory> => call(() => vfs().fileHistory(req, caller())),
+);
+
+/** Records the project's current manifest as a snapshot. */
+export const createSnapshot = api(
+  { expose: true, auth: true, method: "POST", path: "/vfs/:projectId/snapshots" },
+  async (req: CreateSnapshotRequest): Promise<SnapshotInfo> => call(() => vfs().createSnapshot(req, caller())),
+);
+
+/** The project's snapshots, newest first. */
+export const listSnapshots = api(
+  { expose: true, auth: true, method: "GET", path: "/vfs/:projectId/snapshots" },
+  async (req: ListSnapshotsRequest): Promise<SnapshotList> => call(() => vfs().listSnapshots(req, caller())),
+);
+
+/** A snapshot with its manifest. */
+export const getSnapshot = api(
+  { expose: true, auth: true, method: "GET", path: "/vfs/:projectId/snapshots/:snapshotId" },
+  async (req: SnapshotRef): Promise<Snapshot> => call(() => vfs().getSnapshot(req, caller())),
+);
+
+/** The paths added, changed and removed between two snapshots. */
+export const diffSnapshots = api(
+  { expose: true, auth: true, method: "GET", path: "/vfs/:projectId/diff" },
+  async (req: DiffSnapshotsRequest): Promise<SnapshotDiff> => call(() => vfs().diffSnapshots(req, caller())),
+);
+
+/** Removes every file, revision, snapshot and blob of a project (called by the projects service). */
+export const purgeProject = api(
+  { expose: false, auth: false, method: "DELETE", path: "/vfs/:projectId" },
+  async (req: ProjectFilesRef): Promise<PurgeResult> => call(() => vfs().purgeProject(req)),
+);
+
+/** Deletes blobs nothing references (a maintenance call; never part of a write). */
+export const sweep = api(
+  { expose: false, auth: false, method: "POST", path: "/vfs/sweep" },
+  async (req: SweepRequest): Promise<SweepResult> => call(() => vfs().sweep(req)),
+);
+
+/** Backs a workspace up incrementally and snapshots it (called by the ai service for the job's owner). */
+export const backupWorkspace = api(
+  { expose: false, auth: true, method: "POST", path: "/vfs/:projectId/backup" },
+  async (req: BackupWorkspaceRequest): Promise<BackupResult> => call(() => vfs().backupWorkspace(req, caller())),
+);
+
+/** Writes a snapshot's files into a workspace in one batch (called by the ai service). */
+export const restoreWorkspace = api(
+  { expose: false, auth: true, method: "POST", path: "/vfs/:projectId/restore" },
+  async (req: RestoreWorkspaceRequest): Promise<RestoreResult> => call(() => vfs().restoreWorkspace(req, caller())),
 );

@@ -1,13 +1,368 @@
 import type { ServiceHealth } from "../lib/health";
-import type { Routes } from "../lib/routes";
+import type { AuthData, Routes } from "../lib/routes";
 
-/** The vfs service: the durable copy of every project file, in MongoDB GridFS. */
+/** Who made a change: the generation job and the turn of its agent loop, when a job made it. */
+export interface ChangeLabel {
+  jobId?: string;
+  /** The agent loop's turn number within the job (0 or more). */
+  turn?: number;
+}
+
+/** One file to store: its relative POSIX path and its bytes in base64. */
+export interface FileUpload {
+  /** A relative POSIX path such as `src/App.tsx`: no leading `/`, no `..`, no backslash, at most 1024 bytes. */
+  path: string;
+  /** The file's exact bytes, base64-encoded (binary files round-trip byte for byte). */
+  contentBase64: string;
+  /** Unix permission bits (0–4095), default 420 (0o644). */
+  mode?: number;
+}
+
+/** Stores a batch of files in one revision: unchanged files are skipped, stored blobs are not uploaded again. */
+export interface WriteFilesRequest extends ChangeLabel {
+  projectId: string;
+  files: FileUpload[];
+}
+
+/** What a write did to one path. */
+export interface WrittenFile {
+  path: string;
+  sha256: string;
+  size: number;
+  /** True when the path already held these bytes and mode: nothing was recorded for it. */
+  unchanged: boolean;
+}
+
+/** The outcome of a batch write. */
+export interface WriteFilesResult {
+  /** The project revision the batch created; null when every file was unchanged. */
+  revision: number | null;
+  files: WrittenFile[];
+  /** How many new blobs were uploaded to GridFS (content already stored is never uploaded again). */
+  uploadedBlobs: number;
+}
+
+/** Reads one file, as it is now or as it was at a project revision. */
+export interface ReadFileRequest {
+  projectId: string;
+  path: string;
+  /** A project revision; absent means the current version. */
+  revision?: number;
+}
+
+/** A file's current entry in the project's manifest. */
+export interface FileInfo {
+  path: string;
+  sha256: string;
+  size: number;
+  mode: number;
+  /** The project revision that last changed this path. */
+  revision: number;
+  updatedAt: string;
+}
+
+/** A file's bytes with its entry. */
+export interface FileContent extends FileInfo {
+  contentBase64: string;
+}
+
+/** Lists the files under a directory. */
+export interface ListFilesRequest {
+  projectId: string;
+  /** A directory such as `src/components`; absent or empty means the project root. */
+  prefix?: string;
+  /** Every file below the directory (default), or only its direct children and subdirectory names. */
+  recursive?: boolean;
+}
+
+/** The files under a directory, sorted by path. */
+export interface FileList {
+  files: FileInfo[];
+  /** Non-recursive listings only: the names of the direct subdirectories (full paths), sorted. */
+  directories: string[];
+}
+
+/**
+ * Deletes files and directories (a directory is every file under `path/`, never a sibling like
+ * `path2/`). Paths that hold nothing are ignored, so a delete can be repeated safely.
+ */
+export interface DeleteFilesRequest extends ChangeLabel {
+  projectId: string;
+  /** Files or directories to delete. */
+  paths: string[];
+}
+
+/** Moves a file, or a directory with everything under it. */
+export interface RenamePathRequest extends ChangeLabel {
+  projectId: string;
+  from: string;
+  to: string;
+}
+
+/** The paths a delete or rename changed, with the revision it created (null when nothing changed). */
+export interface ChangeResult {
+  revision: number | null;
+  /** Deleted paths, or the new paths of renamed files. */
+  paths: string[];
+}
+
+/** Asks for the changes of one path, newest first. */
+export interface FileHistoryRequest {
+  projectId: string;
+  path: string;
+  /** 1–500, default 100. */
+  limit?: number;
+}
+
+/** What a recorded change did. */
+export type ChangeAction = "write" | "delete" | "rename";
+
+/** One recorded change of a path. */
+export interface RevisionEntry {
+  revision: number;
+  action: ChangeAction;
+  /** The path after the change (the new path of a rename). */
+  path: string;
+  /** Renames: the path before the change; null otherwise. */
+  previousPath: string | null;
+  /** The content after the change; null for a delete. */
+  sha256: string | null;
+  size: number | null;
+  jobId: string | null;
+  turn: number | null;
+  at: string;
+}
+
+/** A path's changes, newest first. */
+export interface FileHistory {
+  entries: RevisionEntry[];
+}
+
+/** Records the project's current files as a snapshot (a checkpoint to diff against or restore). */
+export interface CreateSnapshotRequest extends ChangeLabel {
+  projectId: string;
+  /** A short human label ("before dark mode"), up to 200 characters. */
+  label?: string;
+}
+
+/** A snapshot without its manifest. */
+export interface SnapshotInfo {
+  id: string;
+  /** The project revision the snapshot captured. */
+  revision: number;
+  label: string | null;
+  jobId: string | null;
+  turn: number | null;
+  fileCount: number;
+  totalBytes: number;
+  createdAt: string;
+}
+
+/** One file of a snapshot's manifest. */
+export interface ManifestEntry {
+  path: string;
+  sha256: string;
+  size: number;
+  mode: number;
+}
+
+/** Asks for one page of a project's snapshots, newest first. */
+export interface ListSnapshotsRequest {
+  projectId: string;
+  /** 1–500, default 100. */
+  limit?: number;
+}
+
+/** A project's snapshots, newest first. */
+export interface SnapshotList {
+  snapshots: SnapshotInfo[];
+}
+
+/** Names one snapshot of a project. */
+export interface SnapshotRef {
+  projectId: string;
+  snapshotId: string;
+}
+
+/** A snapshot with its manifest, sorted by path. */
+export interface Snapshot {
+  snapshot: SnapshotInfo;
+  files: ManifestEntry[];
+}
+
+/** Compares two snapshots of a project. */
+export interface DiffSnapshotsRequest {
+  projectId: string;
+  /** The older snapshot's id. */
+  from: string;
+  /** The newer snapshot's id. */
+  to: string;
+}
+
+/** The paths that differ between two snapshots, each list sorted. */
+export interface SnapshotDiff {
+  added: string[];
+  /** Paths whose content or mode differs. */
+  changed: string[];
+  removed: string[];
+}
+
+/** Names a project, for service-to-service calls. */
+export interface ProjectFilesRef {
+  projectId: string;
+}
+
+/** What purging a project removed. */
+export interface PurgeResult {
+  files: number;
+  revisions: number;
+  snapshots: number;
+  blobs: number;
+}
+
+/** Collects blobs nothing references. */
+export interface SweepRequest {
+  /** One project's blobs; absent means every project's. */
+  projectId?: string;
+  /** Only blobs unused for at least this long (default 3600): a write in progress is never swept. */
+  olderThanSeconds?: number;
+}
+
+/** What a sweep deleted. */
+export interface SweepResult {
+  deletedBlobs: number;
+  deletedBytes: number;
+}
+
+/** Backs a workspace up into the project's vfs (incremental) and snapshots it. */
+export interface BackupWorkspaceRequest extends ChangeLabel {
+  projectId: string;
+  workspaceId: string;
+  /** A label for the snapshot ("completion", "job job_x"). */
+  label?: string;
+}
+
+/** What a backup did. */
+export interface BackupResult {
+  snapshot: SnapshotInfo;
+  /** Files new or changed in the sandbox, read from it in one call. */
+  changed: number;
+  unchanged: number;
+  deleted: number;
+  /** New blobs written to GridFS (content already stored is never uploaded again). */
+  uploadedBlobs: number;
+  /** Files over the vfs's size limit, not stored. */
+  skipped: string[];
+}
+
+/** Restores a snapshot (the latest by default) into a workspace. */
+export interface RestoreWorkspaceRequest {
+  projectId: string;
+  workspaceId: string;
+  snapshotId?: string;
+}
+
+/** What a restore wrote. */
+export interface RestoreResult {
+  files: number;
+  snapshotId: string | null;
+}
+
+/**
+ * The vfs service: the durable copy of every project file, content-addressed in MongoDB GridFS, with
+ * a revision for every change and snapshots per turn. Exposed methods are scoped to the caller's
+ * projects (another user's project is `not_found`).
+ */
 export interface VfsApi {
   /** The service's health: its MongoDB connection. */
   health(): Promise<ServiceHealth>;
+  /** Stores a batch of files as one revision, uploading only content not stored yet. */
+  writeFiles(req: WriteFilesRequest, auth: AuthData): Promise<WriteFilesResult>;
+  /** One file's bytes, current or at a revision. */
+  readFile(req: ReadFileRequest, auth: AuthData): Promise<FileContent>;
+  /** The files under a directory, recursively or one level. */
+  listFiles(req: ListFilesRequest, auth: AuthData): Promise<FileList>;
+  /** Deletes files and directories (by path prefix, never by substring) as one revision. */
+  deleteFiles(req: DeleteFilesRequest, auth: AuthData): Promise<ChangeResult>;
+  /** Moves a file or a directory as one revision; the target must not exist. */
+  renamePath(req: RenamePathRequest, auth: AuthData): Promise<ChangeResult>;
+  /** A path's changes, newest first (renames away from it included). */
+  fileHistory(req: FileHistoryRequest, auth: AuthData): Promise<FileHistory>;
+  /** Records the project's current manifest as a snapshot. */
+  createSnapshot(req: CreateSnapshotRequest, auth: AuthData): Promise<SnapshotInfo>;
+  /** The project's snapshots, newest first. */
+  listSnapshots(req: ListSnapshotsRequest, auth: AuthData): Promise<SnapshotList>;
+  /** A snapshot with its manifest. */
+  getSnapshot(req: SnapshotRef, auth: AuthData): Promise<Snapshot>;
+  /** The paths added, changed and removed between two snapshots. */
+  diffSnapshots(req: DiffSnapshotsRequest, auth: AuthData): Promise<SnapshotDiff>;
+  /** Backs a workspace up incrementally and snapshots it (service-to-service, for the job's owner). */
+  backupWorkspace(req: BackupWorkspaceRequest, auth: AuthData): Promise<BackupResult>;
+  /** Writes a snapshot's files into a workspace in one batch (service-to-service, for the job's owner). */
+  restoreWorkspace(req: RestoreWorkspaceRequest, auth: AuthData): Promise<RestoreResult>;
+  /** Removes every file, revision, snapshot and blob of a project (service-to-service). */
+  purgeProject(req: ProjectFilesRef): Promise<PurgeResult>;
+  /** Deletes blobs no file, revision or snapshot references (service-to-service; never in the write path). */
+  sweep(req: SweepRequest): Promise<SweepResult>;
 }
 
 /** Where each VfsApi method is served (mirrored by vfs/api.ts). */
 export const vfsRoutes = {
   health: { method: "GET", path: "/vfs/health", expose: true, auth: false, fields: {} },
+  writeFiles: { method: "POST", path: "/vfs/:projectId/files", expose: true, auth: true },
+  readFile: {
+    method: "GET",
+    path: "/vfs/:projectId/file",
+    expose: true,
+    auth: true,
+    fields: { projectId: "string", path: "string", revision: "number" },
+  },
+  listFiles: {
+    method: "GET",
+    path: "/vfs/:projectId/files",
+    expose: true,
+    auth: true,
+    fields: { projectId: "string", prefix: "string", recursive: "boolean" },
+  },
+  deleteFiles: {
+    method: "DELETE",
+    path: "/vfs/:projectId/files",
+    expose: true,
+    auth: true,
+    fields: { projectId: "string", paths: "string[]", jobId: "string", turn: "number" },
+  },
+  renamePath: { method: "POST", path: "/vfs/:projectId/rename", expose: true, auth: true },
+  fileHistory: {
+    method: "GET",
+    path: "/vfs/:projectId/history",
+    expose: true,
+    auth: true,
+    fields: { projectId: "string", path: "string", limit: "number" },
+  },
+  createSnapshot: { method: "POST", path: "/vfs/:projectId/snapshots", expose: true, auth: true },
+  listSnapshots: {
+    method: "GET",
+    path: "/vfs/:projectId/snapshots",
+    expose: true,
+    auth: true,
+    fields: { projectId: "string", limit: "number" },
+  },
+  getSnapshot: {
+    method: "GET",
+    path: "/vfs/:projectId/snapshots/:snapshotId",
+    expose: true,
+    auth: true,
+    fields: { projectId: "string", snapshotId: "string" },
+  },
+  diffSnapshots: {
+    method: "GET",
+    path: "/vfs/:projectId/diff",
+    expose: true,
+    auth: true,
+    fields: { projectId: "string", from: "string", to: "string" },
+  },
+  backupWorkspace: { method: "POST", path: "/vfs/:projectId/backup", expose: false, auth: true },
+  restoreWorkspace: { method: "POST", path: "/vfs/:projectId/restore", expose: false, auth: true },
+  purgeProject: { method: "DELETE", path: "/vfs/:projectId", expose: false, auth: false, fields: { projectId: "string" } },
+  sweep: { method: "POST", path: "/vfs/sweep", expose: false, auth: false },
 } as const satisfies Routes<VfsApi>;

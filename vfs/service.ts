@@ -1,16 +1,74 @@
-import type { Db } from "mongodb";
+import { MongoNetworkError, MongoServerSelectionError, type Db } from "mongodb";
+import { AppError } from "../lib/errors";
 import { runCheck, summarize } from "../lib/health";
-import type { Logger } from "../lib/log";
+import { errorFields, type Logger } from "../lib/log";
+import type { AuthData } from "../lib/routes";
+import { optionalBoolean, optionalText, pageLimit, requireText } from "../lib/validate";
+import type { ProjectsApi } from "../projects/contract";
 import type { VfsApi } from "./contract";
+import { changeLabel, DEFAULT_LIMITS, decodeUploads, optionalInteger, pathList, projectIdOf, snapshotIdOf, type VfsLimits } from "./input";
+import { directoryPath, filePath } from "./paths";
+import { backupWorkspace, restoreWorkspace, type WorkspaceFiles } from "./backup";
+import { VfsStore } from "./store";
 
-/** What the vfs service needs from its host: its MongoDB database, when one is configured. */
+/** What the vfs service needs from its host. */
 export interface VfsDeps {
+  /** Its MongoDB database, when one is configured. */
   mongo: Db | null;
+  /** Who owns which project: every exposed call asks it first. */
+  projects: Pick<ProjectsApi, "get">;
+  /** The sandboxes to back up from and restore into. */
+  workspace: WorkspaceFiles;
   log: Logger;
+  limits?: Partial<VfsLimits>;
 }
 
-/** The vfs service, framework-free. */
+const DEFAULT_SWEEP_AGE_SECONDS = 3600;
+const MAX_PAGE = 500;
+
+/** The driver's "cannot reach the server" errors become `unavailable`; anything else is unchanged. */
+function unreachableAsUnavailable(err: unknown): unknown {
+  if (err instanceof MongoServerSelectionError || err instanceof MongoNetworkError) {
+    return new AppError("unavailable", "the vfs database (MongoDB) is unreachable; try again shortly");
+  }
+  return err;
+}
+
+/** The vfs service, framework-free: validates requests, checks ownership, then runs the store. */
 export function createVfsService(deps: VfsDeps): VfsApi {
+  const limits: VfsLimits = { ...DEFAULT_LIMITS, ...deps.limits };
+  let opening: Promise<VfsStore> | undefined;
+
+  /** The store, opened (indexes created) once; a failed open is retried by the next call. */
+  const store = (): Promise<VfsStore> => {
+    const db = deps.mongo;
+    if (!db) return Promise.reject(new AppError("unavailable", "the vfs is not configured: set MONGODB_URI to a MongoDB server"));
+    opening ??= VfsStore.open(db).catch((err: unknown) => {
+      opening = undefined;
+      throw err;
+    });
+    return opening;
+  };
+
+  const using = async <T>(run: (store: VfsStore) => Promise<T>): Promise<T> => {
+    try {
+      return await run(await store());
+    } catch (err) {
+      throw unreachableAsUnavailable(err);
+    }
+  };
+
+  /** The project id of a request, once the caller is known to own it (else the projects service's 404). */
+  const owned = async (projectId: unknown, auth: AuthData): Promise<string> => {
+    const id = projectIdOf(projectId);
+    await deps.projects.get({ id }, auth);
+    return id;
+  };
+
+  if (deps.mongo) {
+    store().catch((err: unknown) => deps.log.warn("vfs indexes not created at start; retrying on first use", errorFields(err)));
+  }
+
   return {
     async health() {
       const mongo = await runCheck("mongodb", async () => {
@@ -18,6 +76,105 @@ export function createVfsService(deps: VfsDeps): VfsApi {
         await deps.mongo.command({ ping: 1 });
       });
       return summarize("vfs", [mongo]);
+    },
+
+    async writeFiles(req, auth) {
+      const projectId = await owned(req.projectId, auth);
+      const files = decodeUploads(req.files, limits);
+      const label = changeLabel(req);
+      return using((s) => s.writeFiles(projectId, files, label));
+    },
+
+    async readFile(req, auth) {
+      const projectId = await owned(req.projectId, auth);
+      const path = filePath("path", req.path);
+      const revision = optionalInteger("revision", req.revision, 1, Number.MAX_SAFE_INTEGER);
+      return using((s) => s.readFile(projectId, path, revision));
+    },
+
+    async listFiles(req, auth) {
+      const projectId = await owned(req.projectId, auth);
+      const directory = directoryPath("prefix", req.prefix);
+      const recursive = optionalBoolean("recursive", req.recursive) ?? true;
+      return using((s) => s.listFiles(projectId, directory, recursive));
+    },
+
+    async deleteFiles(req, auth) {
+      const projectId = await owned(req.projectId, auth);
+      const paths = pathList("paths", req.paths, limits.maxBatchFiles);
+      const label = changeLabel(req);
+      return using((s) => s.deleteFiles(projectId, paths, label));
+    },
+
+    async renamePath(req, auth) {
+      const projectId = await owned(req.projectId, auth);
+      const from = filePath("from", req.from);
+      const to = filePath("to", req.to);
+      const label = changeLabel(req);
+      return using((s) => s.renamePath(projectId, from, to, label));
+    },
+
+    async fileHistory(req, auth) {
+      const projectId = await owned(req.projectId, auth);
+      const path = filePath("path", req.path);
+      const limit = pageLimit("limit", req.limit, 100, MAX_PAGE);
+      return { entries: await using((s) => s.fileHistory(projectId, path, limit)) };
+    },
+
+    async createSnapshot(req, auth) {
+      const projectId = await owned(req.projectId, auth);
+      const label = { ...changeLabel(req), label: optionalText("label", req.label, 200) };
+      return using((s) => s.createSnapshot(projectId, label));
+    },
+
+    async listSnapshots(req, auth) {
+      const projectId = await owned(req.projectId, auth);
+      const limit = pageLimit("limit", req.limit, 100, MAX_PAGE);
+      return { snapshots: await using((s) => s.listSnapshots(projectId, limit)) };
+    },
+
+    async getSnapshot(req, auth) {
+      const projectId = await owned(req.projectId, auth);
+      const snapshotId = snapshotIdOf("snapshotId", req.snapshotId);
+      return using((s) => s.getSnapshot(projectId, snapshotId));
+    },
+
+    async diffSnapshots(req, auth) {
+      const projectId = await owned(req.projectId, auth);
+      const from = snapshotIdOf("from", req.from);
+      const to = snapshotIdOf("to", req.to);
+      return using((s) => s.diffSnapshots(projectId, from, to));
+    },
+
+    async backupWorkspace(req, auth) {
+      const projectId = await owned(req.projectId, auth);
+      const workspaceId = requireText("workspaceId", req.workspaceId, { min: 1, max: 100 });
+      const label = { ...changeLabel(req), label: optionalText("label", req.label, 200) };
+      const result = await using((s) => backupWorkspace(s, deps.workspace, { projectId, workspaceId, label }, limits));
+      deps.log.info("workspace backed up", { projectId, workspaceId, changed: result.changed, deleted: result.deleted, uploadedBlobs: result.uploadedBlobs });
+      return result;
+    },
+
+    async restoreWorkspace(req, auth) {
+      const projectId = await owned(req.projectId, auth);
+      const workspaceId = requireText("workspaceId", req.workspaceId, { min: 1, max: 100 });
+      const snapshotId = req.snapshotId === undefined ? undefined : snapshotIdOf("snapshotId", req.snapshotId);
+      return using((s) => restoreWorkspace(s, deps.workspace, { projectId, workspaceId, snapshotId }));
+    },
+
+    async purgeProject(req) {
+      const projectId = projectIdOf(req.projectId);
+      const result = await using((s) => s.purgeProject(projectId));
+      deps.log.info("vfs project purged", { projectId, ...result });
+      return result;
+    },
+
+    async sweep(req) {
+      const projectId = req.projectId === undefined ? undefined : projectIdOf(req.projectId);
+      const age = optionalInteger("olderThanSeconds", req.olderThanSeconds, 0, 365 * 24 * 3600) ?? DEFAULT_SWEEP_AGE_SECONDS;
+      const result = await using((s) => s.sweep(projectId, new Date(Date.now() - age * 1000)));
+      deps.log.info("vfs orphan sweep", { projectId, ...result });
+      return result;
     },
   };
 }

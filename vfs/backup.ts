@@ -1,0 +1,91 @@
+import type { WorkspaceApi } from "../workspace/contract";
+import type { ChangeLabel, SnapshotInfo } from "./contract";
+import type { VfsLimits } from "./input";
+import type { NewFile, VfsStore } from "./store";
+import { DEFAULT_MODE } from "./input";
+
+/** What the vfs needs of the workspace service to back a sandbox up and to restore one. */
+export type WorkspaceFiles = Pick<WorkspaceApi, "listFiles" | "readFiles" | "writeFiles">;
+
+/** What a backup did. */
+export interface BackupOutcome {
+  snapshot: SnapshotInfo;
+  /** Files whose content changed or are new, read from the sandbox in one call. */
+  changed: number;
+  unchanged: number;
+  deleted: number;
+  /** New blobs written to GridFS. */
+  uploadedBlobs: number;
+  /** Files too large to keep (over the vfs's file limit): listed, not stored. */
+  skipped: string[];
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/**
+ * Incremental backup of a workspace: one sandbox call lists every file with its sha256, the vfs's
+ * manifest says which changed, one sandbox call reads only those, then they are stored (unchanged
+ * content never re-uploaded), removed files are recorded as deletions, and a snapshot is written.
+ */
+export async function backupWorkspace(
+  store: VfsStore,
+  workspace: WorkspaceFiles,
+  request: { projectId: string; workspaceId: string; label: ChangeLabel & { label?: string } },
+  limits: VfsLimits,
+): Promise<BackupOutcome> {
+  const { projectId, workspaceId, label } = request;
+  const [listing, manifest] = await Promise.all([
+    workspace.listFiles({ id: workspaceId, path: "", recursive: true, hashes: true }),
+    store.listFiles(projectId, "", true),
+  ]);
+  const stored = new Map(manifest.files.map((f) => [f.path, f]));
+  const inSandbox = listing.files.filter((f) => !f.isDir);
+  const skipped = inSandbox.filter((f) => f.size > limits.maxFileBytes).map((f) => f.path);
+  const candidates = inSandbox.filter((f) => f.size <= limits.maxFileBytes);
+  const changed = candidates.filter((f) => {
+    const current = stored.get(f.path);
+    return !current || current.sha256 !== f.sha256 || (f.mode !== undefined && current.mode !== f.mode);
+  });
+  const present = new Set(inSandbox.map((f) => f.path));
+  const deleted = manifest.files.filter((f) => !present.has(f.path)).map((f) => f.path);
+
+  let uploadedBlobs = 0;
+  if (changed.length > 0) {
+    const read = await workspace.readFiles({ id: workspaceId, paths: changed.map((f) => f.path) });
+    const modes = new Map(changed.map((f) => [f.path, f.mode ?? DEFAULT_MODE]));
+    const files: NewFile[] = read.files
+      .filter((f) => f.contentBase64 !== undefined)
+      .map((f) => ({ path: f.path, bytes: Buffer.from(f.contentBase64!, "base64"), mode: modes.get(f.path) ?? DEFAULT_MODE }));
+    for (const batch of chunks(files, limits.maxBatchFiles)) uploadedBlobs += (await store.writeFiles(projectId, batch, label)).uploadedBlobs;
+  }
+  if (deleted.length > 0) {
+    for (const batch of chunks(deleted, limits.maxBatchFiles)) await store.deleteFiles(projectId, batch, label);
+  }
+  const snapshot = await store.createSnapshot(projectId, label);
+  return { snapshot, changed: changed.length, unchanged: candidates.length - changed.length, deleted: deleted.length, uploadedBlobs, skipped };
+}
+
+/**
+ * Gives a workspace the files of a snapshot (the latest by default; the current files when the project
+ * has none) in one batch, byte for byte: a fresh sandbox gets the project back.
+ */
+export async function restoreWorkspace(
+  store: VfsStore,
+  workspace: WorkspaceFiles,
+  request: { projectId: string; workspaceId: string; snapshotId?: string },
+): Promise<{ files: number; snapshotId: string | null }> {
+  const { projectId, workspaceId } = request;
+  const snapshotId = request.snapshotId ?? (await store.listSnapshots(projectId, 1))[0]?.id;
+  const snapshot = snapshotId ? await store.getSnapshot(projectId, snapshotId) : null;
+  const entries = snapshot ? snapshot.files : (await store.listFiles(projectId, "", true)).files;
+  const revision = snapshot?.snapshot.revision;
+  const contents = await Promise.all(entries.map((e) => store.readFile(projectId, e.path, revision)));
+  if (contents.length > 0) {
+    await workspace.writeFiles({ id: workspaceId, files: contents.map((c) => ({ path: c.path, contentBase64: c.contentBase64, mode: c.mode })) });
+  }
+  return { files: contents.length, snapshotId: snapshotId ?? null };
+}
