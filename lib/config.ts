@@ -75,6 +75,40 @@ function secretText(name: string, description: string, minLength: number, encore
   };
 }
 
+function portRange(name: string, description: string, fallback: [number, number]): VariableSpec<[number, number]> {
+  return {
+    name,
+    description,
+    defaultText: `${fallback[0]}-${fallback[1]}`,
+    parse(raw) {
+      if (raw === undefined || raw.trim() === "") return fallback;
+      const match = /^(\d{1,5})-(\d{1,5})$/.exec(raw.trim());
+      const low = Number(match?.[1]);
+      const high = Number(match?.[2]);
+      if (!match || low < 1 || high > 65535 || low > high) throw new VariableProblem(`must be a port range like 4100-4199, got ${JSON.stringify(raw)}`);
+      return [low, high];
+    },
+  };
+}
+
+function optionalText(name: string, description: string): VariableSpec<string | undefined> {
+  return { name, description, parse: (raw) => (raw?.trim() ? raw.trim() : undefined) };
+}
+
+function flag(name: string, description: string, fallback: boolean): VariableSpec<boolean> {
+  return {
+    name,
+    description,
+    defaultText: String(fallback),
+    parse(raw) {
+      if (raw === undefined || raw.trim() === "") return fallback;
+      if (/^(true|1|yes)$/i.test(raw.trim())) return true;
+      if (/^(false|0|no)$/i.test(raw.trim())) return false;
+      throw new VariableProblem(`must be true or false, got ${JSON.stringify(raw)}`);
+    },
+  };
+}
+
 function connectionUrl(
   name: string,
   description: string,
@@ -119,6 +153,25 @@ export const VARIABLES = {
     20,
     "KilnBootstrapToken",
   ),
+  anthropicApiKey: secretText("ANTHROPIC_API_KEY", "Claude API key (required by npm start; never enters a sandbox)", 8, "AnthropicAPIKey"),
+  anthropicBaseUrl: connectionUrl("ANTHROPIC_BASE_URL", "Another server speaking the Messages API (tests, the offline demo)", ["http", "https"]),
+  model: text("KILN_MODEL", "Claude model of the agent", "claude-sonnet-5-5"),
+  maxTurns: integer("KILN_MAX_TURNS", "Model turns per generation", 60, 1, 1000),
+  maxOutputTokens: integer("KILN_MAX_OUTPUT_TOKENS", "Output tokens per model response", 16_000, 256, 128_000),
+  tokenBudget: integer("KILN_TOKEN_BUDGET", "Input + output tokens per generation", 3_000_000, 1000, 1_000_000_000),
+  runTimeoutMs: integer("KILN_RUN_TIMEOUT_MS", "Wall-clock limit of the agent per generation", 30 * 60_000, 1000, 24 * 3_600_000),
+  workspacePollMs: integer("KILN_WORKSPACE_POLL_MS", "How often a generation polls its workspace until it is running", 2000, 10, 60_000),
+  workspaceReadyTimeoutMs: integer("KILN_WORKSPACE_READY_TIMEOUT_MS", "How long a generation waits for its workspace", 120_000, 100, 3_600_000),
+  runnerConcurrency: integer("KILN_RUNNER_CONCURRENCY", "Generations one process runs at once", 4, 0, 256),
+  daytonaApiKey: secretText("DAYTONA_API_KEY", "Daytona API key; when set, sandboxes run on Daytona", 8, "DaytonaAPIKey"),
+  daytonaApiUrl: connectionUrl("DAYTONA_API_URL", "Daytona API endpoint (default: Daytona's cloud)", ["http", "https"]),
+  daytonaTarget: optionalText("DAYTONA_TARGET", "Daytona region (default: the organisation's)"),
+  daytonaAutoStopMinutes: integer("KILN_DAYTONA_AUTO_STOP_MINUTES", "Idle minutes before Daytona stops a sandbox (0 never)", 15, 0, 7 * 24 * 60),
+  daytonaAutoArchiveMinutes: integer("KILN_DAYTONA_AUTO_ARCHIVE_MINUTES", "Minutes a sandbox stays stopped before Daytona archives it", 7 * 24 * 60, 0, 365 * 24 * 60),
+  daytonaPublic: flag("KILN_DAYTONA_PUBLIC", "Make Daytona previews public (default: private, signed preview links)", false),
+  sandbox: oneOf("KILN_SANDBOX", "Sandbox provider: daytona or local (default: daytona when DAYTONA_API_KEY is set)", "auto", ["auto", "local", "daytona"] as const),
+  previewPorts: portRange("KILN_PREVIEW_PORTS", "Ports handed to dev servers, one per live workspace", [4100, 4199]),
+  previewHost: text("KILN_PREVIEW_HOST", "Host the browser reaches local dev servers on", "127.0.0.1"),
   logLevel: oneOf("LOG_LEVEL", "Log level of the standalone server", "info", [
     "trace",
     "debug",
@@ -151,4 +204,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config as Config;
+}
+
+/** The README's configuration table, one row per variable (a test keeps the README in step with it). */
+export function configTable(): string {
+  const rows = Object.values(VARIABLES).map((spec: VariableSpec<unknown>) => {
+    const secret = spec.encoreSecret ? `\`${spec.encoreSecret}\`` : "";
+    return `| \`${spec.name}\` | ${secret} | ${spec.defaultText ?? "unset"} | ${spec.description} |`;
+  });
+  return ["| variable | Encore secret | default | meaning |", "| --- | --- | --- | --- |", ...rows].join("\n");
 }

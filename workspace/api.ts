@@ -1,10 +1,135 @@
 import { api } from "encore.dev/api";
 import { call } from "../lib/encore";
 import type { ServiceHealth } from "../lib/health";
+import type {
+  CreateWorkspaceRequest,
+  DeleteFilesRequest,
+  DevServerStatus,
+  EnsureDevServerRequest,
+  ExecRequest,
+  ExecResponse,
+  FileList,
+  ListFilesRequest,
+  Preview,
+  PreviewRequest,
+  ProcessLogsRequest,
+  ProcessLogsResponse,
+  ProcessRef,
+  ReadFilesRequest,
+  ReadFilesResponse,
+  ReconcileReport,
+  RenameRequest,
+  StartProcessRequest,
+  WriteFilesRequest,
+  Workspace,
+  WorkspaceRef,
+} from "./contract";
 import { workspace } from "./encore-wiring";
 
-/** Health of the workspace service and its database. */
+/** Health of the workspace service, its database and its sandbox provider. */
 export const health = api(
   { expose: true, auth: false, method: "GET", path: "/workspaces/health" },
-  async (): Promise<ServiceHealth> => call(() => workspace().health()),
+  async (): Promise<ServiceHealth> => call(async () => (await workspace()).health()),
+);
+
+/** Creates a workspace; returns at once with status `creating` while the sandbox is provisioned. */
+export const create = api(
+  { expose: false, auth: false, method: "POST", path: "/workspaces" },
+  async (req: CreateWorkspaceRequest): Promise<Workspace> => call(async () => (await workspace()).create(req)),
+);
+
+/** The workspace, its status refreshed from the provider (what a generation polls). */
+export const get = api(
+  { expose: false, auth: false, method: "GET", path: "/workspaces/:id" },
+  async (req: WorkspaceRef): Promise<Workspace> => call(async () => (await workspace()).get(req)),
+);
+
+/** Starts a stopped or archived workspace. */
+export const start = api(
+  { expose: false, auth: false, method: "POST", path: "/workspaces/:id/start" },
+  async (req: WorkspaceRef): Promise<Workspace> => call(async () => (await workspace()).start(req)),
+);
+
+/** Stops a workspace (its files stay). */
+export const stop = api(
+  { expose: false, auth: false, method: "POST", path: "/workspaces/:id/stop" },
+  async (req: WorkspaceRef): Promise<Workspace> => call(async () => (await workspace()).stop(req)),
+);
+
+/** Deletes a workspace and its sandbox. */
+export const del = api(
+  { expose: false, auth: false, method: "DELETE", path: "/workspaces/:id" },
+  async (req: WorkspaceRef): Promise<void> => call(async () => (await workspace()).del(req)),
+);
+
+/** Writes files in one provider call. */
+export const writeFiles = api(
+  { expose: false, auth: false, method: "POST", path: "/workspaces/:id/files" },
+  async (req: WriteFilesRequest): Promise<FileList> => call(async () => (await workspace()).writeFiles(req)),
+);
+
+/** Reads files in one provider call. */
+export const readFiles = api(
+  { expose: false, auth: false, method: "POST", path: "/workspaces/:id/files/read" },
+  async (req: ReadFilesRequest): Promise<ReadFilesResponse> => call(async () => (await workspace()).readFiles(req)),
+);
+
+/** Lists files (node_modules, .git, dist, build and caches left out). */
+export const listFiles = api(
+  { expose: false, auth: false, method: "GET", path: "/workspaces/:id/files" },
+  async (req: ListFilesRequest): Promise<FileList> => call(async () => (await workspace()).listFiles(req)),
+);
+
+/** Removes files or directories. */
+export const deleteFiles = api(
+  { expose: false, auth: false, method: "POST", path: "/workspaces/:id/files/delete" },
+  async (req: DeleteFilesRequest): Promise<void> => call(async () => (await workspace()).deleteFiles(req)),
+);
+
+/** Moves a file or directory. */
+export const rename = api(
+  { expose: false, auth: false, method: "POST", path: "/workspaces/:id/files/rename" },
+  async (req: RenameRequest): Promise<void> => call(async () => (await workspace()).rename(req)),
+);
+
+/** Runs a command: timeout, capped output, exit code. */
+export const exec = api(
+  { expose: false, auth: false, method: "POST", path: "/workspaces/:id/exec" },
+  async (req: ExecRequest): Promise<ExecResponse> => call(async () => (await workspace()).exec(req)),
+);
+
+/** Starts a long-running process (a dev server). */
+export const startProcess = api(
+  { expose: false, auth: false, method: "POST", path: "/workspaces/:id/processes" },
+  async (req: StartProcessRequest): Promise<ProcessRef> => call(async () => (await workspace()).startProcess(req)),
+);
+
+/** A process's output so far. */
+export const processLogs = api(
+  { expose: false, auth: false, method: "GET", path: "/workspaces/:id/processes/:processId/logs" },
+  async (req: ProcessLogsRequest): Promise<ProcessLogsResponse> => call(async () => (await workspace()).processLogs(req)),
+);
+
+/** Stops a process. */
+export const stopProcess = api(
+  { expose: false, auth: false, method: "POST", path: "/workspaces/:id/processes/:processId/stop" },
+  async (req: ProcessRef): Promise<void> => call(async () => (await workspace()).stopProcess(req)),
+);
+
+/** Starts the dev server if needed and probes it over HTTP until it answers (bounded). */
+export const ensureDevServer = api(
+  { expose: false, auth: false, method: "POST", path: "/workspaces/:id/dev-server" },
+  async (req: EnsureDevServerRequest): Promise<DevServerStatus> => call(async () => (await workspace()).ensureDevServer(req)),
+);
+
+/** The preview link of a port (the workspace's dev port by default). */
+export const preview = api(
+  { expose: false, auth: false, method: "GET", path: "/workspaces/:id/preview" },
+  async (req: PreviewRequest): Promise<Preview> => call(async () => (await workspace()).preview(req)),
+);
+
+/** Deletes orphan sandboxes and marks workspaces whose sandbox is gone. */
+export const reconcile = api(
+  { expose: false, auth: false, method: "POST", path: "/workspaces/reconcile" },
+  async (): Promise<ReconcileReport> => call(async () => (await workspace()).reconcile({})),
 );

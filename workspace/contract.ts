@@ -1,13 +1,263 @@
 import type { ServiceHealth } from "../lib/health";
 import type { Routes } from "../lib/routes";
 
-/** The workspace service: each project's live sandbox, its files, commands and preview. */
-export interface WorkspaceApi {
-  /** The service's health: its Postgres database. */
-  health(): Promise<ServiceHealth>;
+/** Where a workspace is in its life. */
+export type WorkspaceStatus = "creating" | "running" | "stopped" | "archived" | "error" | "deleted";
+
+/** A project's live sandbox. */
+export interface Workspace {
+  id: string;
+  projectId: string;
+  /** `running` is ready for files and commands; `deleted` means its sandbox is gone (create a new one). */
+  status: WorkspaceStatus;
+  provider: "local" | "daytona";
+  providerSandboxId: string | null;
+  /** The reason of `error` (the provider's own words), or why the sandbox is gone. */
+  lastError: string | null;
+  /** The port the dev server must listen on (also in the PORT environment variable of every command). */
+  devPort: number;
+  /** The preview last seen answering. */
+  previewUrl: string | null;
+  createdAt: string;
+  updatedAt: string;
+  readyAt: string | null;
 }
 
-/** Where each WorkspaceApi method is served (mirrored by workspace/api.ts). */
+/** Creates a project's workspace. */
+export interface CreateWorkspaceRequest {
+  projectId: string;
+}
+
+/** Names a workspace. */
+export interface WorkspaceRef {
+  id: string;
+}
+
+/** A file's bytes, base64-encoded (binary-safe in JSON). */
+export interface FileContent {
+  path: string;
+  contentBase64: string;
+  /** Permission bits, e.g. 420 (0o644). */
+  mode?: number;
+}
+
+/** Writes files in one batch. */
+export interface WriteFilesRequest {
+  id: string;
+  files: FileContent[];
+}
+
+/** Reads files in one batch. */
+export interface ReadFilesRequest {
+  id: string;
+  paths: string[];
+}
+
+/** One file read: content, or why there is none ("not_found", "is_directory", "too_large"). */
+export interface FileReadResult {
+  path: string;
+  contentBase64?: string;
+  error?: string;
+}
+
+/** Files read in one batch, in the order asked. */
+export interface ReadFilesResponse {
+  files: FileReadResult[];
+}
+
+/** Lists files. */
+export interface ListFilesRequest {
+  id: string;
+  /** A directory relative to the project root; the root by default. */
+  path?: string;
+  recursive?: boolean;
+  /** Include each file's sha256. */
+  hashes?: boolean;
+}
+
+/** One listed entry. */
+export interface FileInfo {
+  path: string;
+  size: number;
+  isDir: boolean;
+  sha256?: string;
+  mode?: number;
+}
+
+/** A listing. */
+export interface FileList {
+  files: FileInfo[];
+}
+
+/** Removes files or directories. */
+export interface DeleteFilesRequest {
+  id: string;
+  paths: string[];
+}
+
+/** Moves a file or directory. */
+export interface RenameRequest {
+  id: string;
+  from: string;
+  to: string;
+}
+
+/** Runs a shell command in the sandbox. */
+export interface ExecRequest {
+  id: string;
+  command: string;
+  cwd?: string;
+  env?: Record<string, string>;
+  /** Default 120,000; at most 1,800,000. */
+  timeoutMs?: number;
+  /** Default 100,000; head and tail kept. */
+  maxOutputBytes?: number;
+}
+
+/** How a command ended. */
+export interface ExecResponse {
+  exitCode: number | null;
+  output: string;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  droppedBytes: number;
+  durationMs: number;
+}
+
+/** Starts a long-running process. */
+export interface StartProcessRequest {
+  id: string;
+  name: string;
+  command: string;
+  cwd?: string;
+  env?: Record<string, string>;
+}
+
+/** A started process. */
+export interface ProcessRef {
+  id: string;
+  processId: string;
+}
+
+/** A process's output so far. */
+export interface ProcessLogsRequest {
+  id: string;
+  processId: string;
+  tailBytes?: number;
+}
+
+/** Output of a process, and whether it still runs. */
+export interface ProcessLogsResponse {
+  output: string;
+  running: boolean;
+  exitCode: number | null;
+}
+
+/** Brings the project's dev server up and checks it answers over HTTP. */
+export interface EnsureDevServerRequest {
+  id: string;
+  command: string;
+  cwd?: string;
+  /** How long to wait for the first HTTP answer; default 60,000. */
+  probeTimeoutMs?: number;
+}
+
+/** The dev server answering, or why it does not. */
+export interface DevServerStatus {
+  ok: boolean;
+  previewUrl: string | null;
+  /** The signed preview token where the provider signs links (Daytona). */
+  previewToken: string | null;
+  processId: string | null;
+  /** Why it is not up. */
+  problem: string | null;
+  /** The dev server's last output lines. */
+  logTail: string;
+}
+
+/** Where a browser reaches a port. */
+export interface PreviewRequest {
+  id: string;
+  port?: number;
+}
+
+/** A preview link. */
+export interface Preview {
+  url: string;
+  token: string | null;
+  expiresAt: string | null;
+}
+
+/** What a reconciliation sweep did. */
+export interface ReconcileReport {
+  /** Provider sandboxes labelled as Kiln's with no live workspace: deleted. */
+  deletedOrphans: string[];
+  /** Workspaces whose sandbox is gone: marked deleted, so the next use re-creates them. */
+  markedGone: string[];
+}
+
+/** No request fields. */
+export type Empty = Record<string, never>;
+
+/** The workspace service: each project's live sandbox, its files, commands and preview. */
+export interface WorkspaceApi {
+  /** The service's health: its database and its sandbox provider. */
+  health(): Promise<ServiceHealth>;
+  /** Creates a workspace; returns at once with status `creating` while the sandbox is provisioned. */
+  create(req: CreateWorkspaceRequest): Promise<Workspace>;
+  /** The workspace, its status refreshed from the provider (what a generation polls). */
+  get(req: WorkspaceRef): Promise<Workspace>;
+  /** Starts a stopped or archived workspace. */
+  start(req: WorkspaceRef): Promise<Workspace>;
+  /** Stops a workspace (its files stay). */
+  stop(req: WorkspaceRef): Promise<Workspace>;
+  /** Deletes a workspace and its sandbox. */
+  del(req: WorkspaceRef): Promise<void>;
+  /** Writes files in one provider call. */
+  writeFiles(req: WriteFilesRequest): Promise<FileList>;
+  /** Reads files in one provider call. */
+  readFiles(req: ReadFilesRequest): Promise<ReadFilesResponse>;
+  /** Lists files (node_modules, .git, dist, build and caches left out). */
+  listFiles(req: ListFilesRequest): Promise<FileList>;
+  /** Removes files or directories. */
+  deleteFiles(req: DeleteFilesRequest): Promise<void>;
+  /** Moves a file or directory. */
+  rename(req: RenameRequest): Promise<void>;
+  /** Runs a command: timeout, capped output, exit code. */
+  exec(req: ExecRequest): Promise<ExecResponse>;
+  /** Starts a long-running process (a dev server). */
+  startProcess(req: StartProcessRequest): Promise<ProcessRef>;
+  /** A process's output so far. */
+  processLogs(req: ProcessLogsRequest): Promise<ProcessLogsResponse>;
+  /** Stops a process. */
+  stopProcess(req: ProcessRef): Promise<void>;
+  /** Starts the dev server if needed and probes it over HTTP until it answers (bounded). */
+  ensureDevServer(req: EnsureDevServerRequest): Promise<DevServerStatus>;
+  /** The preview link of a port (the workspace's dev port by default). */
+  preview(req: PreviewRequest): Promise<Preview>;
+  /** Deletes orphan sandboxes and marks workspaces whose sandbox is gone. */
+  reconcile(req: Empty): Promise<ReconcileReport>;
+}
+
+/** Where each WorkspaceApi method is served (mirrored by workspace/api.ts). All service-to-service. */
 export const workspaceRoutes = {
   health: { method: "GET", path: "/workspaces/health", expose: true, auth: false, fields: {} },
+  create: { method: "POST", path: "/workspaces", expose: false, auth: false },
+  get: { method: "GET", path: "/workspaces/:id", expose: false, auth: false, fields: { id: "string" } },
+  start: { method: "POST", path: "/workspaces/:id/start", expose: false, auth: false },
+  stop: { method: "POST", path: "/workspaces/:id/stop", expose: false, auth: false },
+  del: { method: "DELETE", path: "/workspaces/:id", expose: false, auth: false, fields: { id: "string" } },
+  writeFiles: { method: "POST", path: "/workspaces/:id/files", expose: false, auth: false },
+  readFiles: { method: "POST", path: "/workspaces/:id/files/read", expose: false, auth: false },
+  listFiles: { method: "GET", path: "/workspaces/:id/files", expose: false, auth: false, fields: { id: "string", path: "string", recursive: "boolean", hashes: "boolean" } },
+  deleteFiles: { method: "POST", path: "/workspaces/:id/files/delete", expose: false, auth: false },
+  rename: { method: "POST", path: "/workspaces/:id/files/rename", expose: false, auth: false },
+  exec: { method: "POST", path: "/workspaces/:id/exec", expose: false, auth: false },
+  startProcess: { method: "POST", path: "/workspaces/:id/processes", expose: false, auth: false },
+  processLogs: { method: "GET", path: "/workspaces/:id/processes/:processId/logs", expose: false, auth: false, fields: { id: "string", processId: "string", tailBytes: "number" } },
+  stopProcess: { method: "POST", path: "/workspaces/:id/processes/:processId/stop", expose: false, auth: false },
+  ensureDevServer: { method: "POST", path: "/workspaces/:id/dev-server", expose: false, auth: false },
+  preview: { method: "GET", path: "/workspaces/:id/preview", expose: false, auth: false, fields: { id: "string", port: "number" } },
+  reconcile: { method: "POST", path: "/workspaces/reconcile", expose: false, auth: false },
 } as const satisfies Routes<WorkspaceApi>;

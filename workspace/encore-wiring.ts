@@ -1,18 +1,26 @@
 import { SQLDatabase } from "encore.dev/storage/sqldb";
 import pg from "pg";
+import { loadConfig } from "../lib/config";
 import { encoreLogger } from "../lib/encore";
 import type { WorkspaceApi } from "./contract";
+import { createProvider } from "./providers";
 import { createWorkspaceService } from "./service";
 
 const db = new SQLDatabase("workspace", { migrations: "./migrations" });
 
-let instance: WorkspaceApi | undefined;
+let instance: Promise<WorkspaceApi> | undefined;
 
-/** The workspace service under Encore, built once on first use. */
-export function workspace(): WorkspaceApi {
-  instance ??= createWorkspaceService({
-    db: new pg.Pool({ connectionString: db.connectionString }),
-    log: encoreLogger.child({ service: "workspace" }),
-  });
+/** The workspace service under Encore, built once on first use (its sandbox provider starts asynchronously). */
+export function workspace(): Promise<WorkspaceApi> {
+  instance ??= (async () => {
+    const config = loadConfig();
+    const log = encoreLogger.child({ service: "workspace" });
+    return createWorkspaceService({
+      db: new pg.Pool({ connectionString: db.connectionString }),
+      provider: await createProvider(config, log),
+      portRange: config.previewPorts,
+      log,
+    });
+  })();
   return instance;
 }

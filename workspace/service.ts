@@ -1,19 +1,345 @@
 import type pg from "pg";
-import { postgresCheck, summarize } from "../lib/health";
-import type { Logger } from "../lib/log";
-import type { WorkspaceApi } from "./contract";
+import { AppError, invalidArgument, notFound } from "../lib/errors";
+import { postgresCheck, runCheck, summarize } from "../lib/health";
+import { newId } from "../lib/ids";
+import { errorFields, type Logger } from "../lib/log";
+import { requireText } from "../lib/validate";
+import type { Workspace, WorkspaceApi, WorkspaceStatus } from "./contract";
+import { probeHttp } from "./probe";
+import type { SandboxInfo, SandboxProvider, SandboxState } from "./sandbox/provider";
 
 /** What the workspace service needs from its host. */
 export interface WorkspaceDeps {
   db: pg.Pool;
+  provider: SandboxProvider;
+  /** Ports handed to workspaces' dev servers, one per live workspace. */
+  portRange: [number, number];
   log: Logger;
 }
 
-/** The workspace service, framework-free. */
-export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi {
+interface WorkspaceRow {
+  id: string;
+  project_id: string;
+  status: WorkspaceStatus;
+  provider: "local" | "daytona";
+  provider_sandbox_id: string | null;
+  last_error: string | null;
+  dev_port: number;
+  dev_process_id: string | null;
+  preview_url: string | null;
+  created_at: Date;
+  updated_at: Date;
+  ready_at: Date | null;
+}
+
+function toWorkspace(row: WorkspaceRow): Workspace {
+  return {
+    id: row.id,
+    projectId: row.project_id,
+    status: row.status,
+    provider: row.provider,
+    providerSandboxId: row.provider_sandbox_id,
+    lastError: row.last_error,
+    devPort: row.dev_port,
+    previewUrl: row.preview_url,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+    readyAt: row.ready_at?.toISOString() ?? null,
+  };
+}
+
+const STATUS_OF: Record<SandboxState, WorkspaceStatus> = {
+  creating: "creating",
+  running: "running",
+  stopped: "stopped",
+  archived: "archived",
+  error: "error",
+  gone: "deleted",
+};
+
+const DEFAULT_TIMEOUT_MS = 120_000;
+const MAX_TIMEOUT_MS = 30 * 60_000;
+const DEFAULT_OUTPUT_BYTES = 100_000;
+const MAX_OUTPUT_BYTES = 5_000_000;
+const MAX_BATCH = 5_000;
+const DEV_PROCESS = "dev";
+
+function boundedInteger(field: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) throw invalidArgument(field, `must be an integer from ${min} to ${max}`);
+  return value;
+}
+
+function stringList(field: string, value: unknown): string[] {
+  if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) throw invalidArgument(field, "must be a list of paths");
+  if (value.length > MAX_BATCH) throw invalidArgument(field, `at most ${MAX_BATCH} paths per call, got ${value.length}`);
+  return value as string[];
+}
+
+function environment(value: unknown): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== "object" || Array.isArray(value) || Object.values(value).some((v) => typeof v !== "string")) {
+    throw invalidArgument("env", "must be an object of string values");
+  }
+  for (const key of Object.keys(value)) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw invalidArgument("env", `${JSON.stringify(key)} is not a variable name`);
+  return value as Record<string, string>;
+}
+
+/** The workspace service, framework-free: rows in Postgres, sandboxes at the provider. */
+export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { close(): Promise<void> } {
+  const { db, provider, log } = deps;
+  const provisioning = new Set<Promise<void>>();
+  const COLUMNS = "*";
+
+  async function row(id: unknown): Promise<WorkspaceRow> {
+    const workspaceId = requireText("id", id, { min: 1, max: 100 });
+    const result = await db.query<WorkspaceRow>(`SELECT ${COLUMNS} FROM workspaces WHERE id = $1`, [workspaceId]);
+    if (!result.rows[0]) throw notFound("workspace", workspaceId);
+    return result.rows[0];
+  }
+
+  async function update(id: string, fields: Partial<Pick<WorkspaceRow, "status" | "provider_sandbox_id" | "last_error" | "dev_process_id" | "preview_url">> & { ready?: boolean }): Promise<WorkspaceRow> {
+    const result = await db.query<WorkspaceRow>(
+      `UPDATE workspaces SET status = COALESCE($2, status), provider_sandbox_id = COALESCE($3, provider_sandbox_id),
+              last_error = CASE WHEN $4::boolean THEN $5 ELSE last_error END,
+              dev_process_id = CASE WHEN $6::boolean THEN $7 ELSE dev_process_id END,
+              preview_url = CASE WHEN $8::boolean THEN $9 ELSE preview_url END,
+              ready_at = CASE WHEN $10::boolean THEN now() ELSE ready_at END, updated_at = now()
+        WHERE id = $1 RETURNING *`,
+      [
+        id,
+        fields.status ?? null,
+        fields.provider_sandbox_id ?? null,
+        "last_error" in fields,
+        fields.last_error ?? null,
+        "dev_process_id" in fields,
+        fields.dev_process_id ?? null,
+        "preview_url" in fields,
+        fields.preview_url ?? null,
+        fields.ready === true,
+      ],
+    );
+    return result.rows[0]!;
+  }
+
+  /** Applies what the provider says of the sandbox to the row. */
+  async function sync(current: WorkspaceRow, info: SandboxInfo): Promise<WorkspaceRow> {
+    const status = STATUS_OF[info.state];
+    const lastError = info.state === "error" ? (info.error ?? "the sandbox is in error") : info.state === "gone" ? "the sandbox no longer exists" : null;
+    if (status === current.status && lastError === current.last_error) return current;
+    return update(current.id, { status, last_error: lastError, ready: status === "running" && current.status !== "running" });
+  }
+
+  /** The row of a workspace whose sandbox can take files and commands now. */
+  async function running(id: unknown): Promise<WorkspaceRow & { provider_sandbox_id: string }> {
+    const current = await row(id);
+    if (current.status !== "running" || !current.provider_sandbox_id) {
+      throw new AppError("failed_precondition", `workspace ${current.id} is ${current.status}${current.last_error ? ` (${current.last_error})` : ""}, not running`);
+    }
+    return current as WorkspaceRow & { provider_sandbox_id: string };
+  }
+
+  async function allocatePort(): Promise<number> {
+    const used = await db.query<{ dev_port: number }>("SELECT dev_port FROM workspaces WHERE status <> 'deleted' AND dev_port IS NOT NULL");
+    const taken = new Set(used.rows.map((r) => r.dev_port));
+    for (let port = deps.portRange[0]; port <= deps.portRange[1]; port++) if (!taken.has(port)) return port;
+    throw new AppError("resource_exhausted", `every preview port from ${deps.portRange[0]} to ${deps.portRange[1]} is in use; delete idle workspaces or widen KILN_PREVIEW_PORTS`);
+  }
+
+  function provision(workspace: WorkspaceRow): void {
+    const task = (async () => {
+      try {
+        const info = await provider.create({ workspaceId: workspace.id, projectId: workspace.project_id });
+        const withId = await update(workspace.id, { provider_sandbox_id: info.id });
+        await sync(withId, info);
+      } catch (err) {
+        log.warn("provisioning failed", { workspaceId: workspace.id, ...errorFields(err) });
+        await update(workspace.id, { status: "error", last_error: err instanceof Error ? err.message : String(err) }).catch(() => undefined);
+      }
+    })();
+    provisioning.add(task);
+    void task.finally(() => provisioning.delete(task));
+  }
+
+  const envWithPort = (ws: WorkspaceRow, env: unknown) => ({ ...environment(env), PORT: String(ws.dev_port) });
+
   return {
     async health() {
-      return summarize("workspace", [await postgresCheck(deps.db)]);
+      const sandbox = await runCheck(`sandbox:${provider.name}`, () => provider.health());
+      return summarize("workspace", [await postgresCheck(db), sandbox]);
+    },
+
+    async create(req) {
+      const projectId = requireText("projectId", req.projectId, { min: 1, max: 100 });
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const result = await db.query<WorkspaceRow>(
+            "INSERT INTO workspaces (id, project_id, status, provider, dev_port) VALUES ($1, $2, 'creating', $3, $4) RETURNING *",
+            [newId("wsp"), projectId, provider.name, await allocatePort()],
+          );
+          provision(result.rows[0]!);
+          return toWorkspace(result.rows[0]!);
+        } catch (err) {
+          if ((err as { code?: string }).code !== "23505" || attempt >= 10) throw err;
+        }
+      }
+    },
+
+    async get(req) {
+      const current = await row(req.id);
+      if (!current.provider_sandbox_id || current.status === "deleted") return toWorkspace(current);
+      return toWorkspace(await sync(current, await provider.get(current.provider_sandbox_id)));
+    },
+
+    async start(req) {
+      const current = await row(req.id);
+      if (current.status === "deleted" || !current.provider_sandbox_id) {
+        throw new AppError("failed_precondition", `workspace ${current.id} is ${current.status}; create a new one`);
+      }
+      return toWorkspace(await sync(current, await provider.start(current.provider_sandbox_id)));
+    },
+
+    async stop(req) {
+      const current = await running(req.id);
+      const info = await provider.stop(current.provider_sandbox_id);
+      return toWorkspace(await sync(await update(current.id, { dev_process_id: null }), info));
+    },
+
+    async del(req) {
+      const current = await row(req.id);
+      if (current.provider_sandbox_id && current.status !== "deleted") await provider.delete(current.provider_sandbox_id);
+      await update(current.id, { status: "deleted", last_error: null, dev_process_id: null });
+    },
+
+    async writeFiles(req) {
+      const ws = await running(req.id);
+      if (!Array.isArray(req.files) || req.files.length > MAX_BATCH) throw invalidArgument("files", `must be a list of at most ${MAX_BATCH} files`);
+      const files = req.files.map((f, i) => {
+        if (typeof f?.path !== "string" || typeof f.contentBase64 !== "string") throw invalidArgument(`files[${i}]`, "needs path and contentBase64 strings");
+        return { path: f.path, content: Buffer.from(f.contentBase64, "base64"), mode: f.mode };
+      });
+      await provider.writeFiles(ws.provider_sandbox_id, files);
+      return { files: files.map((f) => ({ path: f.path, size: f.content.length, isDir: false })) };
+    },
+
+    async readFiles(req) {
+      const ws = await running(req.id);
+      const results = await provider.readFiles(ws.provider_sandbox_id, stringList("paths", req.paths));
+      return { files: results.map((r) => ("content" in r ? { path: r.path, contentBase64: r.content.toString("base64") } : { path: r.path, error: r.error })) };
+    },
+
+    async listFiles(req) {
+      const ws = await running(req.id);
+      return { files: await provider.listFiles(ws.provider_sandbox_id, { path: req.path ?? "", recursive: req.recursive ?? true, hashes: req.hashes ?? false }) };
+    },
+
+    async deleteFiles(req) {
+      const ws = await running(req.id);
+      await provider.deletePaths(ws.provider_sandbox_id, stringList("paths", req.paths));
+    },
+
+    async rename(req) {
+      const ws = await running(req.id);
+      await provider.rename(ws.provider_sandbox_id, requireText("from", req.from, { min: 1, max: 4096 }), requireText("to", req.to, { min: 1, max: 4096 }));
+    },
+
+    async exec(req) {
+      const ws = await running(req.id);
+      const result = await provider.exec(ws.provider_sandbox_id, {
+        command: requireText("command", req.command, { min: 1, max: 100_000 }),
+        cwd: req.cwd,
+        env: envWithPort(ws, req.env),
+        timeoutMs: boundedInteger("timeoutMs", req.timeoutMs, DEFAULT_TIMEOUT_MS, 1, MAX_TIMEOUT_MS),
+        maxOutputBytes: boundedInteger("maxOutputBytes", req.maxOutputBytes, DEFAULT_OUTPUT_BYTES, 1024, MAX_OUTPUT_BYTES),
+      });
+      const { cancelled: _cancelled, ...response } = result;
+      return response;
+    },
+
+    async startProcess(req) {
+      const ws = await running(req.id);
+      const started = await provider.startProcess(ws.provider_sandbox_id, {
+        name: requireText("name", req.name, { min: 1, max: 64 }),
+        command: requireText("command", req.command, { min: 1, max: 100_000 }),
+        cwd: req.cwd,
+        env: envWithPort(ws, req.env),
+      });
+      return { id: ws.id, processId: started.processId };
+    },
+
+    async processLogs(req) {
+      const ws = await running(req.id);
+      const tailBytes = req.tailBytes === undefined ? undefined : boundedInteger("tailBytes", req.tailBytes, 0, 1, MAX_OUTPUT_BYTES);
+      return provider.processLogs(ws.provider_sandbox_id, requireText("processId", req.processId, { min: 1, max: 200 }), { tailBytes });
+    },
+
+    async stopProcess(req) {
+      const ws = await running(req.id);
+      await provider.stopProcess(ws.provider_sandbox_id, requireText("processId", req.processId, { min: 1, max: 200 }));
+    },
+
+    async ensureDevServer(req) {
+      const ws = await running(req.id);
+      const command = requireText("command", req.command, { min: 1, max: 10_000 });
+      const probeTimeoutMs = boundedInteger("probeTimeoutMs", req.probeTimeoutMs, 60_000, 100, 600_000);
+      const link = await provider.previewUrl(ws.provider_sandbox_id, ws.dev_port);
+      const tail = async (processId: string) => (await provider.processLogs(ws.provider_sandbox_id, processId, { tailBytes: 4000 })).output;
+
+      if (ws.dev_process_id) {
+        const logs = await provider.processLogs(ws.provider_sandbox_id, ws.dev_process_id).catch(() => null);
+        if (logs?.running && (await probeHttp(link, { timeoutMs: 2000 })).ok) {
+          return { ok: true, previewUrl: link.url, previewToken: link.token ?? null, processId: ws.dev_process_id, problem: null, logTail: "" };
+        }
+        await provider.stopProcess(ws.provider_sandbox_id, ws.dev_process_id).catch(() => undefined);
+      }
+      const { processId } = await provider.startProcess(ws.provider_sandbox_id, { name: DEV_PROCESS, command, cwd: req.cwd, env: envWithPort(ws, {}) });
+      await update(ws.id, { dev_process_id: processId });
+      const probe = await probeHttp(link, {
+        timeoutMs: probeTimeoutMs,
+        stillRunning: async () => (await provider.processLogs(ws.provider_sandbox_id, processId)).running,
+      });
+      if (!probe.ok) {
+        return { ok: false, previewUrl: null, previewToken: null, processId, problem: `${probe.problem} (the dev server must listen on 0.0.0.0:${ws.dev_port}, the PORT variable)`, logTail: await tail(processId) };
+      }
+      await update(ws.id, { preview_url: link.url });
+      return { ok: true, previewUrl: link.url, previewToken: link.token ?? null, processId, problem: null, logTail: "" };
+    },
+
+    async preview(req) {
+      const ws = await running(req.id);
+      const port = boundedInteger("port", req.port, ws.dev_port, 1, 65535);
+      const link = await provider.previewUrl(ws.provider_sandbox_id, port);
+      return { url: link.url, token: link.token ?? null, expiresAt: link.expiresAt ?? null };
+    },
+
+    async reconcile() {
+      const sandboxes = await provider.list();
+      const rows = await db.query<WorkspaceRow>("SELECT * FROM workspaces WHERE status <> 'deleted'");
+      const live = new Set(rows.rows.map((r) => r.provider_sandbox_id).filter(Boolean));
+      const creating = new Set(rows.rows.filter((r) => r.status === "creating").map((r) => r.id));
+      const deletedOrphans: string[] = [];
+      for (const sandbox of sandboxes) {
+        // A sandbox still being provisioned has no id in its row yet: its label names the workspace.
+        if (live.has(sandbox.id) || creating.has(sandbox.labels["kiln.workspace"] ?? "")) continue;
+        await provider.delete(sandbox.id);
+        deletedOrphans.push(sandbox.id);
+      }
+      const known = new Set(sandboxes.map((s) => s.id));
+      const markedGone: string[] = [];
+      for (const r of rows.rows) {
+        if (!r.provider_sandbox_id || known.has(r.provider_sandbox_id)) continue;
+        const info = await provider.get(r.provider_sandbox_id);
+        if (info.state !== "gone") continue;
+        await update(r.id, { status: "deleted", last_error: "the sandbox no longer exists", dev_process_id: null });
+        markedGone.push(r.id);
+      }
+      if (deletedOrphans.length + markedGone.length > 0) log.info("reconciled sandboxes", { deletedOrphans, markedGone });
+      return { deletedOrphans, markedGone };
+    },
+
+    async close() {
+      await Promise.allSettled([...provisioning]);
+      await provider.close();
     },
   };
 }
