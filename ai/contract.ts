@@ -1,13 +1,92 @@
 import type { ServiceHealth } from "../lib/health";
-import type { Routes } from "../lib/routes";
+import type { AuthData, RawHandler, Routes } from "../lib/routes";
+
+/** Tokens a generation used, by kind. */
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+}
+
+/** A generation job: one prompt, run on one project. */
+export interface Generation {
+  id: string;
+  projectId: string;
+  prompt: string;
+  /** queued, running, completed, failed or cancelled. */
+  status: "queued" | "running" | "completed" | "failed" | "cancelled";
+  /** queued, preparing_workspace, waiting_for_workspace, generating, completing or done. */
+  step: string;
+  /** 0–100; never goes backwards. */
+  progress: number;
+  /** Why it failed or was cancelled, in words a person understands. */
+  error: string | null;
+  /** The agent's summary of what it built. */
+  summary: string | null;
+  previewUrl: string | null;
+  workspaceId: string | null;
+  /** How many times a runner picked it up (more than 1 after a server restart). */
+  attempt: number;
+  usage: TokenUsage;
+  /** Estimated from the model's list prices. */
+  estimatedCostUsd: number;
+  toolCalls: number;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** Where to follow it: the Server-Sent Events stream of its steps. */
+  links: { events: string };
+}
+
+/** Starts a generation on a project. */
+export interface StartGenerationRequest {
+  projectId: string;
+  /** 1–20,000 characters. */
+  prompt: string;
+}
+
+/** Names one generation. */
+export interface GenerationRef {
+  id: string;
+}
+
+/** One page of a project's generations, newest first. */
+export interface ListGenerationsRequest {
+  projectId: string;
+  /** 1–100, default 20. */
+  limit?: number;
+  cursor?: string;
+}
+
+/** A page of generations. */
+export interface GenerationPage {
+  generations: Generation[];
+  nextCursor: string | null;
+}
 
 /** The ai service: generation jobs and the agent tool loop that runs them. */
 export interface AiApi {
   /** The service's health: its Postgres database and the services a generation needs. */
   health(): Promise<ServiceHealth>;
+  /** Queues a generation and returns it at once; one active generation per project. */
+  start(req: StartGenerationRequest, auth: AuthData): Promise<Generation>;
+  /** A generation with its step, progress, usage and outcome. */
+  get(req: GenerationRef, auth: AuthData): Promise<Generation>;
+  /** A project's generations, newest first. */
+  list(req: ListGenerationsRequest, auth: AuthData): Promise<GenerationPage>;
+  /** Stops a queued or running generation; its files are kept. */
+  cancel(req: GenerationRef, auth: AuthData): Promise<Generation>;
+  /** Server-Sent Events: every event of the generation, replayed from Last-Event-ID, then live. */
+  events: RawHandler;
 }
 
 /** Where each AiApi method is served (mirrored by ai/api.ts). */
 export const aiRoutes = {
   health: { method: "GET", path: "/generations/health", expose: true, auth: false, fields: {} },
+  start: { method: "POST", path: "/generations", expose: true, auth: true },
+  list: { method: "GET", path: "/generations", expose: true, auth: true, fields: { projectId: "string", limit: "number", cursor: "string" } },
+  get: { method: "GET", path: "/generations/:id", expose: true, auth: true, fields: { id: "string" } },
+  cancel: { method: "POST", path: "/generations/:id/cancel", expose: true, auth: true },
+  events: { method: "GET", path: "/generations/:id/events", expose: true, auth: true, raw: true },
 } as const satisfies Routes<AiApi>;

@@ -1,33 +1,104 @@
+import Anthropic from "@anthropic-ai/sdk";
+import { secret } from "encore.dev/config";
 import { SQLDatabase } from "encore.dev/storage/sqldb";
-import { vfs, workspace } from "~encore/clients";
+import { projects, vfs, workspace } from "~encore/clients";
 import pg from "pg";
+import { loadConfig } from "../lib/config";
 import { encoreLogger } from "../lib/encore";
-import type { VfsApi } from "../vfs/contract";
+import { newId } from "../lib/ids";
+import type { ProjectsApi } from "../projects/contract";
 import type { WorkspaceApi } from "../workspace/contract";
 import type { AiApi } from "./contract";
+import type { JobVfs } from "./jobs/adapters";
+import { LiveEvents } from "./jobs/live";
+import { createPipeline } from "./jobs/pipeline";
+import { startRunner } from "./jobs/runner";
+import { createJobStore } from "./jobs/store";
+import { agentLimits } from "./limits";
 import { createAiService } from "./service";
 
 const db = new SQLDatabase("ai", { migrations: "./migrations" });
+const anthropicApiKey = secret("AnthropicAPIKey");
 
-/** The workspace service reached through Encore's generated client, so every call is traced. */
-const workspaceClient: Pick<WorkspaceApi, "health"> = {
-  health: () => workspace.health(),
+/** The projects service through Encore's generated client (traced), acting as the given user. */
+const projectsClient: Pick<ProjectsApi, "get" | "recordActivity" | "appendMessage" | "conversation"> = {
+  get: (req, auth) => projects.get(req, { authData: auth }),
+  conversation: (req, auth) => projects.conversation(req, { authData: auth }),
+  recordActivity: (req) => projects.recordActivity(req),
+  appendMessage: (req) => projects.appendMessage(req),
 };
 
-/** The vfs service reached through Encore's generated client. */
-const vfsClient: Pick<VfsApi, "health"> = {
+/** The workspace service through Encore's generated client. */
+const workspaceClient: WorkspaceApi = {
+  health: () => workspace.health(),
+  create: (req) => workspace.create(req),
+  get: (req) => workspace.get(req),
+  start: (req) => workspace.start(req),
+  stop: (req) => workspace.stop(req),
+  del: (req) => workspace.del(req),
+  writeFiles: (req) => workspace.writeFiles(req),
+  readFiles: (req) => workspace.readFiles(req),
+  listFiles: (req) => workspace.listFiles(req),
+  deleteFiles: (req) => workspace.deleteFiles(req),
+  rename: (req) => workspace.rename(req),
+  exec: (req) => workspace.exec(req),
+  startProcess: (req) => workspace.startProcess(req),
+  processLogs: (req) => workspace.processLogs(req),
+  stopProcess: (req) => workspace.stopProcess(req),
+  ensureDevServer: (req) => workspace.ensureDevServer(req),
+  preview: (req) => workspace.preview(req),
+  reconcile: () => workspace.reconcile(),
+};
+
+/** The vfs service through Encore's generated client, acting as the job's owner. */
+const vfsClient: JobVfs & Pick<import("../vfs/contract").VfsApi, "health"> = {
   health: () => vfs.health(),
+  writeFiles: (req, auth) => vfs.writeFiles(req, { authData: auth }),
+  readFile: (req, auth) => vfs.readFile(req, { authData: auth }),
+  backupWorkspace: (req, auth) => vfs.backupWorkspace(req, { authData: auth }),
+  restoreWorkspace: (req, auth) => vfs.restoreWorkspace(req, { authData: auth }),
 };
 
 let instance: AiApi | undefined;
 
-/** The ai service under Encore, built once on first use. */
+/** The ai service under Encore, built once on first use; its job runner starts with it. */
 export function ai(): AiApi {
-  instance ??= createAiService({
-    db: new pg.Pool({ connectionString: db.connectionString }),
+  if (instance) return instance;
+  const config = loadConfig();
+  const log = encoreLogger.child({ service: "ai" });
+  const pool = new pg.Pool({ connectionString: db.connectionString });
+  const live = new LiveEvents();
+  const runner = startRunner({
+    store: createJobStore(pool),
+    execute: createPipeline({
+      projects: projectsClient,
+      workspace: workspaceClient,
+      vfs: vfsClient,
+      anthropic: new Anthropic({ apiKey: anthropicApiKey(), baseURL: config.anthropicBaseUrl }),
+      model: config.model,
+      limits: agentLimits(config),
+      workspacePollMs: config.workspacePollMs,
+      workspaceReadyTimeoutMs: config.workspaceReadyTimeoutMs,
+      log,
+    }),
+    workerId: newId("wrk"),
+    concurrency: config.runnerConcurrency,
+    leaseMs: 30_000,
+    pollMs: 1000,
+    maxAttempts: 3,
+    onEvent: (jobId) => live.notify(jobId),
+    log,
+  });
+  instance = createAiService({
+    db: pool,
+    projects: projectsClient,
     workspace: workspaceClient,
     vfs: vfsClient,
-    log: encoreLogger.child({ service: "ai" }),
+    live,
+    wakeRunner: runner.wake,
+    model: config.model,
+    sseHeartbeatMs: 15_000,
+    log,
   });
   return instance;
 }

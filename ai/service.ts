@@ -1,20 +1,68 @@
 import type pg from "pg";
+import { decodeCursor, encodeCursor } from "../lib/cursor";
+import { AppError, toErrorBody } from "../lib/errors";
 import { postgresCheck, serviceCheck, summarize } from "../lib/health";
+import { newId } from "../lib/ids";
 import type { Logger } from "../lib/log";
+import { pageLimit, requireText } from "../lib/validate";
+import type { ProjectsApi } from "../projects/contract";
 import type { VfsApi } from "../vfs/contract";
 import type { WorkspaceApi } from "../workspace/contract";
-import type { AiApi } from "./contract";
+import type { AiApi, Generation } from "./contract";
+import type { LiveEvents } from "./jobs/live";
+import { estimateCost } from "./jobs/pricing";
+import { createJobStore, type JobRecord } from "./jobs/store";
+import { resumePoint, streamJobEvents } from "./jobs/stream";
 
 /** What the ai service needs from its host; other services only through their contracts. */
 export interface AiDeps {
   db: pg.Pool;
+  projects: Pick<ProjectsApi, "get">;
   workspace: Pick<WorkspaceApi, "health">;
   vfs: Pick<VfsApi, "health">;
+  /** Wakes this process's event streams when an event is appended. */
+  live: LiveEvents;
+  /** Tells the runner a job was queued (it also polls). */
+  wakeRunner: () => void;
+  /** The model, for cost estimates. */
+  model: string;
+  /** Heartbeat comment interval of event streams. */
+  sseHeartbeatMs: number;
   log: Logger;
 }
 
+const PROMPT = { min: 1, max: 20_000 };
+
 /** The ai service, framework-free. */
 export function createAiService(deps: AiDeps): AiApi {
+  const store = createJobStore(deps.db);
+
+  const toGeneration = (job: JobRecord): Generation => ({
+    id: job.id,
+    projectId: job.projectId,
+    prompt: job.prompt,
+    status: job.status,
+    step: job.step,
+    progress: job.progress,
+    error: job.error,
+    summary: job.summary,
+    previewUrl: job.previewUrl,
+    workspaceId: job.workspaceId,
+    attempt: job.attempt,
+    usage: job.usage,
+    estimatedCostUsd: estimateCost(deps.model, job.usage),
+    toolCalls: job.toolCalls,
+    createdAt: job.createdAt.toISOString(),
+    startedAt: job.startedAt?.toISOString() ?? null,
+    finishedAt: job.finishedAt?.toISOString() ?? null,
+    links: { events: `/generations/${job.id}/events` },
+  });
+
+  const appendAndNotify = async (jobId: string, type: string, data: Record<string, unknown>) => {
+    await store.appendEvent(jobId, type, data);
+    deps.live.notify(jobId);
+  };
+
   return {
     async health() {
       const checks = await Promise.all([
@@ -23,6 +71,62 @@ export function createAiService(deps: AiDeps): AiApi {
         serviceCheck("vfs", () => deps.vfs.health()),
       ]);
       return summarize("ai", checks);
+    },
+
+    async start(req, auth) {
+      const projectId = requireText("projectId", req.projectId, { min: 1, max: 100 });
+      const prompt = requireText("prompt", req.prompt, PROMPT);
+      await deps.projects.get({ id: projectId }, auth);
+      const job = await store.insert({ id: newId("job"), projectId, ownerId: auth.userID, prompt });
+      await appendAndNotify(job.id, "queued", { status: "queued", step: "queued", progress: 0 });
+      deps.wakeRunner();
+      deps.log.info("generation queued", { jobId: job.id, projectId });
+      return toGeneration(job);
+    },
+
+    async get(req, auth) {
+      return toGeneration(await store.getOwned(requireText("id", req.id, { min: 1, max: 100 }), auth.userID));
+    },
+
+    async list(req, auth) {
+      const projectId = requireText("projectId", req.projectId, { min: 1, max: 100 });
+      const limit = pageLimit("limit", req.limit, 20, 100);
+      await deps.projects.get({ id: projectId }, auth);
+      const rows = await store.list(projectId, auth.userID, limit + 1, decodeCursor(req.cursor));
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      return { generations: page.map(toGeneration), nextCursor: rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null };
+    },
+
+    async cancel(req, auth) {
+      const job = await store.getOwned(requireText("id", req.id, { min: 1, max: 100 }), auth.userID);
+      if (job.status === "queued") {
+        const cancelled = await store.finish(job.id, null, { status: "cancelled", error: "cancelled by the user before it started" });
+        if (cancelled) {
+          await appendAndNotify(job.id, "cancelled", { status: "cancelled", error: cancelled.error });
+          return toGeneration(cancelled);
+        }
+      }
+      const running = await store.requestCancel(job.id);
+      if (running) return toGeneration(running);
+      const now = await store.getOwned(job.id, auth.userID);
+      throw new AppError("failed_precondition", `generation ${job.id} already ${now.status}; only a queued or running generation can be cancelled`);
+    },
+
+    async events(req, res, params, auth) {
+      try {
+        if (!auth) throw new AppError("unauthenticated", "missing Authorization header (expected: Bearer <token>)");
+        const job = await store.getOwned(requireText("id", params.id, { min: 1, max: 100 }), auth.userID);
+        await streamJobEvents(req, res, { store, live: deps.live, jobId: job.id, afterSeq: resumePoint(req), heartbeatMs: deps.sseHeartbeatMs });
+      } catch (err) {
+        if (res.headersSent) {
+          deps.log.warn("event stream ended with an error", { reason: err instanceof Error ? err.message : String(err) });
+          res.end();
+          return;
+        }
+        const { status, body } = toErrorBody(err);
+        res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+      }
     },
   };
 }

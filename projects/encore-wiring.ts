@@ -1,4 +1,5 @@
 import { SQLDatabase } from "encore.dev/storage/sqldb";
+import { vfs, workspace } from "~encore/clients";
 import pg from "pg";
 import { encoreLogger } from "../lib/encore";
 import type { AuthData } from "../lib/routes";
@@ -18,7 +19,12 @@ function connection(): pg.Pool {
 
 /** The projects service under Encore, built once on first use. */
 export function projects(): ProjectsApi {
-  instance ??= createProjectsService({ db: connection(), log: encoreLogger.child({ service: "projects" }) });
+  instance ??= createProjectsService({
+    db: connection(),
+    workspace: { del: (req) => workspace.del(req) },
+    vfs: { purgeProject: (req) => vfs.purgeProject(req) },
+    log: encoreLogger.child({ service: "projects" }),
+  });
   return instance;
 }
 

@@ -1,16 +1,23 @@
 import type pg from "pg";
-import { AppError, invalidArgument, notFound } from "../lib/errors";
+import { decodeCursor, encodeCursor } from "../lib/cursor";
+import { invalidArgument, notFound } from "../lib/errors";
 import { postgresCheck, summarize } from "../lib/health";
 import { newId } from "../lib/ids";
 import type { Logger } from "../lib/log";
 import type { AuthData } from "../lib/routes";
 import { optionalBoolean, optionalText, pageLimit, requireText } from "../lib/validate";
-import type { ConversationMessage, Project, ProjectsApi, TokenInfo } from "./contract";
-import { issueToken } from "./tokens";
+import type { VfsApi } from "../vfs/contract";
+import type { WorkspaceApi } from "../workspace/contract";
+import type { ConversationMessage, Project, ProjectsApi } from "./contract";
+import { createToken, listTokens, revokeToken } from "./tokens";
 
 /** What the projects service needs from its host. */
 export interface ProjectsDeps {
   db: pg.Pool;
+  /** Deleting a project deletes its sandbox. */
+  workspace: Pick<WorkspaceApi, "del">;
+  /** Deleting with `purge` removes its files from the vfs. */
+  vfs: Pick<VfsApi, "purgeProject">;
   log: Logger;
 }
 
@@ -44,41 +51,6 @@ function toProject(row: ProjectRow): Project {
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };
-}
-
-interface TokenRow {
-  id: string;
-  name: string;
-  prefix: string;
-  created_at: Date;
-  last_used_at: Date | null;
-  revoked_at: Date | null;
-}
-
-function toTokenInfo(row: TokenRow): TokenInfo {
-  return {
-    id: row.id,
-    name: row.name,
-    prefix: row.prefix,
-    createdAt: row.created_at.toISOString(),
-    lastUsedAt: row.last_used_at?.toISOString() ?? null,
-    revokedAt: row.revoked_at?.toISOString() ?? null,
-  };
-}
-
-/** A page position: the created time and id of the last project of the previous page. */
-function encodeCursor(row: ProjectRow): string {
-  return Buffer.from(JSON.stringify([row.created_at.toISOString(), row.id])).toString("base64url");
-}
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown[];
-    if (typeof createdAt === "string" && typeof id === "string" && !Number.isNaN(Date.parse(createdAt))) return [createdAt, id];
-  } catch {
-    // falls through to the error below
-  }
-  throw invalidArgument("cursor", "is not a cursor returned by this API");
 }
 
 function requireId(field: string, value: unknown): string {
@@ -116,7 +88,7 @@ export function createProjectsService(deps: ProjectsDeps): ProjectsApi {
 
     async list(req, auth) {
       const limit = pageLimit("limit", req.limit, 20, 100);
-      const after = req.cursor === undefined ? null : decodeCursor(requireText("cursor", req.cursor, { min: 1, max: 500 }));
+      const after = decodeCursor(req.cursor);
       const result = await db.query<ProjectRow>(
         `SELECT ${PROJECT_COLUMNS} FROM projects
           WHERE owner_id = $1 AND deleted_at IS NULL
@@ -126,7 +98,7 @@ export function createProjectsService(deps: ProjectsDeps): ProjectsApi {
       );
       const page = result.rows.slice(0, limit);
       const more = result.rows.length > limit;
-      return { projects: page.map(toProject), nextCursor: more ? encodeCursor(page[page.length - 1]!) : null };
+      return { projects: page.map(toProject), nextCursor: more ? encodeCursor(page[page.length - 1]!.created_at, page[page.length - 1]!.id) : null };
     },
 
     async get(req, auth) {
@@ -147,11 +119,16 @@ export function createProjectsService(deps: ProjectsDeps): ProjectsApi {
 
     async del(req, auth) {
       const project = await owned(req.id, auth);
-      if (optionalBoolean("purge", req.purge)) {
-        throw new AppError("unimplemented", "purging a project's files needs the vfs service, which is not built yet; delete without purge");
+      const purge = optionalBoolean("purge", req.purge) ?? false;
+      // Sandbox and files go first, so a failure leaves the project visible and the delete can be retried.
+      if (project.workspace_id) {
+        await deps.workspace.del({ id: project.workspace_id }).catch((err: unknown) => {
+          if ((err as { code?: string }).code !== "not_found") throw err;
+        });
       }
+      if (purge) await deps.vfs.purgeProject({ projectId: project.id });
       await db.query("UPDATE projects SET deleted_at = now(), status = 'deleted', updated_at = now() WHERE id = $1", [project.id]);
-      deps.log.info("project deleted", { projectId: project.id, ownerId: auth.userID });
+      deps.log.info("project deleted", { projectId: project.id, ownerId: auth.userID, purge });
     },
 
     async conversation(req, auth) {
@@ -211,29 +188,15 @@ export function createProjectsService(deps: ProjectsDeps): ProjectsApi {
     },
 
     async createToken(req, auth) {
-      const name = requireText("name", req.name, NAME);
-      const issued = await issueToken(db, auth.userID, name);
-      const row = await db.query<TokenRow>("SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM api_tokens WHERE id = $1", [issued.id]);
-      return { token: issued.token, info: toTokenInfo(row.rows[0]!) };
+      return createToken(db, auth.userID, requireText("name", req.name, NAME));
     },
 
     async listTokens(_req, auth) {
-      const result = await db.query<TokenRow>(
-        "SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC, id DESC",
-        [auth.userID],
-      );
-      return { tokens: result.rows.map(toTokenInfo) };
+      return { tokens: await listTokens(db, auth.userID) };
     },
 
     async revokeToken(req, auth) {
-      const id = requireId("id", req.id);
-      const result = await db.query<TokenRow>(
-        `UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 AND user_id = $2
-         RETURNING id, name, prefix, created_at, last_used_at, revoked_at`,
-        [id, auth.userID],
-      );
-      if (!result.rows[0]) throw notFound("token", id);
-      return toTokenInfo(result.rows[0]);
+      return revokeToken(db, auth.userID, requireId("id", req.id));
     },
   };
 }

@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import type pg from "pg";
-import { AppError } from "../lib/errors";
+import { AppError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import type { AuthData } from "../lib/routes";
+import type { CreatedToken, TokenInfo } from "./contract";
 
 const TOKEN_PREFIX = "kiln_";
 const DISPLAY_PREFIX_LENGTH = 12;
@@ -52,4 +53,49 @@ export async function authenticate(db: pg.Pool, header: string | undefined): Pro
   if (row.revoked) throw new AppError("unauthenticated", "this token has been revoked");
   if (row.stale) await db.query("UPDATE api_tokens SET last_used_at = now() WHERE id = $1", [row.id]);
   return { userID: row.user_id };
+}
+
+interface TokenRow {
+  id: string;
+  name: string;
+  prefix: string;
+  created_at: Date;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+const TOKEN_COLUMNS = "id, name, prefix, created_at, last_used_at, revoked_at";
+
+function toTokenInfo(row: TokenRow): TokenInfo {
+  return {
+    id: row.id,
+    name: row.name,
+    prefix: row.prefix,
+    createdAt: row.created_at.toISOString(),
+    lastUsedAt: row.last_used_at?.toISOString() ?? null,
+    revokedAt: row.revoked_at?.toISOString() ?? null,
+  };
+}
+
+/** A new token for `userID`: its value (shown once) and how it is listed. */
+export async function createToken(db: pg.Pool, userID: string, name: string): Promise<CreatedToken> {
+  const issued = await issueToken(db, userID, name);
+  const row = await db.query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM api_tokens WHERE id = $1`, [issued.id]);
+  return { token: issued.token, info: toTokenInfo(row.rows[0]!) };
+}
+
+/** A user's tokens, newest first: never their values or hashes. */
+export async function listTokens(db: pg.Pool, userID: string): Promise<TokenInfo[]> {
+  const result = await db.query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC, id DESC`, [userID]);
+  return result.rows.map(toTokenInfo);
+}
+
+/** Revokes one of a user's tokens (another user's is `not_found`); revoking twice keeps the first time. */
+export async function revokeToken(db: pg.Pool, userID: string, id: string): Promise<TokenInfo> {
+  const result = await db.query<TokenRow>(
+    `UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 AND user_id = $2 RETURNING ${TOKEN_COLUMNS}`,
+    [id, userID],
+  );
+  if (!result.rows[0]) throw notFound("token", id);
+  return toTokenInfo(result.rows[0]);
 }

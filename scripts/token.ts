@@ -8,7 +8,7 @@ import { loadConfig } from "../lib/config";
 import { AppError } from "../lib/errors";
 import { createPinoLogger } from "../lib/log";
 import { openDatabases } from "../lib/postgres";
-import { createProjectsService } from "../projects/service";
+import { createToken, listTokens, revokeToken } from "../projects/tokens";
 import { DATABASE_OWNERS } from "../server/compose";
 
 async function main(args: string[]): Promise<number> {
@@ -23,16 +23,15 @@ async function main(args: string[]): Promise<number> {
       process.stderr.write("no user yet: run `npm start` once to create the local user\n");
       return 1;
     }
-    const auth = { userID: user.rows[0].id };
-    const projects = createProjectsService({ db, log });
+    const userID = user.rows[0].id;
     switch (command) {
       case "create": {
-        const created = await projects.createToken({ name: argument ?? "cli" }, auth);
+        const created = await createToken(db, userID, argument ?? "cli");
         process.stdout.write(`${created.token}\n(id ${created.info.id}; shown once: the database keeps only its hash)\n`);
         return 0;
       }
       case "list": {
-        const { tokens } = await projects.listTokens({}, auth);
+        const tokens = await listTokens(db, userID);
         for (const t of tokens) {
           const state = t.revokedAt ? `revoked ${t.revokedAt}` : `last used ${t.lastUsedAt ?? "never"}`;
           process.stdout.write(`${t.id}  ${t.prefix}…  ${t.name}  created ${t.createdAt}  ${state}\n`);
@@ -40,7 +39,7 @@ async function main(args: string[]): Promise<number> {
         return 0;
       }
       case "revoke": {
-        const revoked = await projects.revokeToken({ id: argument ?? "" }, auth);
+        const revoked = await revokeToken(db, userID, argument ?? "");
         process.stdout.write(`revoked ${revoked.id} (${revoked.prefix}…)\n`);
         return 0;
       }

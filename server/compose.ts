@@ -1,13 +1,21 @@
 import { fileURLToPath } from "node:url";
 import { MongoClient } from "mongodb";
+import Anthropic from "@anthropic-ai/sdk";
+import { LiveEvents } from "../ai/jobs/live";
+import { createPipeline } from "../ai/jobs/pipeline";
+import { startRunner } from "../ai/jobs/runner";
+import { createJobStore } from "../ai/jobs/store";
+import { agentLimits } from "../ai/limits";
 import { createAiService } from "../ai/service";
 import type { Config } from "../lib/config";
 import type { ServiceHealth } from "../lib/health";
+import { newId } from "../lib/ids";
 import type { Logger } from "../lib/log";
 import { openDatabases, type DatabaseOwner, type Databases } from "../lib/postgres";
 import { createProjectsService } from "../projects/service";
 import { authenticate } from "../projects/tokens";
 import { createVfsService } from "../vfs/service";
+import { createProvider } from "../workspace/providers";
 import { createWorkspaceService } from "../workspace/service";
 import { CONTRACT_ROUTES } from "./contracts";
 import type { Authenticate, MountedService } from "./mount";
@@ -33,6 +41,7 @@ export interface Kiln {
   /** Verifies a request's bearer token (the projects service's tokens). */
   authenticate: Authenticate;
   health(): Promise<ServiceHealth[]>;
+  /** Stops the job runner, then releases sandboxes, MongoDB and the databases. */
   close(): Promise<void>;
 }
 
@@ -49,10 +58,56 @@ export async function composeKiln(config: Config, log: Logger, options: ComposeO
   });
   const mongoClient = config.mongodbUri ? new MongoClient(config.mongodbUri, { serverSelectionTimeoutMS: 3000 }) : null;
 
-  const projects = createProjectsService({ db: databases.pool("projects"), log: log.child({ service: "projects" }) });
-  const workspace = createWorkspaceService({ db: databases.pool("workspace"), log: log.child({ service: "workspace" }) });
-  const vfs = createVfsService({ mongo: mongoClient?.db(config.mongodbDatabase) ?? null, log: log.child({ service: "vfs" }) });
-  const ai = createAiService({ db: databases.pool("ai"), workspace, vfs, log: log.child({ service: "ai" }) });
+  const workspaceLog = log.child({ service: "workspace" });
+  const workspace = createWorkspaceService({
+    db: databases.pool("workspace"),
+    provider: await createProvider(config, workspaceLog),
+    portRange: config.previewPorts,
+    log: workspaceLog,
+  });
+  // projects and vfs call each other (ownership one way, purge the other): bind the vfs late.
+  const projects = createProjectsService({
+    db: databases.pool("projects"),
+    workspace,
+    vfs: { purgeProject: (req) => vfs.purgeProject(req) },
+    log: log.child({ service: "projects" }),
+  });
+  const vfs = createVfsService({ mongo: mongoClient?.db(config.mongodbDatabase) ?? null, projects, workspace, log: log.child({ service: "vfs" }) });
+
+  const aiLog = log.child({ service: "ai" });
+  const live = new LiveEvents();
+  const runner = startRunner({
+    store: createJobStore(databases.pool("ai")),
+    execute: createPipeline({
+      projects,
+      workspace,
+      vfs,
+      anthropic: new Anthropic({ apiKey: config.anthropicApiKey ?? null, baseURL: config.anthropicBaseUrl ?? null }),
+      model: config.model,
+      limits: agentLimits(config),
+      workspacePollMs: config.workspacePollMs,
+      workspaceReadyTimeoutMs: config.workspaceReadyTimeoutMs,
+      log: aiLog,
+    }),
+    workerId: newId("wrk"),
+    concurrency: config.runnerConcurrency,
+    leaseMs: 30_000,
+    pollMs: 1000,
+    maxAttempts: 3,
+    onEvent: (jobId) => live.notify(jobId),
+    log: aiLog,
+  });
+  const ai = createAiService({
+    db: databases.pool("ai"),
+    projects,
+    workspace,
+    vfs,
+    live,
+    wakeRunner: runner.wake,
+    model: config.model,
+    sseHeartbeatMs: 15_000,
+    log: aiLog,
+  });
 
   return {
     services: [
@@ -65,6 +120,8 @@ export async function composeKiln(config: Config, log: Logger, options: ComposeO
     authenticate: (header) => authenticate(databases.pool("projects"), header),
     health: () => Promise.all([projects.health(), workspace.health(), vfs.health(), ai.health()]),
     close: async () => {
+      await runner.stop();
+      await workspace.close();
       await mongoClient?.close();
       await databases.close();
     },

@@ -1,4 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Writable } from "node:stream";
 import { loadConfig, type Config } from "../../lib/config";
 import { createPinoLogger, type Logger } from "../../lib/log";
@@ -40,7 +43,17 @@ export function memoryLogger(level = "debug"): { log: Logger; lines: Record<stri
  * on that server (dropped afterwards); without, an in-memory PGlite of its own.
  */
 export async function startTestKiln(env: Record<string, string | undefined> = {}): Promise<TestKiln> {
-  const config: Config = loadConfig({ ...process.env, PORT: "0", HOST: "127.0.0.1", ...env });
+  const dataDir = await mkdtemp(join(tmpdir(), "kiln-test-"));
+  // Each test file gets its own block of preview ports, so parallel files never hand out the same one.
+  const firstPort = 20_000 + Math.floor(Math.random() * 2000) * 20;
+  const config: Config = loadConfig({
+    ...process.env,
+    PORT: "0",
+    HOST: "127.0.0.1",
+    KILN_DATA_DIR: dataDir,
+    KILN_PREVIEW_PORTS: `${firstPort}-${firstPort + 19}`,
+    ...env,
+  });
   const schemaPrefix = `t${randomBytes(4).toString("hex")}_`;
   const { log, lines, text } = memoryLogger();
   const server = await startServer(config, log, { inMemoryDatabase: true, schemaPrefix });
@@ -57,6 +70,7 @@ export async function startTestKiln(env: Record<string, string | undefined> = {}
     close: async () => {
       await server.shutdown();
       if (config.databaseUrl) await dropSchemas(config.databaseUrl, DATABASE_OWNERS.map((o) => `${schemaPrefix}${o.service}`));
+      await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

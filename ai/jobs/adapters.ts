@@ -1,0 +1,94 @@
+import type { AgentBackup, AgentFinisher, AgentSandbox } from "../agent/ports";
+import { detectStack } from "../agent/stack";
+import type { AuthData } from "../../lib/routes";
+import type { VfsApi } from "../../vfs/contract";
+import type { WorkspaceApi } from "../../workspace/contract";
+import { shellQuote } from "../../workspace/paths";
+
+const SEARCH_LIMIT = 200;
+const FIRST_OUTPUT_WAIT_MS = 3000;
+
+/** The agent's sandbox, on the workspace service's contract. */
+export function sandboxOf(workspace: WorkspaceApi, workspaceId: string): AgentSandbox {
+  let background = 0;
+  return {
+    async writeFile(path, content) {
+      await workspace.writeFiles({ id: workspaceId, files: [{ path, contentBase64: Buffer.from(content).toString("base64") }] });
+    },
+    async readFile(path) {
+      const [file] = (await workspace.readFiles({ id: workspaceId, paths: [path] })).files;
+      if (!file || file.contentBase64 === undefined) throw new Error(`${path}: ${file?.error?.replace(/_/g, " ") ?? "not found"} in the sandbox`);
+      return Buffer.from(file.contentBase64, "base64").toString("utf8");
+    },
+    async listFiles(path, recursive) {
+      return (await workspace.listFiles({ id: workspaceId, path, recursive })).files;
+    },
+    async searchFiles(pattern, path) {
+      const command = `grep -rnIE --exclude-dir=node_modules --exclude-dir=.git --exclude-dir=dist -e ${shellQuote(pattern)} -- ${shellQuote(path || ".")} | head -n ${SEARCH_LIMIT}`;
+      const result = await workspace.exec({ id: workspaceId, command, timeoutMs: 30_000 });
+      return result.stdout
+        .split("\n")
+        .map((line) => /^(?:\.\/)?([^:]+):(\d+):(.*)$/.exec(line))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .map((m) => ({ path: m[1]!, line: Number(m[2]), text: m[3]! }));
+    },
+    async exec(command, options) {
+      const result = await workspace.exec({ id: workspaceId, command, cwd: options.cwd, timeoutMs: options.timeoutMs });
+      return { exitCode: result.exitCode, output: result.output, timedOut: result.timedOut };
+    },
+    async startBackground(command, options) {
+      background += 1;
+      const { processId } = await workspace.startProcess({ id: workspaceId, name: `background-${background}`, command, cwd: options.cwd });
+      const deadline = Date.now() + FIRST_OUTPUT_WAIT_MS;
+      let logs = await workspace.processLogs({ id: workspaceId, processId });
+      while (!logs.output && logs.running && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        logs = await workspace.processLogs({ id: workspaceId, processId });
+      }
+      const exited = logs.running ? "" : `\n(it exited with code ${logs.exitCode})`;
+      return { processId, firstOutput: `${logs.output}${exited}` };
+    },
+  };
+}
+
+/** What a job needs of the vfs beyond its contract's file endpoints: whole-workspace backup. */
+export type JobVfs = Pick<VfsApi, "writeFiles" | "readFile" | "backupWorkspace" | "restoreWorkspace">;
+
+/** The agent's backup, on the vfs service's contract, acting for the job's owner. */
+export function backupOf(vfs: JobVfs, projectId: string, jobId: string, auth: AuthData): AgentBackup {
+  return {
+    async save(path, content) {
+      await vfs.writeFiles({ projectId, jobId, files: [{ path, contentBase64: Buffer.from(content).toString("base64") }] }, auth);
+    },
+    async readLatest(path) {
+      try {
+        const file = await vfs.readFile({ projectId, path }, auth);
+        return Buffer.from(file.contentBase64, "base64").toString("utf8");
+      } catch (err) {
+        if ((err as { code?: string }).code === "not_found") return null;
+        throw err;
+      }
+    },
+  };
+}
+
+/** Finishing a run: detect how the app runs, back everything up, bring the preview up. */
+export function finisherOf(workspace: WorkspaceApi, vfs: JobVfs, ids: { projectId: string; workspaceId: string; jobId: string }, auth: AuthData, onPreview: (url: string) => void): AgentFinisher {
+  return {
+    async finish(request) {
+      const listing = await workspace.listFiles({ id: ids.workspaceId, path: "", recursive: false });
+      const names = listing.files.map((f) => f.path);
+      const [pkg] = names.includes("package.json") ? (await workspace.readFiles({ id: ids.workspaceId, paths: ["package.json"] })).files : [];
+      const stack = detectStack(names, pkg?.contentBase64 === undefined ? null : Buffer.from(pkg.contentBase64, "base64").toString("utf8"));
+      await vfs.backupWorkspace({ projectId: ids.projectId, workspaceId: ids.workspaceId, jobId: ids.jobId, label: "completion" }, auth);
+      const command = request.devCommand ?? stack.devCommand;
+      if (!command) {
+        return { problem: `no way to start the app was found (framework: ${stack.framework}); add a "dev" script to package.json or pass dev_command`, logTail: "" };
+      }
+      const server = await workspace.ensureDevServer({ id: ids.workspaceId, command });
+      if (!server.ok || !server.previewUrl) return { problem: server.problem ?? "the dev server did not answer", logTail: server.logTail };
+      onPreview(server.previewUrl);
+      return { previewUrl: server.previewUrl };
+    },
+  };
+}

@@ -1,0 +1,171 @@
+import type Anthropic from "@anthropic-ai/sdk";
+import type { Logger } from "../../lib/log";
+import type { AuthData } from "../../lib/routes";
+import type { ProjectsApi } from "../../projects/contract";
+import type { Workspace, WorkspaceApi } from "../../workspace/contract";
+import { runAgent, type AgentEvent, type AgentLimits } from "../agent/loop";
+import { PendingBackups } from "../agent/ports";
+import { systemPrompt } from "../agent/prompt";
+import { createTools } from "../agent/tools";
+import { backupOf, finisherOf, sandboxOf, type JobVfs } from "./adapters";
+import { TextCoalescer } from "./coalesce";
+import type { Executor, JobContext, JobResult } from "./runner";
+
+/** What running a generation needs: the other services through their contracts, and Claude. */
+export interface PipelineDeps {
+  projects: Pick<ProjectsApi, "get" | "recordActivity" | "appendMessage" | "conversation">;
+  workspace: WorkspaceApi;
+  vfs: JobVfs;
+  anthropic: Anthropic;
+  model: string;
+  limits: AgentLimits;
+  workspacePollMs: number;
+  workspaceReadyTimeoutMs: number;
+  log: Logger;
+}
+
+class JobFailure extends Error {}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+  });
+
+/**
+ * The generation pipeline: prepare the project's workspace (reuse, start, or re-create and restore),
+ * poll until it runs, run the agent with the project's conversation, then finish with the preview.
+ */
+export function createPipeline(deps: PipelineDeps): Executor {
+  /** Finds or makes the project's workspace; says whether its files must be restored from the vfs. */
+  async function prepare(ctx: JobContext, auth: AuthData): Promise<{ workspace: Workspace; restore: boolean }> {
+    const project = await deps.projects.get({ id: ctx.job.projectId }, auth);
+    if (project.workspaceId) {
+      const existing = await deps.workspace.get({ id: project.workspaceId }).catch(() => null);
+      if (existing && (existing.status === "stopped" || existing.status === "archived")) {
+        await ctx.emit("workspace", { action: "starting", workspaceId: existing.id, status: existing.status });
+        return { workspace: await deps.workspace.start({ id: existing.id }), restore: false };
+      }
+      if (existing && existing.status !== "deleted" && existing.status !== "error") return { workspace: existing, restore: false };
+      await ctx.emit("workspace", { action: "recreating", previous: project.workspaceId, reason: existing?.lastError ?? "its sandbox is gone" });
+    }
+    const created = await deps.workspace.create({ projectId: ctx.job.projectId });
+    await deps.projects.recordActivity({ id: ctx.job.projectId, workspaceId: created.id });
+    return { workspace: created, restore: project.workspaceId !== null };
+  }
+
+  /** Polls the workspace until it runs; its error, deletion or the timeout fail the job. */
+  async function waitUntilRunning(ctx: JobContext, workspaceId: string): Promise<void> {
+    const started = Date.now();
+    for (;;) {
+      const current = await deps.workspace.get({ id: workspaceId });
+      if (current.status === "running") return;
+      if (current.status === "error") throw new JobFailure(`workspace ${workspaceId} failed: ${current.lastError ?? "no reason given"}`);
+      if (current.status === "deleted") throw new JobFailure(`workspace ${workspaceId} was deleted while starting: ${current.lastError ?? "no reason given"}`);
+      if (Date.now() - started >= deps.workspaceReadyTimeoutMs) {
+        throw new JobFailure(`workspace ${workspaceId} was not ready after waiting ${Math.round(deps.workspaceReadyTimeoutMs / 1000)} s (still ${current.status})`);
+      }
+      if (ctx.signal.aborted) return;
+      await sleep(deps.workspacePollMs, ctx.signal);
+    }
+  }
+
+  async function history(projectId: string, auth: AuthData): Promise<Anthropic.MessageParam[]> {
+    const { messages } = await deps.projects.conversation({ id: projectId }, auth);
+    const turns: Anthropic.MessageParam[] = [];
+    for (const message of messages) {
+      const last = turns[turns.length - 1];
+      if (last && last.role === message.role) last.content = `${last.content as string}\n\n${message.content}`;
+      else turns.push({ role: message.role, content: message.content });
+    }
+    if (turns[turns.length - 1]?.role === "user") turns.push({ role: "assistant", content: "(that request ended without a summary)" });
+    return turns;
+  }
+
+  return async (ctx): Promise<JobResult> => {
+    const { job } = ctx;
+    const auth: AuthData = { userID: job.ownerId };
+    const log = deps.log.child({ jobId: job.id, projectId: job.projectId });
+    try {
+      await ctx.step("preparing_workspace", 5);
+      await deps.projects.recordActivity({ id: job.projectId, status: "generating", latestJobId: job.id });
+      const { workspace, restore } = await prepare(ctx, auth);
+      await ctx.record({ workspaceId: workspace.id });
+
+      await ctx.step("waiting_for_workspace", 10, { workspaceId: workspace.id });
+      await waitUntilRunning(ctx, workspace.id);
+      if (ctx.signal.aborted) return { status: "failed", error: "cancelled" };
+      if (restore) {
+        const restored = await deps.vfs.restoreWorkspace({ projectId: job.projectId, workspaceId: workspace.id }, auth);
+        await ctx.emit("restored", { files: restored.files, snapshotId: restored.snapshotId });
+      }
+
+      await ctx.step("generating", 20);
+      const conversation = await history(job.projectId, auth);
+      await deps.projects.appendMessage({ id: job.projectId, role: "user", content: job.prompt, jobId: job.id });
+      const backup = backupOf(deps.vfs, job.projectId, job.id, auth);
+      const backups = new PendingBackups(backup);
+      let previewUrl: string | null = null;
+      const tools = createTools({
+        sandbox: sandboxOf(deps.workspace, workspace.id),
+        backup,
+        backups,
+        finisher: finisherOf(deps.workspace, deps.vfs, { projectId: job.projectId, workspaceId: workspace.id, jobId: job.id }, auth, (url) => (previewUrl = url)),
+        commandTimeouts: { defaultTimeoutSeconds: 120, maxTimeoutSeconds: 1800 },
+      });
+      const text = new TextCoalescer((chunk) => ctx.emit("text", { text: chunk }));
+      let toolCalls = 0;
+      const usage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
+      const pending: Promise<unknown>[] = [];
+      const onEvent = (event: AgentEvent) => {
+        if (event.type === "text") return text.add(event.text);
+        pending.push(
+          text.flush().then(async () => {
+            if (event.type === "usage") {
+              usage.inputTokens += event.inputTokens;
+              usage.outputTokens += event.outputTokens;
+              usage.cacheReadTokens += event.cacheReadTokens;
+              usage.cacheWriteTokens += event.cacheWriteTokens;
+              await ctx.record({ usage: { ...usage } });
+            }
+            if (event.type === "tool_finished") await ctx.record({ toolCalls: ++toolCalls });
+            const { type, ...data } = event;
+            await ctx.emit(type, data);
+          }),
+        );
+      };
+      const outcome = await runAgent({
+        client: deps.anthropic,
+        model: deps.model,
+        system: systemPrompt(deps.limits),
+        tools,
+        history: conversation,
+        prompt: job.prompt,
+        limits: deps.limits,
+        signal: ctx.signal,
+        onEvent,
+      });
+      await text.flush();
+      await Promise.all(pending);
+
+      await ctx.step("completing", 90);
+      const unsaved = await backups.flush();
+      await deps.vfs.backupWorkspace({ projectId: job.projectId, workspaceId: workspace.id, jobId: job.id, label: `job ${job.id}` }, auth).catch((err) => {
+        log.warn("final backup failed", { reason: err instanceof Error ? err.message : String(err) });
+      });
+      if (unsaved.length > 0) log.warn("files still waiting for their backup", { paths: unsaved });
+      await deps.projects.appendMessage({ id: job.projectId, role: "assistant", content: outcome.summary, jobId: job.id });
+
+      if (outcome.end === "completed" && previewUrl) {
+        await deps.projects.recordActivity({ id: job.projectId, status: "ready", previewUrl });
+        return { status: "completed", summary: outcome.summary, previewUrl };
+      }
+      await deps.projects.recordActivity({ id: job.projectId, status: ctx.signal.aborted ? "cancelled" : "failed" });
+      return { status: "failed", error: outcome.end === "completed" ? "the agent completed without a working preview" : outcome.summary, summary: outcome.summary };
+    } catch (err) {
+      await deps.projects.recordActivity({ id: job.projectId, status: ctx.signal.aborted ? "cancelled" : "failed" }).catch(() => undefined);
+      if (err instanceof JobFailure) return { status: "failed", error: err.message };
+      throw err;
+    }
+  };
+}

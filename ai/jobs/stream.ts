@@ -1,0 +1,79 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { LiveEvents } from "./live";
+import type { JobEvent, JobStore } from "./store";
+
+/** Event types that end a job's stream. */
+export const FINAL_EVENTS: ReadonlySet<string> = new Set(["completed", "failed", "cancelled"]);
+
+/** How often a stream with no news checks the database (events appended by another process). */
+const POLL_MS = 1000;
+
+/** Where a client resumes: the `Last-Event-ID` header, else `?after=`, else the start. */
+export function resumePoint(req: IncomingMessage): number {
+  const header = req.headers["last-event-id"];
+  const fromHeader = Array.isArray(header) ? header[0] : header;
+  const fromQuery = new URL(req.url ?? "/", "http://x").searchParams.get("after");
+  const value = Number(fromHeader ?? fromQuery ?? 0);
+  return Number.isInteger(value) && value >= 0 ? value : 0;
+}
+
+function frame(event: JobEvent): string {
+  return `id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify({ ...event.data, seq: event.seq, at: event.at })}\n\n`;
+}
+
+/**
+ * Streams a job's events as Server-Sent Events: replays those after `afterSeq`, then follows live
+ * (woken by `live`, or by polling for events written by another process), sends a heartbeat comment
+ * every `heartbeatMs`, and ends after the final event. A closed connection stops everything.
+ */
+export async function streamJobEvents(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: { store: JobStore; live: LiveEvents; jobId: string; afterSeq: number; heartbeatMs: number },
+): Promise<void> {
+  res.writeHead(200, {
+    "content-type": "text/event-stream",
+    "cache-control": "no-cache, no-transform",
+    connection: "keep-alive",
+    "x-accel-buffering": "no",
+  });
+  res.flushHeaders();
+  let last = options.afterSeq;
+  let closed = false;
+  let dirty = false;
+  let wake: (() => void) | undefined;
+  const unsubscribe = options.live.subscribe(options.jobId, () => {
+    dirty = true;
+    wake?.();
+  });
+  const heartbeat = setInterval(() => res.write(": keep-alive\n\n"), options.heartbeatMs);
+  req.on("close", () => {
+    closed = true;
+    wake?.();
+  });
+  try {
+    while (!closed) {
+      dirty = false;
+      const events = await options.store.eventsAfter(options.jobId, last);
+      let ended = false;
+      for (const event of events) {
+        res.write(frame(event));
+        last = event.seq;
+        ended ||= FINAL_EVENTS.has(event.type);
+      }
+      if (ended) break;
+      if (events.length > 0 || dirty) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, POLL_MS);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  } finally {
+    clearInterval(heartbeat);
+    unsubscribe();
+    res.end();
+  }
+}
