@@ -83,7 +83,7 @@ export function ai(): AiApi {
     }),
     workerId: newId("wrk"),
     concurrency: config.runnerConcurrency,
-    leaseMs: 30_000,
+    leaseMs: config.runnerLeaseMs,
     pollMs: 1000,
     maxAttempts: 3,
     onEvent: (jobId) => live.notify(jobId),

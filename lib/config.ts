@@ -109,6 +109,19 @@ function flag(name: string, description: string, fallback: boolean): VariableSpe
   };
 }
 
+function schemaPrefix(name: string, description: string): VariableSpec<string> {
+  return {
+    name,
+    description,
+    defaultText: "(none)",
+    parse(raw) {
+      const value = raw?.trim() ?? "";
+      if (!/^([a-z][a-z0-9_]{0,30})?$/.test(value)) throw new VariableProblem(`must be lower-case letters, digits and underscores, got ${JSON.stringify(raw)}`);
+      return value;
+    },
+  };
+}
+
 function connectionUrl(
   name: string,
   description: string,
@@ -145,6 +158,7 @@ export const VARIABLES = {
     "Postgres server; one schema per service. Unset: embedded PGlite under KILN_DATA_DIR",
     ["postgres", "postgresql"],
   ),
+  schemaPrefix: schemaPrefix("KILN_SCHEMA_PREFIX", "Prefix of every service's schema name, to keep several Kilns on one Postgres apart"),
   mongodbUri: connectionUrl("MONGODB_URI", "MongoDB holding the vfs (GridFS)", ["mongodb", "mongodb+srv"], "MongoDBURI"),
   mongodbDatabase: text("KILN_MONGODB_DATABASE", "Database name of the vfs in MongoDB", "kiln"),
   bootstrapToken: secretText(
@@ -162,6 +176,7 @@ export const VARIABLES = {
   runTimeoutMs: integer("KILN_RUN_TIMEOUT_MS", "Wall-clock limit of the agent per generation", 30 * 60_000, 1000, 24 * 3_600_000),
   workspacePollMs: integer("KILN_WORKSPACE_POLL_MS", "How often a generation polls its workspace until it is running", 2000, 10, 60_000),
   workspaceReadyTimeoutMs: integer("KILN_WORKSPACE_READY_TIMEOUT_MS", "How long a generation waits for its workspace", 120_000, 100, 3_600_000),
+  runnerLeaseMs: integer("KILN_RUNNER_LEASE_MS", "How long a runner's claim on a job lasts without a heartbeat", 30_000, 100, 3_600_000),
   runnerConcurrency: integer("KILN_RUNNER_CONCURRENCY", "Generations one process runs at once", 4, 0, 256),
   daytonaApiKey: secretText("DAYTONA_API_KEY", "Daytona API key; when set, sandboxes run on Daytona", 8, "DaytonaAPIKey"),
   daytonaApiUrl: connectionUrl("DAYTONA_API_URL", "Daytona API endpoint (default: Daytona's cloud)", ["http", "https"]),

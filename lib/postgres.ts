@@ -20,6 +20,8 @@ export interface Databases {
   pool(service: string): pg.Pool;
   /** Schema name of `service` (the service name, with the optional test prefix). */
   schema(service: string): string;
+  /** A URL other processes can connect with (for PGlite: its local socket, while this process runs). */
+  readonly url: string;
   close(): Promise<void>;
 }
 
@@ -63,6 +65,7 @@ export async function openDatabases(owners: DatabaseOwner[], options: DatabaseOp
     }
     return {
       kind: "postgres",
+      url: options.url,
       pool: (service) => pools.get(service) ?? fail(service),
       schema: schemaOf,
       close: async () => {
@@ -79,6 +82,7 @@ export async function openDatabases(owners: DatabaseOwner[], options: DatabaseOp
   await pool.query(`SET search_path TO ${searchPath}`);
   return {
     kind: "pglite",
+    url: `postgres://postgres@127.0.0.1:${embedded.port}/postgres`,
     pool: (service) => (schemas.has(service) ? pool : fail(service)),
     schema: schemaOf,
     close: async () => {

@@ -30,8 +30,6 @@ export const DATABASE_OWNERS: DatabaseOwner[] = ["projects", "workspace", "ai"].
 export interface ComposeOptions {
   /** Keep embedded Postgres in memory instead of under the data directory (tests). */
   inMemoryDatabase?: boolean;
-  /** Prefix for every schema (tests sharing one Postgres server). */
-  schemaPrefix?: string;
 }
 
 /** Kiln assembled for one process: every service, wired to the others directly. */
@@ -53,7 +51,7 @@ export async function composeKiln(config: Config, log: Logger, options: ComposeO
   const databases = await openDatabases(DATABASE_OWNERS, {
     url: config.databaseUrl,
     dataDir: options.inMemoryDatabase ? null : config.dataDir,
-    schemaPrefix: options.schemaPrefix,
+    schemaPrefix: config.schemaPrefix,
     log,
   });
   const mongoClient = config.mongodbUri ? new MongoClient(config.mongodbUri, { serverSelectionTimeoutMS: 3000 }) : null;
@@ -91,7 +89,7 @@ export async function composeKiln(config: Config, log: Logger, options: ComposeO
     }),
     workerId: newId("wrk"),
     concurrency: config.runnerConcurrency,
-    leaseMs: 30_000,
+    leaseMs: config.runnerLeaseMs,
     pollMs: 1000,
     maxAttempts: 3,
     onEvent: (jobId) => live.notify(jobId),

@@ -43,6 +43,7 @@ export function memoryLogger(level = "debug"): { log: Logger; lines: Record<stri
  * on that server (dropped afterwards); without, an in-memory PGlite of its own.
  */
 export async function startTestKiln(env: Record<string, string | undefined> = {}): Promise<TestKiln> {
+  const schemaPrefix = `t${randomBytes(4).toString("hex")}_`;
   const dataDir = await mkdtemp(join(tmpdir(), "kiln-test-"));
   // Each test file gets its own block of preview ports, so parallel files never hand out the same one.
   const firstPort = 20_000 + Math.floor(Math.random() * 2000) * 20;
@@ -52,11 +53,11 @@ export async function startTestKiln(env: Record<string, string | undefined> = {}
     HOST: "127.0.0.1",
     KILN_DATA_DIR: dataDir,
     KILN_PREVIEW_PORTS: `${firstPort}-${firstPort + 19}`,
+    KILN_SCHEMA_PREFIX: schemaPrefix,
     ...env,
   });
-  const schemaPrefix = `t${randomBytes(4).toString("hex")}_`;
   const { log, lines, text } = memoryLogger();
-  const server = await startServer(config, log, { inMemoryDatabase: true, schemaPrefix });
+  const server = await startServer(config, log, { inMemoryDatabase: true });
   return {
     ...server,
     logs: lines,

@@ -1,0 +1,138 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFakeAnthropic, type FakeAnthropic } from "./fakes/anthropic/server";
+import { HELLO_PAGE_HEADING, helloAppSession } from "./fakes/anthropic/sessions/hello-app";
+import { readEvents, waitForGeneration } from "./support/generation";
+import { client, type TestClient } from "./support/http";
+import { startTestKiln, type TestKiln } from "./support/kiln";
+import { startTestMongo, type TestMongo } from "./support/mongo";
+
+let kiln: TestKiln;
+let mongo: TestMongo;
+let model: FakeAnthropic;
+let api: TestClient;
+let token: string;
+
+beforeAll(async () => {
+  mongo = await startTestMongo();
+  model = await startFakeAnthropic({ script: helloAppSession });
+  kiln = await startTestKiln({
+    MONGODB_URI: mongo.uri,
+    KILN_MONGODB_DATABASE: mongo.databaseName,
+    ANTHROPIC_BASE_URL: model.baseURL,
+    ANTHROPIC_API_KEY: "sk-test-generation",
+    KILN_WORKSPACE_POLL_MS: "50",
+  });
+  ({ token } = await kiln.createUser("builder"));
+  api = client(kiln.url, token);
+}, 60_000);
+afterAll(async () => {
+  await kiln?.close();
+  await model?.close();
+  await mongo?.close();
+});
+
+describe("a generation, end to end over HTTP", () => {
+  let projectId: string;
+  let jobId: string;
+  let final: any;
+
+  it("queues at once, then builds the app: files in the sandbox and the vfs, a snapshot, a preview answering 200", async () => {
+    projectId = (await api.call("POST", "/projects", { name: "Hello" })).body.id;
+    const started = await api.call("POST", "/generations", { projectId, prompt: "Build a hello page" });
+    expect(started.status).toBe(200);
+    expect(started.body).toMatchObject({ status: "queued", step: "queued", progress: 0, links: { events: `/generations/${started.body.id}/events` } });
+    jobId = started.body.id;
+
+    final = await waitForGeneration(api, jobId);
+    expect(final).toMatchObject({ status: "completed", step: "done", progress: 100, error: null, summary: "A page saying Hello from Kiln, served by a small Node server." });
+    expect(final.toolCalls).toBeGreaterThanOrEqual(9);
+    expect(final.usage.outputTokens).toBeGreaterThan(0);
+    expect(final.estimatedCostUsd).toBeGreaterThan(0);
+
+    const page = await fetch(final.previewUrl);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain(HELLO_PAGE_HEADING);
+
+    const workspace = kiln.kiln.services.find((s) => s.name === "workspace")!.impl as import("../workspace/contract").WorkspaceApi;
+    const inSandbox = await workspace.readFiles({ id: final.workspaceId, paths: ["server.js", "index.html"] });
+    const fixedServer = Buffer.from(inSandbox.files[0]!.contentBase64!, "base64").toString();
+    expect(fixedServer).toContain('console.log("listening on " + port));');
+
+    const vfsFiles = await api.call("GET", `/vfs/${projectId}/files`);
+    expect(vfsFiles.body.files.map((f: { path: string }) => f.path).sort()).toEqual(["index.html", "server.js"]);
+    const inVfs = await api.call("GET", `/vfs/${projectId}/file?path=server.js`);
+    expect(Buffer.from(inVfs.body.contentBase64, "base64").toString()).toBe(fixedServer);
+    const snapshots = await api.call("GET", `/vfs/${projectId}/snapshots`);
+    expect(snapshots.body.snapshots.some((s: { jobId: string | null }) => s.jobId === jobId)).toBe(true);
+
+    const project = await api.call("GET", `/projects/${projectId}`);
+    expect(project.body).toMatchObject({ status: "ready", previewUrl: final.previewUrl, latestJobId: jobId, workspaceId: final.workspaceId });
+    const conversation = await api.call("GET", `/projects/${projectId}/conversation`);
+    expect(conversation.body.messages.map((m: { role: string; content: string }) => [m.role, m.content])).toEqual([
+      ["user", "Build a hello page"],
+      ["assistant", final.summary],
+    ]);
+    expect(model.protocolErrors).toEqual([]);
+  });
+
+  it("streams every event in order, and a client reconnecting with Last-Event-ID gets exactly the rest", async () => {
+    const all = await readEvents(kiln.url, token, jobId);
+    expect(all.map((e) => e.id)).toEqual(all.map((_, i) => i + 1));
+    expect(all[0]!.event).toBe("queued");
+    expect(all.at(-1)).toMatchObject({ event: "completed", data: { previewUrl: final.previewUrl } });
+    const steps = all.filter((e) => e.event === "step").map((e) => e.data.step);
+    expect(steps).toEqual(["preparing_workspace", "waiting_for_workspace", "generating", "completing"]);
+    const progress = all.filter((e) => e.event === "step").map((e) => e.data.progress as number);
+    expect([...progress].sort((a, b) => a - b)).toEqual(progress);
+    const tools = all.filter((e) => e.event === "tool_finished").map((e) => [e.data.name, e.data.ok]);
+    expect(tools).toContainEqual(["execute_command", false]);
+    expect(tools).toContainEqual(["replace_in_file", true]);
+    expect(tools.at(-1)).toEqual(["attempt_completion", true]);
+    expect(all.some((e) => e.event === "text")).toBe(true);
+
+    const rest = await readEvents(kiln.url, token, jobId, { lastEventId: 5 });
+    expect(rest.map((e) => e.id)).toEqual(all.slice(5).map((e) => e.id));
+  });
+
+  it("runs a follow-up on the same workspace, with the conversation as context", async () => {
+    const second = await api.call("POST", "/generations", { projectId, prompt: "Add a line about dark mode" });
+    const done = await waitForGeneration(api, second.body.id);
+    expect(done.status).toBe("completed");
+    expect(done.workspaceId).toBe(final.workspaceId);
+    const page = await (await fetch(done.previewUrl)).text();
+    expect(page).toContain("Follow-up: Add a line about dark mode");
+    const lastRequest = model.requests.at(-1)!.body!;
+    expect(JSON.stringify(lastRequest.messages[0])).toContain("Build a hello page");
+    const list = await api.call("GET", `/generations?projectId=${projectId}`);
+    expect(list.body.generations.map((g: { id: string }) => g.id)).toEqual([second.body.id, jobId]);
+  });
+
+  it("refuses a second active generation on a project, and bad input, with clear errors", async () => {
+    const other = (await api.call("POST", "/projects", { name: "Busy" })).body.id;
+    const first = await api.call("POST", "/generations", { projectId: other, prompt: "Build it" });
+    const second = await api.call("POST", "/generations", { projectId: other, prompt: "Build it again" });
+    expect(second.status).toBe(409);
+    expect(second.body.code).toBe("already_exists");
+    expect(second.body.message).toContain(first.body.id);
+    await waitForGeneration(api, first.body.id);
+    expect((await api.call("POST", "/generations", { projectId: other, prompt: "" })).body.message).toBe("prompt: must not be empty");
+    expect((await api.call("POST", "/generations", { projectId: other, prompt: "x".repeat(20_001) })).body.message).toBe("prompt: must be at most 20000 characters, got 20001");
+    expect((await api.call("POST", "/generations", { projectId: "prj_nope", prompt: "hi" })).status).toBe(404);
+  });
+
+  it("keeps every generation its owner's: another user gets 404", async () => {
+    const stranger = client(kiln.url, (await kiln.createUser("stranger")).token);
+    expect((await stranger.call("GET", `/generations/${jobId}`)).status).toBe(404);
+    expect((await stranger.call("POST", `/generations/${jobId}/cancel`)).status).toBe(404);
+    expect((await stranger.call("GET", `/generations?projectId=${projectId}`)).status).toBe(404);
+    const events = await fetch(`${kiln.url}/generations/${jobId}/events`, { headers: { authorization: `Bearer ${(await kiln.createUser("x")).token}` } });
+    expect(events.status).toBe(404);
+    expect((await fetch(`${kiln.url}/generations/${jobId}/events`)).status).toBe(401);
+  });
+
+  it("answers cancel of a finished generation with failed_precondition", async () => {
+    const response = await api.call("POST", `/generations/${jobId}/cancel`);
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ code: "failed_precondition", message: `generation ${jobId} already completed; only a queued or running generation can be cancelled` });
+  });
+});
