@@ -24,6 +24,8 @@ export interface AiDeps {
   live: LiveEvents;
   /** Tells the runner a job was queued (it also polls). */
   wakeRunner: () => void;
+  /** Tells this process's runner to stop a job now (runners elsewhere see the request at their heartbeat). */
+  cancelRunning: (jobId: string) => void;
   /** The model, for cost estimates. */
   model: string;
   /** Heartbeat comment interval of event streams. */
@@ -108,7 +110,10 @@ export function createAiService(deps: AiDeps): AiApi {
         }
       }
       const running = await store.requestCancel(job.id);
-      if (running) return toGeneration(running);
+      if (running) {
+        deps.cancelRunning(job.id);
+        return toGeneration(running);
+      }
       const now = await store.getOwned(job.id, auth.userID);
       throw new AppError("failed_precondition", `generation ${job.id} already ${now.status}; only a queued or running generation can be cancelled`);
     },

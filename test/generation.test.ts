@@ -1,5 +1,8 @@
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFakeAnthropic, type FakeAnthropic } from "./fakes/anthropic/server";
+import type { WorkspaceApi } from "../workspace/contract";
+import { startFakeAnthropic, text, toolUse, type FakeAnthropic } from "./fakes/anthropic/server";
 import { HELLO_PAGE_HEADING, helloAppSession } from "./fakes/anthropic/sessions/hello-app";
 import { readEvents, waitForGeneration } from "./support/generation";
 import { client, type TestClient } from "./support/http";
@@ -11,6 +14,8 @@ let mongo: TestMongo;
 let model: FakeAnthropic;
 let api: TestClient;
 let token: string;
+
+const workspaceImpl = () => kiln.kiln.services.find((s) => s.name === "workspace")!.impl as WorkspaceApi;
 
 beforeAll(async () => {
   mongo = await startTestMongo();
@@ -53,7 +58,7 @@ describe("a generation, end to end over HTTP", () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain(HELLO_PAGE_HEADING);
 
-    const workspace = kiln.kiln.services.find((s) => s.name === "workspace")!.impl as import("../workspace/contract").WorkspaceApi;
+    const workspace = workspaceImpl();
     const inSandbox = await workspace.readFiles({ id: final.workspaceId, paths: ["server.js", "index.html"] });
     const fixedServer = Buffer.from(inSandbox.files[0]!.contentBase64!, "base64").toString();
     expect(fixedServer).toContain('console.log("listening on " + port));');
@@ -134,5 +139,46 @@ describe("a generation, end to end over HTTP", () => {
     const response = await api.call("POST", `/generations/${jobId}/cancel`);
     expect(response.status).toBe(400);
     expect(response.body).toMatchObject({ code: "failed_precondition", message: `generation ${jobId} already completed; only a queued or running generation can be cancelled` });
+  });
+
+  it("re-creates a lost sandbox on the next prompt and restores the project from the vfs", async () => {
+    const lost = (await workspaceImpl().get({ id: final.workspaceId })).providerSandboxId!;
+    await rm(join(kiln.config.dataDir, "sandboxes", lost), { recursive: true, force: true });
+    const next = await api.call("POST", "/generations", { projectId, prompt: "Mention the restore" });
+    const done = await waitForGeneration(api, next.body.id);
+    expect(done.status).toBe("completed");
+    expect(done.workspaceId).not.toBe(final.workspaceId);
+    const events = await readEvents(kiln.url, token, next.body.id);
+    expect(events.find((e) => e.event === "workspace")?.data).toMatchObject({ action: "recreating", previous: final.workspaceId });
+    expect(events.find((e) => e.event === "restored")?.data).toMatchObject({ files: 2 });
+    const page = await (await fetch(done.previewUrl)).text();
+    // The restored page still carries the earlier follow-up, and the new one was added on top.
+    expect(page).toContain("Follow-up: Add a line about dark mode");
+    expect(page).toContain("Follow-up: Mention the restore");
+  });
+
+  it("cancels a generation mid-tool within a couple of seconds, keeping the files it wrote", async () => {
+    const other = (await api.call("POST", "/projects", { name: "Cancelled" })).body.id;
+    model.setScript([
+      { content: [text("Writing, then a long command."), toolUse("write_to_file", { path: "kept.txt", content: "written before the cancel" })] },
+      { content: [toolUse("execute_command", { command: "sleep 30" })] },
+    ]);
+    try {
+      const job = (await api.call("POST", "/generations", { projectId: other, prompt: "Take your time" })).body;
+      const seen = await readEvents(kiln.url, token, job.id, { until: (e) => e.event === "tool_started" && e.data.name === "execute_command" });
+      expect(seen.at(-1)?.data.name).toBe("execute_command");
+      const asked = Date.now();
+      const cancel = await api.call("POST", `/generations/${job.id}/cancel`);
+      expect(cancel.status).toBe(200);
+      const done = await waitForGeneration(api, job.id, 10_000);
+      expect(done).toMatchObject({ status: "cancelled", error: "cancelled by the user" });
+      expect(Date.now() - asked).toBeLessThan(3000);
+      const kept = await api.call("GET", `/vfs/${other}/file?path=kept.txt`);
+      expect(Buffer.from(kept.body.contentBase64, "base64").toString()).toBe("written before the cancel");
+      const processes = await import("node:child_process").then((cp) => cp.execSync("ps -eo args").toString());
+      expect(processes).not.toContain("sleep 30");
+    } finally {
+      model.setScript(helloAppSession);
+    }
   });
 });

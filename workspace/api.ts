@@ -2,10 +2,12 @@ import { api } from "encore.dev/api";
 import { call } from "../lib/encore";
 import type { ServiceHealth } from "../lib/health";
 import type {
+  CancelExecResponse,
   CreateWorkspaceRequest,
   DeleteFilesRequest,
   DevServerStatus,
   EnsureDevServerRequest,
+  ExecRef,
   ExecRequest,
   ExecResponse,
   FileList,
@@ -96,6 +98,12 @@ export const rename = api(
 export const exec = api(
   { expose: false, auth: false, method: "POST", path: "/workspaces/:id/exec" },
   async (req: ExecRequest): Promise<ExecResponse> => call(async () => (await workspace()).exec(req)),
+);
+
+/** Kills a command started with `execId` and everything it started. */
+export const cancelExec = api(
+  { expose: false, auth: false, method: "POST", path: "/workspaces/:id/exec/:execId/cancel" },
+  async (req: ExecRef): Promise<CancelExecResponse> => call(async () => (await workspace()).cancelExec(req)),
 );
 
 /** Starts a long-running process (a dev server). */

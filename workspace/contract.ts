@@ -112,6 +112,19 @@ export interface ExecRequest {
   timeoutMs?: number;
   /** Default 100,000; head and tail kept. */
   maxOutputBytes?: number;
+  /** A caller-chosen id, so the command can be cancelled with `cancelExec` while it runs. */
+  execId?: string;
+}
+
+/** Names a running command. */
+export interface ExecRef {
+  id: string;
+  execId: string;
+}
+
+/** Whether a running command was found and killed. */
+export interface CancelExecResponse {
+  cancelled: boolean;
 }
 
 /** How a command ended. */
@@ -121,6 +134,8 @@ export interface ExecResponse {
   stdout: string;
   stderr: string;
   timedOut: boolean;
+  /** Killed by `cancelExec`. */
+  cancelled: boolean;
   droppedBytes: number;
   durationMs: number;
 }
@@ -226,6 +241,8 @@ export interface WorkspaceApi {
   rename(req: RenameRequest): Promise<void>;
   /** Runs a command: timeout, capped output, exit code. */
   exec(req: ExecRequest): Promise<ExecResponse>;
+  /** Kills a command started with `execId` and everything it started. */
+  cancelExec(req: ExecRef): Promise<CancelExecResponse>;
   /** Starts a long-running process (a dev server). */
   startProcess(req: StartProcessRequest): Promise<ProcessRef>;
   /** A process's output so far. */
@@ -254,6 +271,7 @@ export const workspaceRoutes = {
   deleteFiles: { method: "POST", path: "/workspaces/:id/files/delete", expose: false, auth: false },
   rename: { method: "POST", path: "/workspaces/:id/files/rename", expose: false, auth: false },
   exec: { method: "POST", path: "/workspaces/:id/exec", expose: false, auth: false },
+  cancelExec: { method: "POST", path: "/workspaces/:id/exec/:execId/cancel", expose: false, auth: false },
   startProcess: { method: "POST", path: "/workspaces/:id/processes", expose: false, auth: false },
   processLogs: { method: "GET", path: "/workspaces/:id/processes/:processId/logs", expose: false, auth: false, fields: { id: "string", processId: "string", tailBytes: "number" } },
   stopProcess: { method: "POST", path: "/workspaces/:id/processes/:processId/stop", expose: false, auth: false },

@@ -89,6 +89,8 @@ function environment(value: unknown): Record<string, string> {
 export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { close(): Promise<void> } {
   const { db, provider, log } = deps;
   const provisioning = new Set<Promise<void>>();
+  /** Commands started with an execId, so `cancelExec` can kill them (they run in this process). */
+  const runningCommands = new Map<string, AbortController>();
   const COLUMNS = "*";
 
   async function row(id: unknown): Promise<WorkspaceRow> {
@@ -245,15 +247,28 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
 
     async exec(req) {
       const ws = await running(req.id);
-      const result = await provider.exec(ws.provider_sandbox_id, {
-        command: requireText("command", req.command, { min: 1, max: 100_000 }),
-        cwd: req.cwd,
-        env: envWithPort(ws, req.env),
-        timeoutMs: boundedInteger("timeoutMs", req.timeoutMs, DEFAULT_TIMEOUT_MS, 1, MAX_TIMEOUT_MS),
-        maxOutputBytes: boundedInteger("maxOutputBytes", req.maxOutputBytes, DEFAULT_OUTPUT_BYTES, 1024, MAX_OUTPUT_BYTES),
-      });
-      const { cancelled: _cancelled, ...response } = result;
-      return response;
+      const execKey = req.execId === undefined ? undefined : `${ws.id}/${requireText("execId", req.execId, { min: 1, max: 100 })}`;
+      const controller = new AbortController();
+      if (execKey) runningCommands.set(execKey, controller);
+      try {
+        return await provider.exec(ws.provider_sandbox_id, {
+          command: requireText("command", req.command, { min: 1, max: 100_000 }),
+          cwd: req.cwd,
+          env: envWithPort(ws, req.env),
+          timeoutMs: boundedInteger("timeoutMs", req.timeoutMs, DEFAULT_TIMEOUT_MS, 1, MAX_TIMEOUT_MS),
+          maxOutputBytes: boundedInteger("maxOutputBytes", req.maxOutputBytes, DEFAULT_OUTPUT_BYTES, 1024, MAX_OUTPUT_BYTES),
+          signal: controller.signal,
+        });
+      } finally {
+        if (execKey) runningCommands.delete(execKey);
+      }
+    },
+
+    async cancelExec(req) {
+      const key = `${requireText("id", req.id, { min: 1, max: 100 })}/${requireText("execId", req.execId, { min: 1, max: 100 })}`;
+      const controller = runningCommands.get(key);
+      controller?.abort();
+      return { cancelled: controller !== undefined };
     },
 
     async startProcess(req) {

@@ -212,7 +212,7 @@ async function runTools(calls: Anthropic.ToolUseBlock[], tools: Map<string, Tool
       isError = true;
     } else {
       try {
-        const output = await tool.run(validateInput(tool.inputSchema, call.input), run.signal);
+        const output = await untilAborted(tool.run(validateInput(tool.inputSchema, call.input), run.signal), run.signal);
         content = output.content;
         isError = output.isError === true;
         completed ??= output.completed;
@@ -226,6 +226,16 @@ async function runTools(calls: Anthropic.ToolUseBlock[], tools: Map<string, Tool
     results.push({ type: "tool_result", tool_use_id: call.id, content: capped, ...(isError ? { is_error: true } : {}) });
   }
   return { results, completed };
+}
+
+/** The tool's result, or a cancellation as soon as the run is cancelled (the tool is told through the signal). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Error("cancelled"));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error("cancelled"));
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 function textOf(content: ContentBlock[]): string {

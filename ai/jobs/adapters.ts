@@ -3,6 +3,7 @@ import { detectStack } from "../agent/stack";
 import type { AuthData } from "../../lib/routes";
 import type { VfsApi } from "../../vfs/contract";
 import type { WorkspaceApi } from "../../workspace/contract";
+import { newId } from "../../lib/ids";
 import { shellQuote } from "../../workspace/paths";
 
 const SEARCH_LIMIT = 200;
@@ -33,8 +34,15 @@ export function sandboxOf(workspace: WorkspaceApi, workspaceId: string): AgentSa
         .map((m) => ({ path: m[1]!, line: Number(m[2]), text: m[3]! }));
     },
     async exec(command, options) {
-      const result = await workspace.exec({ id: workspaceId, command, cwd: options.cwd, timeoutMs: options.timeoutMs });
-      return { exitCode: result.exitCode, output: result.output, timedOut: result.timedOut };
+      const execId = newId("exe");
+      const cancel = () => void workspace.cancelExec({ id: workspaceId, execId }).catch(() => undefined);
+      options.signal.addEventListener("abort", cancel, { once: true });
+      try {
+        const result = await workspace.exec({ id: workspaceId, command, cwd: options.cwd, timeoutMs: options.timeoutMs, execId });
+        return { exitCode: result.exitCode, output: result.output, timedOut: result.timedOut };
+      } finally {
+        options.signal.removeEventListener("abort", cancel);
+      }
     },
     async startBackground(command, options) {
       background += 1;

@@ -46,10 +46,15 @@ const RESUMABLE: ReadonlySet<JobStep> = new Set(["queued", "preparing_workspace"
 
 class LeaseLost extends Error {}
 
+/** Heartbeats also carry cancel requests from other processes: at most this far apart. */
+const HEARTBEAT_MAX_MS = 1000;
+
 /** A running pool of job runners. */
 export interface Runner {
   /** Looks for work now (a job was just queued). */
   wake(): void;
+  /** Stops a job this runner holds now (a cancel asked in this process); others see it at their heartbeat. */
+  cancel(jobId: string): void;
   /** Stops claiming, aborts the jobs it holds (their leases lapse, another runner resumes them) and waits. */
   stop(): Promise<void>;
 }
@@ -59,7 +64,7 @@ export function startRunner(options: RunnerOptions): Runner {
   const { store, log } = options;
   let stopping = false;
   const sleepers = new Set<() => void>();
-  const held = new Set<AbortController>();
+  const held = new Map<string, { controller: AbortController; cancel: () => void }>();
   const wakeAll = () => {
     for (const wake of [...sleepers]) wake();
   };
@@ -108,20 +113,22 @@ export function startRunner(options: RunnerOptions): Runner {
     if (job.attempt > 1) await emit(job.id, "resumed", { attempt: job.attempt, step: job.step });
 
     const controller = new AbortController();
-    held.add(controller);
     let cancelled = job.cancelRequested;
+    const cancel = () => {
+      if (cancelled) return;
+      cancelled = true;
+      controller.abort(new Error("cancelled"));
+    };
+    held.set(job.id, { controller, cancel });
     const heartbeat = setInterval(() => {
       store.renew(job.id, options.workerId, options.leaseMs).then(
         (lease) => {
           if (!lease) controller.abort(new LeaseLost("lease lost"));
-          else if (lease.cancelRequested && !cancelled) {
-            cancelled = true;
-            controller.abort(new Error("cancelled"));
-          }
+          else if (lease.cancelRequested) cancel();
         },
         (err) => jobLog.warn("heartbeat failed", errorFields(err)),
       );
-    }, Math.max(50, Math.floor(options.leaseMs / 3)));
+    }, Math.max(50, Math.min(HEARTBEAT_MAX_MS, Math.floor(options.leaseMs / 3))));
 
     const ctx: JobContext = {
       job,
@@ -154,7 +161,7 @@ export function startRunner(options: RunnerOptions): Runner {
       await end(job, { status: "failed", error: err instanceof Error ? err.message : String(err) });
     } finally {
       clearInterval(heartbeat);
-      held.delete(controller);
+      held.delete(job.id);
       // Stopping on purpose: let another runner take the job now rather than when the lease lapses.
       if (stopping) await store.release(job.id, options.workerId).catch(() => undefined);
     }
@@ -176,9 +183,10 @@ export function startRunner(options: RunnerOptions): Runner {
   const loops = Array.from({ length: options.concurrency }, () => loop());
   return {
     wake: wakeAll,
+    cancel: (jobId) => held.get(jobId)?.cancel(),
     stop: async () => {
       stopping = true;
-      for (const controller of held) controller.abort(new LeaseLost("runner stopping"));
+      for (const { controller } of held.values()) controller.abort(new LeaseLost("runner stopping"));
       wakeAll();
       await Promise.all(loops);
     },

@@ -7,8 +7,13 @@ export interface SseEvent {
   data: Record<string, unknown>;
 }
 
-/** Reads a generation's event stream to its end (or until `stopAfter` events), as a browser would. */
-export async function readEvents(baseUrl: string, token: string, jobId: string, options: { lastEventId?: number; stopAfter?: number } = {}): Promise<SseEvent[]> {
+/** Reads a generation's event stream to its end (or until `stopAfter` events or `until` says), as a browser would. */
+export async function readEvents(
+  baseUrl: string,
+  token: string,
+  jobId: string,
+  options: { lastEventId?: number; stopAfter?: number; until?: (event: SseEvent) => boolean } = {},
+): Promise<SseEvent[]> {
   const headers: Record<string, string> = { authorization: `Bearer ${token}` };
   if (options.lastEventId !== undefined) headers["last-event-id"] = String(options.lastEventId);
   const controller = new AbortController();
@@ -27,7 +32,7 @@ export async function readEvents(baseUrl: string, token: string, jobId: string, 
         if (frame.startsWith(":")) continue;
         const fields = Object.fromEntries(frame.split("\n").map((line) => [line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 2)]));
         events.push({ id: Number(fields.id), event: fields.event!, data: JSON.parse(fields.data!) });
-        if (options.stopAfter !== undefined && events.length >= options.stopAfter) {
+        if ((options.stopAfter !== undefined && events.length >= options.stopAfter) || options.until?.(events.at(-1)!)) {
           controller.abort();
           return events;
         }

@@ -13,6 +13,7 @@ import { startServer, type RunningServer } from "../../server/start";
 
 /** A Kiln server for one test file, with its own database and every log line it wrote. */
 export interface TestKiln extends RunningServer {
+  config: Config;
   /** Every log line, as parsed JSON, so tests can assert on what operators would see. */
   logs: Record<string, unknown>[];
   /** Every log line as written. */
@@ -60,6 +61,7 @@ export async function startTestKiln(env: Record<string, string | undefined> = {}
   const server = await startServer(config, log, { inMemoryDatabase: true });
   return {
     ...server,
+    config,
     logs: lines,
     logText: text,
     createUser: async (name) => {
