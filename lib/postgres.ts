@@ -74,7 +74,8 @@ export async function openDatabases(owners: DatabaseOwner[], options: DatabaseOp
     };
   }
 
-  const embedded = await startEmbedded(options.dataDir, owners.length * max + 2);
+  // Room for this process's pool and for other processes (a worker) joining through the socket.
+  const embedded = await startEmbedded(options.dataDir, EMBEDDED_MAX_CONNECTIONS);
   const pool = new pg.Pool({ host: "127.0.0.1", port: embedded.port, user: "postgres", database: "postgres", max });
   pool.on("error", (err) => options.log.warn("idle embedded postgres connection failed", { reason: err.message }));
   for (const owner of owners) await migrate(pool, schemaOf(owner.service), owner.migrationsDir);
@@ -91,6 +92,9 @@ export async function openDatabases(owners: DatabaseOwner[], options: DatabaseOp
     },
   };
 }
+
+/** Connections the embedded database accepts at once, across every process using it. */
+const EMBEDDED_MAX_CONNECTIONS = 64;
 
 function fail(service: string): never {
   throw new Error(`no database declared for service ${service}`);

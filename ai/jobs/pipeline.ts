@@ -26,6 +26,9 @@ export interface PipelineDeps {
 
 class JobFailure extends Error {}
 
+/** A duration for people: "0.3 s", "120 s". */
+const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms);
@@ -63,7 +66,7 @@ export function createPipeline(deps: PipelineDeps): Executor {
       if (current.status === "error") throw new JobFailure(`workspace ${workspaceId} failed: ${current.lastError ?? "no reason given"}`);
       if (current.status === "deleted") throw new JobFailure(`workspace ${workspaceId} was deleted while starting: ${current.lastError ?? "no reason given"}`);
       if (Date.now() - started >= deps.workspaceReadyTimeoutMs) {
-        throw new JobFailure(`workspace ${workspaceId} was not ready after waiting ${Math.round(deps.workspaceReadyTimeoutMs / 1000)} s (still ${current.status})`);
+        throw new JobFailure(`workspace ${workspaceId} was not ready after waiting ${seconds(deps.workspaceReadyTimeoutMs)} (still ${current.status})`);
       }
       if (ctx.signal.aborted) return;
       await sleep(deps.workspacePollMs, ctx.signal);

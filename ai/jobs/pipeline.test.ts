@@ -1,0 +1,123 @@
+import Anthropic from "@anthropic-ai/sdk";
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newId } from "../../lib/ids";
+import { dropSchemas, openDatabases, type Databases } from "../../lib/postgres";
+import type { Project } from "../../projects/contract";
+import { memoryLogger } from "../../test/support/kiln";
+import type { Workspace, WorkspaceApi, WorkspaceStatus } from "../../workspace/contract";
+import { createPipeline, type PipelineDeps } from "./pipeline";
+import { startRunner } from "./runner";
+import { createJobStore, type JobRecord, type JobStore } from "./store";
+
+const prefix = `t${randomBytes(4).toString("hex")}_`;
+let databases: Databases;
+let store: JobStore;
+const { log } = memoryLogger("warn");
+
+beforeAll(async () => {
+  databases = await openDatabases([{ service: "ai", migrationsDir: fileURLToPath(new URL("../migrations", import.meta.url)) }], {
+    url: process.env.DATABASE_URL,
+    dataDir: null,
+    schemaPrefix: prefix,
+    log,
+  });
+  store = createJobStore(databases.pool("ai"));
+});
+afterAll(async () => {
+  await databases?.close();
+  if (process.env.DATABASE_URL) await dropSchemas(process.env.DATABASE_URL, [`${prefix}ai`]);
+});
+
+function workspaceRow(id: string, status: WorkspaceStatus, lastError: string | null = null): Workspace {
+  const now = new Date().toISOString();
+  return { id, projectId: "p", status, provider: "local", providerSandboxId: "s", lastError, devPort: 4100, previewUrl: null, createdAt: now, updatedAt: now, readyAt: null };
+}
+
+/** Stubs of the other services, recording calls; the workspace answers `statuses` in turn (the last one forever). */
+function services(options: { existing?: Workspace; statuses: [WorkspaceStatus, string?][] }) {
+  const calls: string[] = [];
+  let polls = 0;
+  const project: Project = { id: "p", name: "p", description: "", status: "new", workspaceId: options.existing?.id ?? null, previewUrl: null, latestJobId: null, createdAt: "", updatedAt: "" };
+  const refuse = async (): Promise<never> => {
+    throw new Error("not expected in this test");
+  };
+  const workspace = new Proxy({} as WorkspaceApi, {
+    get: (_t, name: string) => {
+      if (name === "create") return async () => (calls.push("workspace.create"), workspaceRow("wsp_new", "creating"));
+      if (name === "start") return async () => (calls.push("workspace.start"), workspaceRow(options.existing!.id, "creating"));
+      if (name === "get") {
+        return async ({ id }: { id: string }) => {
+          if (options.existing && id === options.existing.id && !calls.includes("workspace.start")) return options.existing;
+          const [status, reason] = options.statuses[Math.min(polls++, options.statuses.length - 1)]!;
+          return workspaceRow(id, status, reason ?? null);
+        };
+      }
+      return refuse;
+    },
+  });
+  const deps: PipelineDeps = {
+    projects: {
+      get: async () => project,
+      recordActivity: async (req) => (calls.push(`project.${req.status ?? "activity"}`), project),
+      appendMessage: refuse,
+      conversation: refuse,
+    },
+    workspace,
+    vfs: { writeFiles: refuse, readFile: refuse, backupWorkspace: refuse, restoreWorkspace: refuse },
+    anthropic: new Anthropic({ apiKey: "unused", baseURL: "http://127.0.0.1:9" }),
+    model: "claude-sonnet-5-5",
+    limits: { maxTurns: 1, maxOutputTokens: 100, tokenBudget: 100, wallClockMs: 1000, maxToolOutputChars: 100, compactAboveTokens: 1000 },
+    workspacePollMs: 20,
+    workspaceReadyTimeoutMs: 300,
+    log,
+  };
+  return { deps, calls };
+}
+
+async function runOne(deps: PipelineDeps): Promise<JobRecord> {
+  const job = await store.insert({ id: newId("job"), projectId: newId("prj"), ownerId: "usr_1", prompt: "build" });
+  const runner = startRunner({ store, execute: createPipeline(deps), workerId: newId("wrk"), concurrency: 1, leaseMs: 5000, pollMs: 20, maxAttempts: 3, onEvent: () => undefined, log });
+  try {
+    for (;;) {
+      const current = (await store.get(job.id))!;
+      if (["completed", "failed", "cancelled"].includes(current.status)) return current;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    await runner.stop();
+  }
+}
+
+describe("preparing and waiting for the workspace", () => {
+  it("fails, saying how long it waited, when the workspace never becomes ready", async () => {
+    const { deps, calls } = services({ statuses: [["creating"]] });
+    const job = await runOne(deps);
+    expect(job.status).toBe("failed");
+    expect(job.error).toBe("workspace wsp_new was not ready after waiting 0.3 s (still creating)");
+    expect(calls).toEqual(["project.generating", "workspace.create", "project.activity", "project.failed"]);
+  });
+
+  it("fails with the workspace's own reason when it goes into error", async () => {
+    const { deps } = services({ statuses: [["creating"], ["error", "Sandbox failed to start: image pull back-off"]] });
+    const job = await runOne(deps);
+    expect(job).toMatchObject({ status: "failed", error: "workspace wsp_new failed: Sandbox failed to start: image pull back-off" });
+    const steps = (await store.eventsAfter(job.id, 0)).filter((e) => e.type === "step").map((e) => e.data.step);
+    expect(steps).toEqual(["preparing_workspace", "waiting_for_workspace"]);
+  });
+
+  it("starts a stopped workspace rather than creating a new one", async () => {
+    const { deps, calls } = services({ existing: workspaceRow("wsp_old", "stopped"), statuses: [["error", "stop here"]] });
+    await runOne(deps);
+    expect(calls).toContain("workspace.start");
+    expect(calls).not.toContain("workspace.create");
+  });
+
+  it("starts an archived workspace too: archived is restorable, not gone", async () => {
+    const { deps, calls } = services({ existing: workspaceRow("wsp_old", "archived"), statuses: [["error", "stop here"]] });
+    await runOne(deps);
+    expect(calls).toContain("workspace.start");
+    expect(calls).not.toContain("workspace.create");
+  });
+});
