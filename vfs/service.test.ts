@@ -6,7 +6,7 @@ import type { AuthData } from "../lib/routes";
 import type { Project, ProjectsApi } from "../projects/contract";
 import { startTestMongo, type TestMongo } from "../test/support/mongo";
 import type { VfsApi } from "./contract";
-import { createVfsService } from "./service";
+import { createVfsService, STAND_IN_WARNING } from "./service";
 
 let mongo: TestMongo;
 let vfs: VfsApi;
@@ -111,6 +111,12 @@ describe("the vfs service", () => {
       await expect(vfs.writeFiles({ projectId, files: files as never }, alice)).rejects.toMatchObject({ code: "invalid_argument", message });
     }
     expect((await vfs.listFiles({ projectId }, alice)).files).toEqual([]);
+  });
+
+  it("reports in its health whether files are durable: the in-memory stand-in is not", async () => {
+    const health = await vfs.health();
+    if (mongo.fake) expect(health).toMatchObject({ status: "degraded", checks: [{ name: "mongodb", status: "warn", detail: STAND_IN_WARNING }] });
+    else expect(health).toMatchObject({ status: "ok", checks: [{ name: "mongodb", status: "ok" }] });
   });
 
   it("says clearly when MongoDB is not configured, and when it is unreachable", async () => {

@@ -24,6 +24,9 @@ export interface VfsDeps {
 }
 
 const DEFAULT_SWEEP_AGE_SECONDS = 3600;
+
+/** What health says when the vfs runs on the in-memory MongoDB stand-in (the offline demo). */
+export const STAND_IN_WARNING = "MongoDB stand-in (in memory): files are not durable and vanish when Kiln stops";
 const MAX_PAGE = 500;
 
 /** The driver's "cannot reach the server" errors become `unavailable`; anything else is unchanged. */
@@ -73,7 +76,8 @@ export function createVfsService(deps: VfsDeps): VfsApi {
     async health() {
       const mongo = await runCheck("mongodb", async () => {
         if (!deps.mongo) throw new Error("MONGODB_URI is not set");
-        await deps.mongo.command({ ping: 1 });
+        const info = await deps.mongo.command({ buildInfo: 1 });
+        if (info.kilnStandIn === true) return { status: "warn", detail: STAND_IN_WARNING };
       });
       return summarize("vfs", [mongo]);
     },

@@ -37,6 +37,8 @@ function buildInfo(): Doc {
     version: SERVER_VERSION.join("."),
     versionArray: [...SERVER_VERSION, 0].map((part) => new Int32(part)),
     gitVersion: "fake-mongo",
+    // Lets Kiln say plainly that files kept here are not durable.
+    kilnStandIn: true,
     modules: [],
     bits: 64,
     debug: false,
