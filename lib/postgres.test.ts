@@ -106,4 +106,25 @@ describe(`per-service databases (${process.env.DATABASE_URL ? "Postgres server" 
     const all = results.flat().sort((a, b) => a - b);
     expect(all).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
   });
+
+  it("keeps concurrent connections' statements and transactions apart", async () => {
+    const pool = databases.pool("alpha");
+    await pool.query("INSERT INTO alpha_items (id, name) VALUES (100, 'counter') ON CONFLICT (id) DO NOTHING");
+    await pool.query("UPDATE alpha_items SET note = '0' WHERE id = 100");
+    const sums = Array.from({ length: 60 }, (_, i) => pool.query<{ n: number }>("SELECT $1::int + $2::int AS n", [i, 1000]).then((r) => r.rows[0]!.n));
+    const increments = Array.from({ length: 20 }, async () => {
+      const client = await pool.connect();
+      try {
+        await client.query("BEGIN");
+        const current = await client.query<{ note: string }>("SELECT note FROM alpha_items WHERE id = $1 FOR UPDATE", [100]);
+        await client.query("UPDATE alpha_items SET note = $1 WHERE id = $2", [String(Number(current.rows[0]!.note) + 1), 100]);
+        await client.query("COMMIT");
+      } finally {
+        client.release();
+      }
+    });
+    expect(await Promise.all(sums)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1000));
+    await Promise.all(increments);
+    expect((await pool.query("SELECT note FROM alpha_items WHERE id = 100")).rows[0].note).toBe("20");
+  });
 });

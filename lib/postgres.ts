@@ -1,10 +1,10 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import pg from "pg";
 import type { Logger } from "./log";
 import { assertIdentifier, migrate } from "./migrations";
+import { servePglite } from "./pglite-server";
 
 /** A service that owns a Postgres database (a schema, standalone) and its migrations. */
 export interface DatabaseOwner {
@@ -74,8 +74,7 @@ export async function openDatabases(owners: DatabaseOwner[], options: DatabaseOp
     };
   }
 
-  // Room for this process's pool and for other processes (a worker) joining through the socket.
-  const embedded = await startEmbedded(options.dataDir, EMBEDDED_MAX_CONNECTIONS);
+  const embedded = await startEmbedded(options.dataDir);
   const pool = new pg.Pool({ host: "127.0.0.1", port: embedded.port, user: "postgres", database: "postgres", max });
   pool.on("error", (err) => options.log.warn("idle embedded postgres connection failed", { reason: err.message }));
   for (const owner of owners) await migrate(pool, schemaOf(owner.service), owner.migrationsDir);
@@ -92,9 +91,6 @@ export async function openDatabases(owners: DatabaseOwner[], options: DatabaseOp
     },
   };
 }
-
-/** Connections the embedded database accepts at once, across every process using it. */
-const EMBEDDED_MAX_CONNECTIONS = 64;
 
 function fail(service: string): never {
   throw new Error(`no database declared for service ${service}`);
@@ -133,7 +129,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
-async function startEmbedded(dataDir: string | null, maxConnections: number) {
+async function startEmbedded(dataDir: string | null) {
   let location: string | undefined;
   let unlock = async () => undefined as void;
   if (dataDir !== null) {
@@ -142,14 +138,11 @@ async function startEmbedded(dataDir: string | null, maxConnections: number) {
     unlock = await lockDataDir(location);
   }
   const db = await PGlite.create(location);
-  const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections });
-  await server.start();
-  const address = server.getServerConn();
-  const port = Number(address.slice(address.lastIndexOf(":") + 1));
+  const server = await servePglite(db);
   return {
-    port,
+    port: server.port,
     stop: async () => {
-      await server.stop();
+      await server.close();
       await db.close();
       await unlock();
     },

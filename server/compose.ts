@@ -102,6 +102,7 @@ export async function composeKiln(config: Config, log: Logger, options: ComposeO
     vfs,
     live,
     wakeRunner: runner.wake,
+    cancelRunning: runner.cancel,
     model: config.model,
     sseHeartbeatMs: 15_000,
     log: aiLog,

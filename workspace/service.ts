@@ -26,6 +26,7 @@ interface WorkspaceRow {
   last_error: string | null;
   dev_port: number;
   dev_process_id: string | null;
+  dev_command: string | null;
   preview_url: string | null;
   created_at: Date;
   updated_at: Date;
@@ -100,13 +101,17 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
     return result.rows[0];
   }
 
-  async function update(id: string, fields: Partial<Pick<WorkspaceRow, "status" | "provider_sandbox_id" | "last_error" | "dev_process_id" | "preview_url">> & { ready?: boolean }): Promise<WorkspaceRow> {
+  async function update(
+    id: string,
+    fields: Partial<Pick<WorkspaceRow, "status" | "provider_sandbox_id" | "last_error" | "dev_process_id" | "dev_command" | "preview_url">> & { ready?: boolean },
+  ): Promise<WorkspaceRow> {
     const result = await db.query<WorkspaceRow>(
       `UPDATE workspaces SET status = COALESCE($2, status), provider_sandbox_id = COALESCE($3, provider_sandbox_id),
               last_error = CASE WHEN $4::boolean THEN $5 ELSE last_error END,
               dev_process_id = CASE WHEN $6::boolean THEN $7 ELSE dev_process_id END,
               preview_url = CASE WHEN $8::boolean THEN $9 ELSE preview_url END,
-              ready_at = CASE WHEN $10::boolean THEN now() ELSE ready_at END, updated_at = now()
+              ready_at = CASE WHEN $10::boolean THEN now() ELSE ready_at END,
+              dev_command = CASE WHEN $11::boolean THEN $12 ELSE dev_command END, updated_at = now()
         WHERE id = $1 RETURNING *`,
       [
         id,
@@ -119,6 +124,8 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
         "preview_url" in fields,
         fields.preview_url ?? null,
         fields.ready === true,
+        "dev_command" in fields,
+        fields.dev_command ?? null,
       ],
     );
     return result.rows[0]!;
@@ -139,13 +146,6 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
       throw new AppError("failed_precondition", `workspace ${current.id} is ${current.status}${current.last_error ? ` (${current.last_error})` : ""}, not running`);
     }
     return current as WorkspaceRow & { provider_sandbox_id: string };
-  }
-
-  async function allocatePort(): Promise<number> {
-    const used = await db.query<{ dev_port: number }>("SELECT dev_port FROM workspaces WHERE status <> 'deleted' AND dev_port IS NOT NULL");
-    const taken = new Set(used.rows.map((r) => r.dev_port));
-    for (let port = deps.portRange[0]; port <= deps.portRange[1]; port++) if (!taken.has(port)) return port;
-    throw new AppError("resource_exhausted", `every preview port from ${deps.portRange[0]} to ${deps.portRange[1]} is in use; delete idle workspaces or widen KILN_PREVIEW_PORTS`);
   }
 
   function provision(workspace: WorkspaceRow): void {
@@ -173,18 +173,34 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
 
     async create(req) {
       const projectId = requireText("projectId", req.projectId, { min: 1, max: 100 });
-      for (let attempt = 0; ; attempt++) {
-        try {
-          const result = await db.query<WorkspaceRow>(
-            "INSERT INTO workspaces (id, project_id, status, provider, dev_port) VALUES ($1, $2, 'creating', $3, $4) RETURNING *",
-            [newId("wsp"), projectId, provider.name, await allocatePort()],
-          );
-          provision(result.rows[0]!);
-          return toWorkspace(result.rows[0]!);
-        } catch (err) {
-          if ((err as { code?: string }).code !== "23505" || attempt >= 10) throw err;
-        }
+      const [low, high] = deps.portRange;
+      const client = await db.connect();
+      let created: WorkspaceRow | undefined;
+      try {
+        // Ports are handed out under a lock: concurrent creates would otherwise pick the same free one.
+        await client.query("BEGIN");
+        await client.query("SELECT pg_advisory_xact_lock(hashtext('kiln-workspace-ports'))");
+        const result = await client.query<WorkspaceRow>(
+          `INSERT INTO workspaces (id, project_id, status, provider, dev_port)
+           SELECT $1, $2, 'creating', $3, port FROM generate_series($4::int, $5::int) AS port
+            WHERE NOT EXISTS (SELECT 1 FROM workspaces WHERE dev_port = port AND status <> 'deleted')
+            ORDER BY port LIMIT 1
+           RETURNING *`,
+          [newId("wsp"), projectId, provider.name, low, high],
+        );
+        await client.query("COMMIT");
+        created = result.rows[0];
+      } catch (err) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
       }
+      if (!created) {
+        throw new AppError("resource_exhausted", `every preview port from ${low} to ${high} is in use; delete idle workspaces or widen KILN_PREVIEW_PORTS`);
+      }
+      provision(created);
+      return toWorkspace(created);
     },
 
     async get(req) {
@@ -302,13 +318,13 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
 
       if (ws.dev_process_id) {
         const logs = await provider.processLogs(ws.provider_sandbox_id, ws.dev_process_id).catch(() => null);
-        if (logs?.running && (await probeHttp(link, { timeoutMs: 2000 })).ok) {
+        if (ws.dev_command === command && logs?.running && (await probeHttp(link, { timeoutMs: 2000 })).ok) {
           return { ok: true, previewUrl: link.url, previewToken: link.token ?? null, processId: ws.dev_process_id, problem: null, logTail: "" };
         }
         await provider.stopProcess(ws.provider_sandbox_id, ws.dev_process_id).catch(() => undefined);
       }
       const { processId } = await provider.startProcess(ws.provider_sandbox_id, { name: DEV_PROCESS, command, cwd: req.cwd, env: envWithPort(ws, {}) });
-      await update(ws.id, { dev_process_id: processId });
+      await update(ws.id, { dev_process_id: processId, dev_command: command });
       const probe = await probeHttp(link, {
         timeoutMs: probeTimeoutMs,
         stillRunning: async () => (await provider.processLogs(ws.provider_sandbox_id, processId)).running,

@@ -1,0 +1,120 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dropSchemas, openDatabases, type Databases } from "../lib/postgres";
+import { memoryLogger } from "../test/support/kiln";
+import type { Workspace } from "./contract";
+import { createLocalProvider } from "./sandbox/local";
+import type { SandboxProvider } from "./sandbox/provider";
+import { createWorkspaceService } from "./service";
+
+const prefix = `t${randomBytes(4).toString("hex")}_`;
+const { log } = memoryLogger("warn");
+const firstPort = 21_000 + Math.floor(Math.random() * 1000) * 20;
+let databases: Databases;
+let provider: SandboxProvider;
+let root: string;
+let service: ReturnType<typeof createWorkspaceService>;
+
+beforeAll(async () => {
+  databases = await openDatabases([{ service: "workspace", migrationsDir: fileURLToPath(new URL("./migrations", import.meta.url)) }], {
+    url: process.env.DATABASE_URL,
+    dataDir: null,
+    schemaPrefix: prefix,
+    log,
+  });
+  root = await mkdtemp(join(tmpdir(), "kiln-workspace-"));
+  provider = await createLocalProvider({ root, portRange: [firstPort, firstPort + 14], log });
+  service = createWorkspaceService({ db: databases.pool("workspace"), provider, portRange: [firstPort, firstPort + 14], log });
+});
+afterAll(async () => {
+  await service?.close();
+  await databases?.close();
+  if (process.env.DATABASE_URL) await dropSchemas(process.env.DATABASE_URL, [`${prefix}workspace`]);
+  await rm(root, { recursive: true, force: true });
+});
+
+async function running(id: string): Promise<Workspace> {
+  for (let i = 0; i < 1500; i++) {
+    const ws = await service.get({ id });
+    if (ws.status !== "creating") return ws;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`workspace ${id} never left creating`);
+}
+
+const b64 = (text: string) => Buffer.from(text).toString("base64");
+
+describe("the workspace service on the local provider", () => {
+  it("returns at once with status creating, then runs; each workspace gets its own dev port", async () => {
+    const created = await Promise.all(Array.from({ length: 8 }, (_, i) => service.create({ projectId: `prj_${i}` })));
+    expect(created.every((w) => w.status === "creating")).toBe(true);
+    expect(new Set(created.map((w) => w.devPort)).size).toBe(8);
+    for (const w of created) expect((await running(w.id)).status).toBe("running");
+  });
+
+  it("refuses a new workspace when every preview port is taken, saying what to do", async () => {
+    const more = await Promise.allSettled(Array.from({ length: 8 }, () => service.create({ projectId: "prj_full" })));
+    const refused = more.filter((r) => r.status === "rejected").map((r) => (r as PromiseRejectedResult).reason);
+    expect(refused.length).toBe(1);
+    expect(refused[0]).toMatchObject({ code: "resource_exhausted", message: `every preview port from ${firstPort} to ${firstPort + 14} is in use; delete idle workspaces or widen KILN_PREVIEW_PORTS` });
+    for (const r of more) if (r.status === "fulfilled") await service.del({ id: r.value.id });
+  });
+
+  it("writes, lists with hashes, reads back and runs commands with PORT set to its dev port", async () => {
+    const ws = await running((await service.create({ projectId: "prj_files" })).id);
+    await service.writeFiles({ id: ws.id, files: [{ path: "a/b.txt", contentBase64: b64("hello") }, { path: "bin.dat", contentBase64: Buffer.from([0, 255, 1]).toString("base64") }] });
+    const listed = await service.listFiles({ id: ws.id, hashes: true });
+    expect(listed.files.find((f) => f.path === "a/b.txt")).toMatchObject({ size: 5, sha256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824" });
+    const read = await service.readFiles({ id: ws.id, paths: ["bin.dat", "missing.txt"] });
+    expect(read.files).toEqual([{ path: "bin.dat", contentBase64: Buffer.from([0, 255, 1]).toString("base64") }, { path: "missing.txt", error: "not_found" }]);
+    const exec = await service.exec({ id: ws.id, command: 'echo "port=$PORT"; echo oops >&2; exit 3' });
+    expect(exec).toMatchObject({ exitCode: 3, stdout: `port=${ws.devPort}\n`, stderr: "oops\n", timedOut: false });
+    await expect(service.writeFiles({ id: ws.id, files: [{ path: "../escape.txt", contentBase64: b64("x") }] })).rejects.toMatchObject({ code: "invalid_argument" });
+    await expect(service.exec({ id: ws.id, command: "true", env: { "BAD-NAME": "x" } })).rejects.toMatchObject({ code: "invalid_argument", message: 'env: "BAD-NAME" is not a variable name' });
+  });
+
+  it("brings a dev server up and probes it, or says why not with the log tail", async () => {
+    const ws = await running((await service.create({ projectId: "prj_dev" })).id);
+    await service.writeFiles({
+      id: ws.id,
+      files: [{ path: "server.js", contentBase64: b64('require("node:http").createServer((q, s) => s.end("up")).listen(Number(process.env.PORT), "0.0.0.0");') }],
+    });
+    const up = await service.ensureDevServer({ id: ws.id, command: "node server.js", probeTimeoutMs: 10_000 });
+    expect(up).toMatchObject({ ok: true, previewUrl: `http://127.0.0.1:${ws.devPort}`, problem: null });
+    expect(await (await fetch(up.previewUrl!)).text()).toBe("up");
+    const again = await service.ensureDevServer({ id: ws.id, command: "node server.js" });
+    expect(again.processId).toBe(up.processId);
+
+    await service.writeFiles({ id: ws.id, files: [{ path: "broken.js", contentBase64: b64('console.error("Error: Cannot find module vite"); process.exit(1);') }] });
+    const down = await service.ensureDevServer({ id: ws.id, command: "node broken.js", probeTimeoutMs: 5000 });
+    expect(down.ok).toBe(false);
+    expect(down.problem).toContain("the dev server exited before answering");
+    expect(down.logTail).toContain("Cannot find module vite");
+  });
+
+  it("stops and starts, and refuses file work while stopped", async () => {
+    const ws = await running((await service.create({ projectId: "prj_stop" })).id);
+    expect((await service.stop({ id: ws.id })).status).toBe("stopped");
+    await expect(service.exec({ id: ws.id, command: "true" })).rejects.toMatchObject({ code: "failed_precondition", message: `workspace ${ws.id} is stopped, not running` });
+    expect((await service.start({ id: ws.id })).status).toBe("running");
+  });
+
+  it("reconciles: deletes an orphan sandbox and marks a workspace whose sandbox is gone", async () => {
+    const orphan = await provider.create({ workspaceId: "wsp_orphan", projectId: "prj_orphan" });
+    const ws = await running((await service.create({ projectId: "prj_lost" })).id);
+    await provider.delete(ws.providerSandboxId!);
+    const report = await service.reconcile({});
+    expect(report.deletedOrphans).toContain(orphan.id);
+    expect(report.markedGone).toContain(ws.id);
+    expect((await provider.get(orphan.id)).state).toBe("gone");
+    expect((await service.get({ id: ws.id })).status).toBe("deleted");
+  });
+
+  it("answers unknown workspaces with not_found", async () => {
+    await expect(service.get({ id: "wsp_nope" })).rejects.toMatchObject({ code: "not_found", message: 'workspace "wsp_nope" not found' });
+  });
+});
