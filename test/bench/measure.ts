@@ -1,0 +1,58 @@
+/** Timing helpers shared by the benchmarks. */
+
+/** Milliseconds `work` took. */
+export async function time(work: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await work();
+  return performance.now() - started;
+}
+
+/** The median of several runs of `work`, in milliseconds (after one warm-up run). */
+export async function median(runs: number, work: () => Promise<unknown>): Promise<number> {
+  await work();
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) samples.push(await time(work));
+  return percentile(samples, 50);
+}
+
+/** The p-th percentile of `samples` (nearest rank). */
+export function percentile(samples: number[], p: number): number {
+  if (samples.length === 0) return NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** Samples this process's resident memory until stopped; returns the peak in MB. */
+export function peakRss(intervalMs = 50): { stop(): number } {
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.round(Math.max(peak, process.memoryUsage().rss) / 1e6);
+    },
+  };
+}
+
+/** One line of a benchmark's results. */
+export interface BenchRow {
+  benchmark: string;
+  measure: string;
+  value: string;
+  note?: string;
+}
+
+/** `n` pseudo-random files of about `bytes` each (deterministic, mostly text, some binary). */
+export function projectFiles(n: number, bytes: number, seed = 1): { path: string; content: Buffer }[] {
+  let state = seed;
+  const next = () => (state = (state * 1103515245 + 12345) % 2 ** 31);
+  return Array.from({ length: n }, (_, i) => {
+    const content = Buffer.alloc(bytes);
+    for (let j = 0; j < bytes; j++) content[j] = i % 10 === 0 ? next() % 256 : 32 + (next() % 90);
+    return { path: `src/module-${Math.floor(i / 20)}/file-${i}.${i % 10 === 0 ? "bin" : "ts"}`, content };
+  });
+}
+
+export const fmt = (ms: number) => (ms >= 100 ? `${Math.round(ms)} ms` : `${ms.toFixed(1)} ms`);
