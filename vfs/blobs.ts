@@ -1,10 +1,12 @@
 import { createHash } from "node:crypto";
-import { MongoServerError, type ObjectId } from "mongodb";
+import { MongoBulkWriteError, ObjectId, Binary } from "mongodb";
 import { AppError } from "../lib/errors";
 import type { BlobMetadata, VfsCollections } from "./collections";
 
-/** How many blobs one write uploads at the same time. */
-export const UPLOAD_CONCURRENCY = 4;
+/** GridFS's default chunk size; blobs are stored exactly as `GridFSBucket` would store them. */
+const CHUNK_BYTES = 255 * 1024;
+/** Bytes of chunk documents sent in one insert (well under MongoDB's 48 MB message limit). */
+const INSERT_BATCH_BYTES = 8 * 1024 * 1024;
 
 const DUPLICATE_KEY = 11000;
 
@@ -19,23 +21,14 @@ export interface Blob {
   bytes: Buffer;
 }
 
-/** Runs `task` over `items`, at most `limit` at a time; rejects with the first failure. */
-export async function forEachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await task(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
 /** The content-addressed blob store of the vfs, on GridFS. */
 export class BlobStore {
   constructor(private readonly c: VfsCollections) {}
 
   /**
    * Makes sure every blob is stored for the project: one query finds those already stored (marked as
-   * used just now, so a sweep running alongside spares them), then only the missing ones are uploaded,
-   * a few at a time. Returns how many were uploaded.
+   * used just now, so a sweep running alongside spares them), then only the missing ones are uploaded
+   * in a few batched inserts. Returns how many were uploaded.
    */
   async ensure(projectId: string, blobs: readonly Blob[]): Promise<number> {
     const unique = [...new Map(blobs.map((b) => [b.sha256, b])).values()];
@@ -50,7 +43,7 @@ export class BlobStore {
       // A sweep removed one between the lookup and the touch: upload everything again to be sure.
       if (touched.matchedCount < stored.length) missing = unique;
     }
-    await forEachLimited(missing, UPLOAD_CONCURRENCY, (blob) => this.upload(projectId, blob));
+    await this.upload(projectId, missing);
     return missing.length;
   }
 
@@ -85,19 +78,45 @@ export class BlobStore {
     return ids.length;
   }
 
-  private async upload(projectId: string, blob: Blob): Promise<void> {
-    const metadata: BlobMetadata = { projectId, sha256: blob.sha256, size: blob.bytes.length, usedAt: new Date() };
-    const stream = this.c.bucket.openUploadStream(`${projectId}/${blob.sha256}`, { metadata });
+  /**
+   * Stores blobs in GridFS's own layout (`openDownloadStream` reads them), batched: every chunk first,
+   * then the file documents, so a file document never points at missing chunks. A concurrent write that
+   * stored the same content first wins; the chunks of our duplicate are removed.
+   */
+  private async upload(projectId: string, blobs: readonly Blob[]): Promise<void> {
+    if (blobs.length === 0) return;
+    const usedAt = new Date();
+    const files = blobs.map((blob) => ({ _id: new ObjectId(), blob }));
+    let batch: { files_id: ObjectId; n: number; data: Binary }[] = [];
+    let batchBytes = 0;
+    for (const { _id, blob } of files) {
+      for (let n = 0; n * CHUNK_BYTES < Math.max(blob.bytes.length, 1); n++) {
+        const data = blob.bytes.subarray(n * CHUNK_BYTES, (n + 1) * CHUNK_BYTES);
+        batch.push({ files_id: _id, n, data: new Binary(data) });
+        batchBytes += data.length;
+        if (batchBytes >= INSERT_BATCH_BYTES) {
+          await this.c.blobChunks.insertMany(batch, { ordered: false });
+          batch = [];
+          batchBytes = 0;
+        }
+      }
+    }
+    if (batch.length > 0) await this.c.blobChunks.insertMany(batch, { ordered: false });
+    const documents = files.map(({ _id, blob }) => ({
+      _id,
+      length: blob.bytes.length,
+      chunkSize: CHUNK_BYTES,
+      uploadDate: usedAt,
+      filename: `${projectId}/${blob.sha256}`,
+      metadata: { projectId, sha256: blob.sha256, size: blob.bytes.length, usedAt } satisfies BlobMetadata,
+    }));
     try {
-      await new Promise<void>((resolve, reject) => {
-        stream.once("error", reject);
-        stream.once("finish", resolve);
-        stream.end(blob.bytes);
-      });
+      await this.c.blobFiles.insertMany(documents, { ordered: false });
     } catch (err) {
-      // A concurrent write stored the same content first: keep theirs, drop our chunks.
-      if (!(err instanceof MongoServerError && err.code === DUPLICATE_KEY)) throw err;
-      await this.c.blobChunks.deleteMany({ files_id: stream.id });
+      if (!(err instanceof MongoBulkWriteError)) throw err;
+      const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+      if (errors.some((e) => e.code !== DUPLICATE_KEY)) throw err;
+      await this.c.blobChunks.deleteMany({ files_id: { $in: errors.map((e) => documents[e.index]!._id) } });
     }
   }
 }

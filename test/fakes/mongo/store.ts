@@ -46,6 +46,13 @@ class Index {
   }
 }
 
+/** A value an equality filter compares directly: not an operator object, array or regular expression. */
+function isPlainValue(value: unknown): boolean {
+  if (value === null || value === undefined) return false;
+  if (typeof value === "string" || typeof value === "number" || typeof value === "boolean" || value instanceof ObjectId) return true;
+  return false;
+}
+
 function formatKeyValue(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
   if (value instanceof ObjectId) return `ObjectId('${value.toHexString()}')`;
@@ -75,6 +82,26 @@ export class Collection {
   /** A snapshot of the documents in natural order. Stored documents are never mutated. */
   documents(): Doc[] {
     return [...this.docs.values()];
+  }
+
+  /**
+   * The documents a filter can match: when it pins every field of a unique index to a plain value,
+   * just the one document the index holds for it (as a real server's index lookup would); otherwise all
+   * of them. Callers still apply the whole filter.
+   */
+  candidates(filter: unknown): Doc[] {
+    if (typeof filter === "object" && filter !== null && !Array.isArray(filter)) {
+      const fields = filter as Doc;
+      for (const index of this.uniqueIndexes()) {
+        const names = Object.keys(index.description.key);
+        const pinned = names.every((name) => name in fields && isPlainValue(fields[name]));
+        if (!pinned) continue;
+        const id = index.entries.get(canonicalKey(names.map((name) => fields[name])));
+        const doc = id === undefined ? undefined : this.docs.get(id);
+        return doc ? [doc] : [];
+      }
+    }
+    return this.documents();
   }
 
   /** The indexes, `_id_` first. */

@@ -18,8 +18,9 @@ import {
 } from "./arguments.js";
 import type { CommandContext, CommandHandler } from "./context.js";
 
-function storedDocuments(context: CommandContext, collection: string): Doc[] {
-  return context.store.collection(context.databaseName, collection)?.documents() ?? [];
+/** The documents `filter` can match in a collection (see `Collection.candidates`). */
+function storedDocuments(context: CommandContext, collection: string, filter?: unknown): Doc[] {
+  return context.store.collection(context.databaseName, collection)?.candidates(filter) ?? [];
 }
 
 const find: CommandHandler = (command, context) => {
@@ -38,8 +39,9 @@ const find: CommandHandler = (command, context) => {
   ]);
   const collection = collectionArgument(command);
   const project = compileProjection(documentArgument(command.projection, "projection") ?? {}, { computedFields: false });
-  const docs = selectDocuments(storedDocuments(context, collection), {
-    filter: documentArgument(command.filter, "filter"),
+  const filter = documentArgument(command.filter, "filter");
+  const docs = selectDocuments(storedDocuments(context, collection, filter), {
+    filter,
     sort: command.sort,
     skip: integerArgument(command.skip, "skip"),
     limit: integerArgument(command.limit, "limit"),

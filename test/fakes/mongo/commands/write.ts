@@ -70,7 +70,7 @@ interface ModificationResult {
 /** Updates the matching documents (or upserts), shared by `update` and `findAndModify`. */
 function modifyDocuments(context: CommandContext, collectionName: string, request: Modification): ModificationResult {
   const collection = context.store.collection(context.databaseName, collectionName);
-  const targets = selectDocuments(collection?.documents() ?? [], {
+  const targets = selectDocuments(collection?.candidates(request.filter) ?? [], {
     filter: request.filter,
     sort: request.sort,
     limit: request.multi ? 0 : 1,
@@ -131,7 +131,8 @@ const deleteCommand: CommandHandler = (command, context) => {
     rejectUnknownFields(statement, ["q", "limit", "hint"], "a delete statement");
     const limit = integerArgument(statement.limit, "limit") ?? 0;
     if (limit > 1) throw badValue("The limit field in delete objects must be 0 or 1");
-    const targets = selectDocuments(collection?.documents() ?? [], { filter: documentArgument(statement.q, "q") ?? {}, limit });
+    const filter = documentArgument(statement.q, "q") ?? {};
+    const targets = selectDocuments(collection?.candidates(filter) ?? [], { filter, limit });
     for (const target of targets) collection!.remove(target);
     n += targets.length;
   });
@@ -151,7 +152,7 @@ const findAndModify: CommandHandler = (command, context) => {
   if (remove) {
     if (command.update !== undefined || upsert || returnNew) throw badValue("remove=true cannot be combined with update, upsert or new");
     const collection = context.store.collection(context.databaseName, collectionName);
-    const [target] = selectDocuments(collection?.documents() ?? [], { filter, sort: command.sort, limit: 1 });
+    const [target] = selectDocuments(collection?.candidates(filter) ?? [], { filter, sort: command.sort, limit: 1 });
     if (target) collection!.remove(target);
     return { lastErrorObject: { n: target ? 1 : 0 }, value: target ? project(target) : null, ok: 1 };
   }
