@@ -184,6 +184,7 @@ export const VARIABLES = {
   daytonaAutoStopMinutes: integer("KILN_DAYTONA_AUTO_STOP_MINUTES", "Idle minutes before Daytona stops a sandbox (0 never)", 15, 0, 7 * 24 * 60),
   daytonaAutoArchiveMinutes: integer("KILN_DAYTONA_AUTO_ARCHIVE_MINUTES", "Minutes a sandbox stays stopped before Daytona archives it", 7 * 24 * 60, 0, 365 * 24 * 60),
   daytonaPublic: flag("KILN_DAYTONA_PUBLIC", "Make Daytona previews public (default: private, signed preview links)", false),
+  maintenanceIntervalMs: integer("KILN_MAINTENANCE_INTERVAL_MS", "How often orphan sandboxes and unused blobs are swept (0: never)", 600_000, 0, 24 * 3_600_000),
   sandbox: oneOf("KILN_SANDBOX", "Sandbox provider: daytona or local (default: daytona when DAYTONA_API_KEY is set)", "auto", ["auto", "local", "daytona"] as const),
   previewPorts: portRange("KILN_PREVIEW_PORTS", "Ports handed to dev servers, one per live workspace", [4100, 4199]),
   previewHost: text("KILN_PREVIEW_HOST", "Host the browser reaches local dev servers on", "127.0.0.1"),

@@ -18,6 +18,7 @@ import { createVfsService } from "../vfs/service";
 import { createProvider } from "../workspace/providers";
 import { createWorkspaceService } from "../workspace/service";
 import { CONTRACT_ROUTES } from "./contracts";
+import { startMaintenance } from "./maintenance";
 import type { Authenticate, MountedService } from "./mount";
 
 /** The services that own a Postgres database, with their migrations. */
@@ -108,6 +109,15 @@ export async function composeKiln(config: Config, log: Logger, options: ComposeO
     log: aiLog,
   });
 
+  const maintenance = startMaintenance(
+    [
+      { name: "reconcile sandboxes", run: () => workspace.reconcile({}) },
+      ...(mongoClient ? [{ name: "sweep unused blobs", run: () => vfs.sweep({}) }] : []),
+    ],
+    config.maintenanceIntervalMs,
+    log,
+  );
+
   return {
     services: [
       { name: "projects", routes: CONTRACT_ROUTES.projects, impl: projects },
@@ -119,6 +129,7 @@ export async function composeKiln(config: Config, log: Logger, options: ComposeO
     authenticate: (header) => authenticate(databases.pool("projects"), header),
     health: () => Promise.all([projects.health(), workspace.health(), vfs.health(), ai.health()]),
     close: async () => {
+      await maintenance.stop();
       await runner.stop();
       await workspace.close();
       await mongoClient?.close();

@@ -1,4 +1,5 @@
 import { api } from "encore.dev/api";
+import { CronJob } from "encore.dev/cron";
 import { call } from "../lib/encore";
 import type { ServiceHealth } from "../lib/health";
 import type {
@@ -141,3 +142,6 @@ export const reconcile = api(
   { expose: false, auth: false, method: "POST", path: "/workspaces/reconcile" },
   async (): Promise<ReconcileReport> => call(async () => (await workspace()).reconcile({})),
 );
+
+/** Every 10 minutes: orphan sandboxes deleted, workspaces whose sandbox is gone marked for re-creation. */
+const _reconcileSandboxes = new CronJob("reconcile-sandboxes", { title: "Reconcile sandboxes", every: "10m", endpoint: reconcile });
