@@ -24,7 +24,7 @@ describe("detectStack", () => {
   });
 
   it("serves a static site without package.json", () => {
-    expect(detectStack(["index.html", "style.css"], null)).toMatchObject({ framework: "static", port: 8080 });
+    expect(detectStack(["index.html", "style.css"], null)).toMatchObject({ framework: "static", devCommand: 'python3 -m http.server "$PORT" --bind 0.0.0.0' });
     expect(detectStack(["notes.txt"], null)).toMatchObject({ framework: "unknown", devCommand: null });
   });
 

@@ -50,8 +50,8 @@ export function detectStack(files: string[], packageJsonText: string | null): St
       packageManager: null,
       framework: hasIndex ? "static" : "unknown",
       installCommand: null,
-      devCommand: hasIndex ? "python3 -m http.server 8080 --bind 0.0.0.0" : null,
-      port: hasIndex ? 8080 : null,
+      devCommand: hasIndex ? 'python3 -m http.server "$PORT" --bind 0.0.0.0' : null,
+      port: null,
     };
   }
   let pkg: PackageJson;
