@@ -42,4 +42,10 @@ describe("request encoding, as Encore does it", () => {
   it("refuses to build a path with a missing parameter", () => {
     expect(() => encodeRequest(update, { name: "x" })).toThrow("id: is required (it is part of the path)");
   });
+
+  it("refuses a NUL character anywhere in a request, naming where", () => {
+    expect(() => decodeRequest(update, { id: "p1" }, {}, { name: "a\u0000b" })).toThrow("name: must not contain a NUL character (U+0000)");
+    expect(() => decodeRequest(update, { id: "p1" }, {}, { tags: ["ok", "x\u0000"] })).toThrow("tags[1]: must not contain a NUL character");
+    expect(() => decodeRequest(list, { id: "p\u0000" }, {}, undefined)).toThrow("id: must not contain a NUL character");
+  });
 });

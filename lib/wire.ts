@@ -28,6 +28,17 @@ export function coerceField(field: string, kind: FieldKind, value: QueryValue): 
   return coerceScalar(field, kind as "string" | "number" | "boolean", value);
 }
 
+/** Refuses a NUL character anywhere in a request: no text column or file name can hold one. */
+function refuseNul(value: unknown, field: string): void {
+  if (typeof value === "string") {
+    if (value.includes("\u0000")) throw invalidArgument(field, "must not contain a NUL character (U+0000)");
+  } else if (Array.isArray(value)) {
+    value.forEach((item, i) => refuseNul(item, `${field}[${i}]`));
+  } else if (typeof value === "object" && value !== null) {
+    for (const [key, item] of Object.entries(value)) refuseNul(item, field ? `${field}.${key}` : key);
+  }
+}
+
 /**
  * Builds a contract method's request from an HTTP request, with Encore's semantics: path params by
  * name; for GET/DELETE every other field from the query string, decoded to its declared kind; for
@@ -45,13 +56,14 @@ export function decodeRequest(
       const value = coerceField(field, kind, params[field] ?? query[field]);
       if (value !== undefined) request[field] = value;
     }
-    return request;
+  } else {
+    if (body !== undefined && body !== null) {
+      if (typeof body !== "object" || Array.isArray(body)) throw invalidArgument("body", "must be a JSON object");
+      Object.assign(request, body);
+    }
+    for (const name of pathParams(route.path)) request[name] = params[name];
   }
-  if (body !== undefined && body !== null) {
-    if (typeof body !== "object" || Array.isArray(body)) throw invalidArgument("body", "must be a JSON object");
-    Object.assign(request, body);
-  }
-  for (const name of pathParams(route.path)) request[name] = params[name];
+  refuseNul(request, "");
   return request;
 }
 

@@ -74,7 +74,7 @@ describe("the vfs over HTTP", () => {
     expect(traversal.status).toBe(400);
     expect(traversal.body).toEqual({
       code: "invalid_argument",
-      message: 'files[0].path: "../../etc/passwd" contains a .. segment',
+      message: 'files[0].path: path "../../etc/passwd" contains a .. segment',
       details: { field: "files[0].path" },
     });
     expect((await alice.call("GET", `/vfs/${id}/file?path=`)).body.message).toBe("path: must not be empty");

@@ -11,8 +11,11 @@ describe("vfs paths", () => {
   });
 
   it("counts the length limit in UTF-8 bytes, not characters", () => {
-    expect(filePath("path", "é".repeat(512))).toHaveLength(512);
-    expect(() => filePath("path", "é".repeat(513))).toThrow("is longer than 1024 bytes");
+    const segment = "é".repeat(120);
+    const longest = `${[segment, segment, segment, segment].join("/")}/${"é".repeat(30)}`;
+    expect(Buffer.byteLength(longest)).toBe(1024);
+    expect(filePath("path", longest)).toBe(longest);
+    expect(() => filePath("path", `${longest}é`)).toThrow("is longer than 1024 bytes");
     expect(() => filePath("path", 42)).toThrow("path: must be a string");
   });
 

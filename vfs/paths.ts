@@ -1,29 +1,19 @@
 import { invalidArgument } from "../lib/errors";
+import { describePath, safeRelativePath } from "../workspace/paths";
 
 /** The longest path the vfs stores, in UTF-8 bytes. */
 export const MAX_PATH_BYTES = 1024;
 
-// C0 controls, DEL and C1 controls (NUL included): never part of a file name we keep.
-const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
-
 /**
- * A file path as the vfs stores it: relative POSIX, normalised (no `.` segments, no empty segments,
- * no trailing `/`). Refuses absolute paths, `..`, backslashes, NUL and other control characters, the
- * empty path and paths over 1024 bytes, with an `invalid_argument` naming the field and the path.
+ * A file path as the vfs stores it: relative POSIX, normalised. The same checks as every path that
+ * reaches a sandbox (workspace/paths.ts: absolute paths, `..`, NUL and control characters, backslashes,
+ * URL-encoded and look-alike traversal, `~`), plus the vfs's own length limit of 1024 bytes.
  */
 export function filePath(field: string, value: unknown): string {
   if (typeof value !== "string") throw invalidArgument(field, value === undefined ? "is required" : "must be a string");
-  const refuse = (problem: string) => invalidArgument(field, `${JSON.stringify(value)} ${problem}`);
   if (value === "") throw invalidArgument(field, "must not be empty");
-  if (Buffer.byteLength(value, "utf8") > MAX_PATH_BYTES) throw refuse(`is longer than ${MAX_PATH_BYTES} bytes`);
-  if (value.includes("\0")) throw refuse("contains a NUL byte");
-  if (CONTROL_CHARS.test(value)) throw refuse("contains a control character");
-  if (value.includes("\\")) throw refuse("contains a backslash (use / between directories)");
-  if (value.startsWith("/")) throw refuse("is absolute (give a path relative to the project root)");
-  const segments = value.split("/").filter((segment) => segment !== "" && segment !== ".");
-  if (segments.includes("..")) throw refuse("contains a .. segment");
-  if (segments.length === 0) throw refuse("names no file");
-  return segments.join("/");
+  if (Buffer.byteLength(value, "utf8") > MAX_PATH_BYTES) throw invalidArgument(field, `${describePath(value)} is longer than ${MAX_PATH_BYTES} bytes`);
+  return safeRelativePath(field, value);
 }
 
 /** A directory: a file path, or the project root when absent or empty (returned as ""). */

@@ -67,15 +67,16 @@ describe("the vfs service", () => {
   });
 
   it.each([
-    ["../etc/passwd", 'files[0].path: "../etc/passwd" contains a .. segment'],
-    ["src/../../x", 'files[0].path: "src/../../x" contains a .. segment'],
-    ["/etc/passwd", 'files[0].path: "/etc/passwd" is absolute (give a path relative to the project root)'],
+    ["../etc/passwd", 'files[0].path: path "../etc/passwd" contains a .. segment'],
+    ["src/../../x", 'files[0].path: path "src/../../x" contains a .. segment'],
+    ["/etc/passwd", 'files[0].path: path "/etc/passwd" is absolute; paths are relative to the project root'],
     ["", "files[0].path: must not be empty"],
-    ["./", 'files[0].path: "./" names no file'],
-    ["a\0b", 'files[0].path: "a\\u0000b" contains a NUL byte'],
-    ["a\nb", 'files[0].path: "a\\nb" contains a control character'],
-    ["src\\win.ts", 'files[0].path: "src\\\\win.ts" contains a backslash (use / between directories)'],
-    ["x".repeat(1025), `files[0].path: "${"x".repeat(1025)}" is longer than 1024 bytes`],
+    ["./", 'files[0].path: path "./" names the project root; a file or directory path is needed'],
+    ["a\0b", 'files[0].path: path "a\\u0000b" contains a NUL byte'],
+    ["a\nb", 'files[0].path: path "a\\nb" contains a control character'],
+    ["src\\win.ts", 'files[0].path: path "src\\\\win.ts" contains a backslash; use / between segments'],
+    ["x".repeat(1025), `files[0].path: "${"x".repeat(200)}…" is longer than 1024 bytes`],
+    ["%2e%2e/x", 'files[0].path: path "%2e%2e/x" is percent-encoded and decodes to a path that contains a .. segment'],
   ])("refuses the path %j with invalid_argument naming the field and the path", async (path, message) => {
     const projectId = aliceProject();
     await expect(vfs.writeFiles({ projectId, files: [{ path, contentBase64: b64("x") }] }, alice)).rejects.toMatchObject({
@@ -87,10 +88,10 @@ describe("the vfs service", () => {
   it("refuses traversal in reads, listings, deletes and renames too", async () => {
     const projectId = aliceProject();
     const invalid = { code: "invalid_argument" };
-    await expect(vfs.readFile({ projectId, path: "../x" }, alice)).rejects.toMatchObject({ ...invalid, message: 'path: "../x" contains a .. segment' });
+    await expect(vfs.readFile({ projectId, path: "../x" }, alice)).rejects.toMatchObject({ ...invalid, message: 'path: path "../x" contains a .. segment' });
     await expect(vfs.listFiles({ projectId, prefix: "/abs" }, alice)).rejects.toMatchObject(invalid);
-    await expect(vfs.deleteFiles({ projectId, paths: ["ok", "a/../.."] }, alice)).rejects.toMatchObject({ ...invalid, message: 'paths[1]: "a/../.." contains a .. segment' });
-    await expect(vfs.renamePath({ projectId, from: "a", to: "../b" }, alice)).rejects.toMatchObject({ ...invalid, message: 'to: "../b" contains a .. segment' });
+    await expect(vfs.deleteFiles({ projectId, paths: ["ok", "a/../.."] }, alice)).rejects.toMatchObject({ ...invalid, message: 'paths[1]: path "a/../.." contains a .. segment' });
+    await expect(vfs.renamePath({ projectId, from: "a", to: "../b" }, alice)).rejects.toMatchObject({ ...invalid, message: 'to: path "../b" contains a .. segment' });
   });
 
   it("refuses oversize files naming the limit, bad base64, bad modes and duplicate paths", async () => {

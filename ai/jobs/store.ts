@@ -97,6 +97,11 @@ function toRecord(row: JobRow): JobRecord {
 
 const ACTIVE = "status IN ('queued', 'running')";
 
+/** Postgres `jsonb` cannot hold U+0000: a NUL in a tool's input or output is shown as U+FFFD instead. */
+function withoutNul(_key: string, value: unknown): unknown {
+  return typeof value === "string" && value.includes("\u0000") ? value.replace(/\u0000/g, "\ufffd") : value;
+}
+
 /** Jobs and their event logs in Postgres: every state change is one conditional statement. */
 export function createJobStore(db: pg.Pool) {
   const one = async (sql: string, params: unknown[]): Promise<JobRecord | null> => {
@@ -156,7 +161,7 @@ export function createJobStore(db: pg.Pool) {
       const result = await db.query<{ seq: number; created_at: Date }>(
         `WITH next AS (UPDATE generation_jobs SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq)
          INSERT INTO generation_events (job_id, seq, type, data) SELECT $1, last_seq, $2, $3 FROM next RETURNING seq, created_at`,
-        [jobId, type, JSON.stringify(data)],
+        [jobId, type, JSON.stringify(data, withoutNul)],
       );
       const row = result.rows[0];
       if (!row) throw notFound("generation", jobId);

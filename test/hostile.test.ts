@@ -1,0 +1,174 @@
+import { execSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFakeAnthropic, text, toolUse, type FakeAnthropic } from "./fakes/anthropic/server";
+import type { Turn } from "./fakes/anthropic/script";
+import { readEvents, waitForGeneration, type SseEvent } from "./support/generation";
+import { client, type TestClient } from "./support/http";
+import { startTestKiln, type TestKiln } from "./support/kiln";
+import { startTestMongo, type TestMongo } from "./support/mongo";
+
+const SECRET_KEY = "sk-ant-hostile-0123456789-SECRET";
+const HOSTILE_PATHS = [
+  "../escape.txt",
+  "/etc/passwd",
+  "a/../../b.txt",
+  "%2e%2e/x.txt",
+  "..%2fx.txt",
+  "a\\..\\..\\b.txt",
+  "nul\u0000byte.txt",
+  `${"deep/".repeat(900)}x.txt`,
+  "\uff0e\uff0e/x.txt",
+  "a\u2215..\u2215b.txt",
+  "~/x.txt",
+  "",
+];
+
+let kiln: TestKiln;
+let mongo: TestMongo;
+let model: FakeAnthropic;
+let api: TestClient;
+let token: string;
+
+beforeAll(async () => {
+  mongo = await startTestMongo();
+  model = await startFakeAnthropic();
+  kiln = await startTestKiln({
+    MONGODB_URI: mongo.uri,
+    KILN_MONGODB_DATABASE: mongo.databaseName,
+    ANTHROPIC_BASE_URL: model.baseURL,
+    ANTHROPIC_API_KEY: SECRET_KEY,
+    KILN_WORKSPACE_POLL_MS: "50",
+    KILN_MAX_TURNS: "100",
+  });
+  ({ token } = await kiln.createUser("hostile"));
+  api = client(kiln.url, token);
+}, 60_000);
+afterAll(async () => {
+  await kiln?.close();
+  await model?.close();
+  await mongo?.close();
+});
+
+/** Plays `calls` one per turn, then ends the turn; returns every tool result event of the run. */
+async function agentRun(calls: { name: string; input: object }[]): Promise<SseEvent[]> {
+  const turns: Turn[] = [...calls.map((c) => ({ content: [toolUse(c.name, c.input)] })), { content: [text("Done probing.")] }];
+  model.setScript(turns);
+  const projectId = (await api.call("POST", "/projects", { name: "Probe" })).body.id;
+  const job = (await api.call("POST", "/generations", { projectId, prompt: "Probe the sandbox" })).body;
+  await waitForGeneration(api, job.id, 120_000);
+  return (await readEvents(kiln.url, token, job.id)).filter((e) => e.event === "tool_finished");
+}
+
+describe("hostile input through the agent's tools", () => {
+  let results: SseEvent[];
+  const canary = `/tmp/kiln-canary-${process.pid}`;
+
+  beforeAll(async () => {
+    results = await agentRun([
+      ...HOSTILE_PATHS.map((path) => ({ name: "write_to_file", input: { path, content: "pwned" } })),
+      ...HOSTILE_PATHS.map((path) => ({ name: "read_file", input: { path } })),
+      { name: "execute_command", input: { command: "ln -s /etc outside-etc && ln -s /etc/passwd passwd-link && mkdir -p real && echo ok" } },
+      { name: "read_file", input: { path: "passwd-link" } },
+      { name: "write_to_file", input: { path: "outside-etc/kiln-escape", content: "pwned" } },
+      { name: "replace_in_file", input: { path: "passwd-link", old: "root", new: "toor" } },
+      { name: "execute_command", input: { command: `echo pwned > ${canary}; echo pwned > /root/kiln-escape; echo pwned > /etc/kiln-escape; ls /root; env` } },
+      { name: "execute_command", input: { command: "sleep 97 & sleep 98 & wait", timeout_seconds: 1 } },
+      { name: "execute_command", input: { command: "yes kiln | head -c 100000000; echo done" } },
+      { name: "write_to_file", input: { path: 42, content: "x" } },
+      { name: "execute_command", input: { command: "true", cwd: "../.." } },
+    ]);
+  }, 180_000);
+
+  it("refuses every hostile path with an is_error result naming the problem, writing nothing", () => {
+    const pathResults = results.slice(0, HOSTILE_PATHS.length * 2);
+    expect(pathResults).toHaveLength(HOSTILE_PATHS.length * 2);
+    for (const result of pathResults) {
+      expect(result.data.ok, String(result.data.output)).toBe(false);
+      expect(String(result.data.output)).toMatch(/invalid|must|not allowed|refused|path/i);
+    }
+    expect(existsSync("/escape.txt")).toBe(false);
+  });
+
+  it("does not follow a symlink out of the project, for reads, writes or edits", () => {
+    const [link, readLink, writeThrough, editLink] = results.slice(HOSTILE_PATHS.length * 2, HOSTILE_PATHS.length * 2 + 4);
+    expect(link!.data.ok).toBe(true);
+    expect(readLink!.data.ok).toBe(false);
+    expect(String(readLink!.data.output)).not.toContain("root:x:0:0");
+    expect(writeThrough!.data.ok).toBe(false);
+    expect(editLink!.data.ok).toBe(false);
+    expect(existsSync("/etc/kiln-escape")).toBe(false);
+  });
+
+  it("contains a command writing outside the project, and shows it no secret", () => {
+    const escape = results[HOSTILE_PATHS.length * 2 + 4]!;
+    const output = String(escape.data.output);
+    expect(existsSync(canary)).toBe(false);
+    expect(existsSync("/root/kiln-escape")).toBe(false);
+    expect(existsSync("/etc/kiln-escape")).toBe(false);
+    expect(output).not.toContain(SECRET_KEY);
+    expect(output).not.toContain("ANTHROPIC_API_KEY");
+    expect(output).not.toContain("DATABASE_URL");
+  });
+
+  it("kills a command that forks children and runs past its timeout, leaving no survivor", () => {
+    const forked = results[HOSTILE_PATHS.length * 2 + 5]!;
+    expect(String(forked.data.output)).toContain("timed out after 1 s");
+    const processes = execSync("ps -eo args").toString();
+    expect(processes).not.toMatch(/sleep 9[78]/);
+  });
+
+  it("caps a 100 MB output flood and keeps working", async () => {
+    const flood = results[HOSTILE_PATHS.length * 2 + 6]!;
+    const output = String(flood.data.output);
+    expect(output.length).toBeLessThan(200_000);
+    expect(output).toMatch(/omitted|dropped/);
+    expect(output).toContain("done");
+    expect((await fetch(`${kiln.url}/projects/health`)).status).toBe(200);
+  });
+
+  it("answers wrong input types and a cwd outside the project with is_error results", () => {
+    const [wrongType, badCwd] = results.slice(-2);
+    expect(wrongType!.data).toMatchObject({ ok: false, output: "invalid input: path: must be a string" });
+    expect(badCwd!.data.ok).toBe(false);
+  });
+
+  it("never puts the API key in a response, an event or a log line", async () => {
+    const everything = JSON.stringify(results) + kiln.logText() + JSON.stringify(await api.call("GET", "/healthz"));
+    expect(everything).not.toContain(SECRET_KEY);
+  });
+});
+
+describe("hostile input over HTTP", () => {
+  it.each(HOSTILE_PATHS.filter((p) => p !== ""))("refuses vfs path %j with 400 invalid_argument", async (path) => {
+    const projectId = (await api.call("POST", "/projects", { name: "Paths" })).body.id;
+    const write = await api.call("POST", `/vfs/${projectId}/files`, { files: [{ path, contentBase64: "eA==" }] });
+    expect(write.status).toBe(400);
+    expect(write.body.code).toBe("invalid_argument");
+    const read = await api.call("GET", `/vfs/${projectId}/file?path=${encodeURIComponent(path)}`);
+    expect(read.status).toBe(400);
+  });
+
+  it.each([
+    ["POST", "/projects", "{not json", 400],
+    ["POST", "/projects", "[]", 400],
+    ["POST", "/projects", '{"name": {"$gt": ""}}', 400],
+    ["POST", "/generations", '{"projectId": ["a"], "prompt": 5}', 400],
+    ["GET", "/projects?limit=1e309", undefined, 400],
+    ["GET", "/projects/%00", undefined, 400],
+    ["POST", "/generations", '{"projectId": "prj_x", "prompt": "hi\\u0000there"}', 400],
+  ])("answers %s %s %j with a clear %i", async (method, path, body, status) => {
+    const response = await fetch(`${kiln.url}${path}`, {
+      method,
+      body,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    });
+    expect(response.status).toBe(status);
+    const json = (await response.json()) as { code: string; message: string };
+    expect(json.message.length).toBeGreaterThan(5);
+  });
+
+  it("stays up and healthy after all of it", async () => {
+    expect((await fetch(`${kiln.url}/projects/health`)).status).toBe(200);
+  });
+});
