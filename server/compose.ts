@@ -19,6 +19,7 @@ import { createProvider } from "../workspace/providers";
 import { createWorkspaceService } from "../workspace/service";
 import { CONTRACT_ROUTES } from "./contracts";
 import { startMaintenance } from "./maintenance";
+import { createMetrics, type KilnMetrics } from "./metrics";
 import type { Authenticate, MountedService } from "./mount";
 
 /** The services that own a Postgres database, with their migrations. */
@@ -39,6 +40,8 @@ export interface Kiln {
   databases: Databases;
   /** Verifies a request's bearer token (the projects service's tokens). */
   authenticate: Authenticate;
+  /** Prometheus metrics for `GET /metrics`. */
+  metrics: KilnMetrics;
   health(): Promise<ServiceHealth[]>;
   /** Stops the job runner, then releases sandboxes, MongoDB and the databases. */
   close(): Promise<void>;
@@ -75,8 +78,10 @@ export async function composeKiln(config: Config, log: Logger, options: ComposeO
 
   const aiLog = log.child({ service: "ai" });
   const live = new LiveEvents();
+  const jobStore = createJobStore(databases.pool("ai"));
+  const metrics = createMetrics(() => jobStore.counts());
   const runner = startRunner({
-    store: createJobStore(databases.pool("ai")),
+    store: jobStore,
     execute: createPipeline({
       projects,
       workspace,
@@ -86,6 +91,7 @@ export async function composeKiln(config: Config, log: Logger, options: ComposeO
       limits: agentLimits(config),
       workspacePollMs: config.workspacePollMs,
       workspaceReadyTimeoutMs: config.workspaceReadyTimeoutMs,
+      metrics,
       log: aiLog,
     }),
     workerId: newId("wrk"),
@@ -126,6 +132,7 @@ export async function composeKiln(config: Config, log: Logger, options: ComposeO
       { name: "ai", routes: CONTRACT_ROUTES.ai, impl: ai },
     ],
     databases,
+    metrics,
     authenticate: (header) => authenticate(databases.pool("projects"), header),
     health: () => Promise.all([projects.health(), workspace.health(), vfs.health(), ai.health()]),
     close: async () => {

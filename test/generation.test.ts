@@ -135,6 +135,18 @@ describe("a generation, end to end over HTTP", () => {
     expect((await fetch(`${kiln.url}/generations/${jobId}/events`)).status).toBe(401);
   });
 
+  it("exposes Prometheus metrics: generations by status, tool call durations, tokens, HTTP requests", async () => {
+    const response = await fetch(`${kiln.url}/metrics`);
+    expect(response.headers.get("content-type")).toContain("text/plain");
+    const text = await response.text();
+    expect(text).toMatch(/^kiln_generations\{status="completed"\} [1-9]/m);
+    expect(text).toMatch(/^kiln_generations\{status="queued"\} 0$/m);
+    expect(text).toMatch(/^kiln_tool_call_duration_seconds_count\{tool="replace_in_file",ok="true"\} [1-9]/m);
+    expect(text).toMatch(/^kiln_tool_call_duration_seconds_count\{tool="execute_command",ok="false"\} [1-9]/m);
+    expect(text).toMatch(/^kiln_model_tokens_total\{kind="output"\} [1-9]/m);
+    expect(text).toMatch(/^kiln_http_request_duration_seconds_count\{method="POST",route="\/generations",status="200"\} [1-9]/m);
+  });
+
   it("answers cancel of a finished generation with failed_precondition", async () => {
     const response = await api.call("POST", `/generations/${jobId}/cancel`);
     expect(response.status).toBe(400);

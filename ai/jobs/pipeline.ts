@@ -11,6 +11,12 @@ import { backupOf, finisherOf, sandboxOf, type JobVfs } from "./adapters";
 import { TextCoalescer } from "./coalesce";
 import type { Executor, JobContext, JobResult } from "./runner";
 
+/** Where the pipeline reports what operators count (Prometheus in standalone). */
+export interface JobMetrics {
+  toolCall(tool: string, ok: boolean, ms: number): void;
+  tokens(usage: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number }): void;
+}
+
 /** What running a generation needs: the other services through their contracts, and Claude. */
 export interface PipelineDeps {
   projects: Pick<ProjectsApi, "get" | "recordActivity" | "appendMessage" | "conversation">;
@@ -21,6 +27,7 @@ export interface PipelineDeps {
   limits: AgentLimits;
   workspacePollMs: number;
   workspaceReadyTimeoutMs: number;
+  metrics?: JobMetrics;
   log: Logger;
 }
 
@@ -125,13 +132,17 @@ export function createPipeline(deps: PipelineDeps): Executor {
         pending.push(
           text.flush().then(async () => {
             if (event.type === "usage") {
+              deps.metrics?.tokens(event);
               usage.inputTokens += event.inputTokens;
               usage.outputTokens += event.outputTokens;
               usage.cacheReadTokens += event.cacheReadTokens;
               usage.cacheWriteTokens += event.cacheWriteTokens;
               await ctx.record({ usage: { ...usage } });
             }
-            if (event.type === "tool_finished") await ctx.record({ toolCalls: ++toolCalls });
+            if (event.type === "tool_finished") {
+              deps.metrics?.toolCall(event.name, event.ok, event.durationMs);
+              await ctx.record({ toolCalls: ++toolCalls });
+            }
             const { type, ...data } = event;
             await ctx.emit(type, data);
           }),
