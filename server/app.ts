@@ -2,7 +2,9 @@ import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import { AppError, toErrorBody } from "../lib/errors";
 import type { ServiceHealth } from "../lib/health";
 import { errorFields, type Logger } from "../lib/log";
+import type { KilnMetrics } from "./metrics";
 import { mountService, type Authenticate, type MountedService } from "./mount";
+import { mountFrontend } from "./static";
 
 /** What the HTTP layer needs: the services to mount and how to check and authenticate. */
 export interface AppOptions {
@@ -10,6 +12,8 @@ export interface AppOptions {
   /** Every service's health, for `GET /healthz`. */
   health: () => Promise<ServiceHealth[]>;
   authenticate?: Authenticate;
+  /** Prometheus metrics, served at `GET /metrics`. */
+  metrics?: Pick<KilnMetrics, "registry" | "httpRequest">;
   bodyLimitBytes: number;
   log: Logger;
 }
@@ -69,13 +73,15 @@ export function createApp(options: AppOptions): FastifyInstance {
   });
 
   app.addHook("onResponse", async (request, reply) => {
-    log.debug("request", {
-      method: request.method,
-      route: request.routeOptions.url ?? "unmatched",
-      status: reply.statusCode,
-      ms: Math.round(reply.elapsedTime),
-    });
+    const route = request.routeOptions.url ?? "unmatched";
+    log.debug("request", { method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) });
+    options.metrics?.httpRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
   });
+
+  if (options.metrics) {
+    const { registry } = options.metrics;
+    app.get("/metrics", async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  }
 
   app.get("/healthz", async (_request, reply) => {
     const services = await options.health();
@@ -85,5 +91,6 @@ export function createApp(options: AppOptions): FastifyInstance {
   });
 
   for (const service of options.services) mountService(app, service, options.authenticate);
+  mountFrontend(app, options.services);
   return app;
 }
