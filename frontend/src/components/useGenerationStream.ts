@@ -1,0 +1,68 @@
+import { useQueryClient } from "@tanstack/react-query";
+import { useEffect, useReducer, useRef, useState } from "react";
+import type { GenerationEvent, StreamStatus } from "../api/client";
+import { useApi } from "../auth";
+import { applyEvent, initialJobState, type JobState } from "../lib/jobState";
+
+type Action = { type: "reset" } | { type: "events"; events: GenerationEvent[] };
+
+function reducer(state: JobState, action: Action): JobState {
+  if (action.type === "reset") return initialJobState;
+  return action.events.reduce(applyEvent, state);
+}
+
+/**
+ * Follows one generation's events (replay, then live; reconnecting after drops) and folds them into
+ * a JobState. When the job ends, the project's queries are refreshed (status, preview, files).
+ */
+export function useGenerationStream(jobId: string | null, projectId: string): { state: JobState; status: StreamStatus | null } {
+  const api = useApi();
+  const queryClient = useQueryClient();
+  const [state, dispatch] = useReducer(reducer, initialJobState);
+  const [status, setStatus] = useState<StreamStatus | null>(null);
+  const usageTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+
+  useEffect(() => {
+    dispatch({ type: "reset" });
+    setStatus(null);
+    if (!jobId) return;
+    // Events arrive in bursts on replay: apply them once per animation frame.
+    let batch: GenerationEvent[] = [];
+    let frame = 0;
+    const flush = () => {
+      frame = 0;
+      const events = batch;
+      batch = [];
+      dispatch({ type: "events", events });
+    };
+    const refreshJob = () => void queryClient.invalidateQueries({ queryKey: ["generation", jobId] });
+    const following = api.followGeneration(jobId, {
+      onEvent(event) {
+        batch.push(event);
+        frame ||= window.setTimeout(flush, 16);
+        if (event.type === "usage" || event.type === "step") {
+          clearTimeout(usageTimer.current);
+          usageTimer.current = setTimeout(refreshJob, 400);
+        }
+        if (event.type === "tool_finished" && ["write_to_file", "replace_in_file"].includes(event.data.name)) {
+          void queryClient.invalidateQueries({ queryKey: ["files", projectId] });
+        }
+        if (event.type === "completed" || event.type === "failed" || event.type === "cancelled") {
+          refreshJob();
+          void queryClient.invalidateQueries({ queryKey: ["project", projectId] });
+          void queryClient.invalidateQueries({ queryKey: ["generations", projectId] });
+          void queryClient.invalidateQueries({ queryKey: ["files", projectId] });
+          void queryClient.invalidateQueries({ queryKey: ["projects"] });
+        }
+      },
+      onStatus: setStatus,
+    });
+    return () => {
+      following.close();
+      clearTimeout(frame);
+      clearTimeout(usageTimer.current);
+    };
+  }, [api, jobId, projectId, queryClient]);
+
+  return { state, status };
+}

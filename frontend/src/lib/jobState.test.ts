@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import type { GenerationEvent } from "../api/client";
+import { applyEvent, initialJobState, shortInput, type JobState } from "./jobState";
+
+let seq = 0;
+const at = "2026-01-01T00:00:00Z";
+const ev = (type: string, data: Record<string, unknown>): GenerationEvent => ({ type, data, seq: ++seq, at }) as GenerationEvent;
+
+describe("job state from events", () => {
+  const events = [
+    ev("queued", {}),
+    ev("step", { step: "preparing_workspace", progress: 5 }),
+    ev("step", { step: "generating", progress: 20 }),
+    ev("text", { text: "Writing " }),
+    ev("text", { text: "the page." }),
+    ev("tool_started", { id: "t1", name: "write_to_file" }),
+    ev("usage", { inputTokens: 10, outputTokens: 5, cacheReadTokens: 100, cacheWriteTokens: 0 }),
+    ev("tool_finished", { id: "t1", name: "write_to_file", input: { path: "index.html", content: "<h1>" }, ok: true, output: "wrote", durationMs: 12 }),
+    ev("tool_finished", { id: "t2", name: "execute_command", input: { command: "npm test" }, ok: false, output: "exit code 1", durationMs: 40 }),
+    ev("usage", { inputTokens: 20, outputTokens: 7, cacheReadTokens: 50, cacheWriteTokens: 3 }),
+    ev("step", { step: "completing", progress: 10 }),
+    ev("completed", { summary: "Built it", previewUrl: "http://127.0.0.1:4100" }),
+  ];
+  const fold = (list: GenerationEvent[], from: JobState = initialJobState) => list.reduce(applyEvent, from);
+
+  it("folds steps, text, tool calls, usage and the outcome", () => {
+    const state = fold(events);
+    expect(state.steps.map((s) => s.step)).toEqual(["queued", "preparing_workspace", "generating", "completing"]);
+    expect(state.progress).toBe(100);
+    expect(state.items.map((i) => (i.kind === "tool" ? `${i.call.name}:${i.call.state}` : i.kind === "text" ? i.text : i.text))).toEqual([
+      "Writing the page.",
+      "write_to_file:ok",
+      "execute_command:error",
+    ]);
+    expect(state.usage).toEqual({ inputTokens: 30, outputTokens: 12, cacheReadTokens: 150, cacheWriteTokens: 3 });
+    expect(state.final).toEqual({ type: "completed", summary: "Built it", previewUrl: "http://127.0.0.1:4100" });
+  });
+
+  it("never goes backwards and ignores events replayed after a reconnect", () => {
+    const partial = fold(events.slice(0, 7));
+    expect(partial.progress).toBe(20);
+    const resumed = fold(events.slice(3), partial); // a replay overlapping what was already applied
+    expect(resumed).toEqual(fold(events));
+  });
+
+  it("summarises a tool's input in one short line", () => {
+    expect(shortInput("execute_command", { command: "npm install\nnpm test" })).toBe("npm install");
+    expect(shortInput("write_to_file", { path: "src/App.tsx", content: "x" })).toBe("src/App.tsx");
+    expect(shortInput("attempt_completion", { summary: "s", dev_command: "npm run dev" })).toBe("npm run dev");
+    expect(shortInput("search_files", { pattern: "a".repeat(200) })).toHaveLength(88);
+  });
+});

@@ -1,0 +1,141 @@
+import type { TokenUsage } from "../../../ai/contract";
+import type { GenerationEvent } from "../api/client";
+
+/** A tool call as the job view shows it. */
+export interface ToolCallView {
+  id: string;
+  name: string;
+  state: "running" | "ok" | "error";
+  input?: unknown;
+  output?: string;
+  durationMs?: number;
+}
+
+/** What the job view lists, in the order it happened. */
+export type TimelineItem =
+  | { kind: "text"; key: string; text: string }
+  | { kind: "tool"; key: string; call: ToolCallView }
+  | { kind: "note"; key: string; text: string; tone: "info" | "warn" };
+
+export type FinalState =
+  | { type: "completed"; summary: string | null; previewUrl: string | null }
+  | { type: "failed"; error: string | null }
+  | { type: "cancelled"; error: string | null };
+
+/** A generation folded from its events (the same events give the same state, replayed or live). */
+export interface JobState {
+  lastSeq: number;
+  step: string | null;
+  progress: number;
+  steps: { step: string; progress: number; at: string }[];
+  items: TimelineItem[];
+  usage: TokenUsage;
+  final: FinalState | null;
+}
+
+export const EMPTY_USAGE: TokenUsage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
+
+export const initialJobState: JobState = { lastSeq: 0, step: null, progress: 0, steps: [], items: [], usage: EMPTY_USAGE, final: null };
+
+/** What a person reads for each step of the pipeline. */
+export const STEP_LABELS: Record<string, string> = {
+  queued: "Queued",
+  preparing_workspace: "Preparing the sandbox",
+  waiting_for_workspace: "Waiting for the sandbox",
+  generating: "Building your app",
+  completing: "Starting the preview",
+  done: "Done",
+};
+
+export function stepLabel(step: string | null): string {
+  if (!step) return "Starting";
+  return STEP_LABELS[step] ?? step.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
+}
+
+function note(state: JobState, seq: number, text: string, tone: "info" | "warn" = "info"): TimelineItem[] {
+  return [...state.items, { kind: "note", key: `n${seq}`, text, tone }];
+}
+
+/** Applies one event; events at or before `lastSeq` (a replay after reconnecting) change nothing. */
+export function applyEvent(state: JobState, event: GenerationEvent): JobState {
+  if (event.seq <= state.lastSeq) return state;
+  const next: JobState = { ...state, lastSeq: event.seq };
+  switch (event.type) {
+    case "queued":
+      return { ...next, step: next.step ?? "queued", steps: next.steps.length ? next.steps : [{ step: "queued", progress: 0, at: event.at }] };
+    case "step": {
+      const progress = Math.max(next.progress, Number(event.data.progress) || 0);
+      return { ...next, step: event.data.step, progress, steps: [...next.steps, { step: event.data.step, progress, at: event.at }] };
+    }
+    case "text": {
+      const last = next.items[next.items.length - 1];
+      if (last?.kind === "text") return { ...next, items: [...next.items.slice(0, -1), { ...last, text: last.text + event.data.text }] };
+      return { ...next, items: [...next.items, { kind: "text", key: `t${event.seq}`, text: event.data.text }] };
+    }
+    case "tool_started":
+      return { ...next, items: [...next.items, { kind: "tool", key: `c${event.data.id}`, call: { id: event.data.id, name: event.data.name, state: "running" } }] };
+    case "tool_finished": {
+      const { id, name, input, ok, output, durationMs } = event.data;
+      const call: ToolCallView = { id, name, input, output, durationMs, state: ok ? "ok" : "error" };
+      const index = next.items.findIndex((item) => item.kind === "tool" && item.call.id === id);
+      if (index === -1) return { ...next, items: [...next.items, { kind: "tool", key: `c${id}`, call }] };
+      const items = [...next.items];
+      items[index] = { kind: "tool", key: `c${id}`, call };
+      return { ...next, items };
+    }
+    case "usage": {
+      const u = event.data;
+      const usage = {
+        inputTokens: next.usage.inputTokens + (u.inputTokens ?? 0),
+        outputTokens: next.usage.outputTokens + (u.outputTokens ?? 0),
+        cacheReadTokens: next.usage.cacheReadTokens + (u.cacheReadTokens ?? 0),
+        cacheWriteTokens: next.usage.cacheWriteTokens + (u.cacheWriteTokens ?? 0),
+      };
+      return { ...next, usage };
+    }
+    case "workspace": {
+      const d = event.data;
+      const text = d.action === "starting" ? `Starting the project's sandbox (it was ${d.status ?? "stopped"})` : d.action === "recreating" ? `Re-creating the sandbox: ${d.reason ?? "it is gone"}` : `Sandbox: ${d.action}`;
+      return { ...next, items: note(next, event.seq, text) };
+    }
+    case "restored":
+      return { ...next, items: note(next, event.seq, `Restored ${event.data.files} file${event.data.files === 1 ? "" : "s"} from the latest snapshot`) };
+    case "resumed":
+      return { ...next, items: note(next, event.seq, `The server restarted; picking the job up again (attempt ${event.data.attempt})`, "warn") };
+    case "compacted":
+      return { ...next, items: note(next, event.seq, "Older tool output was shortened to keep the conversation within the model's context") };
+    case "completed":
+      return { ...next, progress: 100, step: "done", final: { type: "completed", summary: event.data.summary ?? null, previewUrl: event.data.previewUrl ?? null } };
+    case "failed":
+      return { ...next, final: { type: "failed", error: event.data.error ?? null } };
+    case "cancelled":
+      return { ...next, final: { type: "cancelled", error: event.data.error ?? null } };
+    default:
+      return next;
+  }
+}
+
+/** A one-line summary of a tool call's input, for its card. */
+export function shortInput(name: string, input: unknown): string {
+  if (!input || typeof input !== "object") return "";
+  const i = input as Record<string, unknown>;
+  const pick =
+    name === "execute_command" ? i.command : name === "attempt_completion" ? (i.dev_command ?? i.summary) : name === "search_files" ? i.pattern : (i.path ?? Object.values(i).find((v) => typeof v === "string"));
+  const text = typeof pick === "string" ? pick : pick === undefined ? "" : JSON.stringify(pick);
+  const line = text.split("\n")[0]!;
+  return line.length > 90 ? `${line.slice(0, 87)}…` : line;
+}
+
+const TOOL_LABELS: Record<string, string> = {
+  write_to_file: "Write file",
+  read_file: "Read file",
+  replace_in_file: "Edit file",
+  list_files: "List files",
+  search_files: "Search",
+  execute_command: "Run command",
+  attempt_completion: "Finish & preview",
+};
+
+export function toolLabel(name: string): string {
+  return TOOL_LABELS[name] ?? name;
+}

@@ -1,0 +1,167 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useState } from "react";
+import type { Generation } from "../../../ai/contract";
+import { useApi } from "../auth";
+import { ErrorNotice } from "../components/ErrorNotice";
+import { FileBrowser } from "../components/FileBrowser";
+import { JobHistory } from "../components/JobHistory";
+import { JobView } from "../components/JobView";
+import { PreviewPane } from "../components/PreviewPane";
+import { PromptBox } from "../components/PromptBox";
+import { StatusBadge } from "../components/StatusBadge";
+import { TopBar } from "../components/TopBar";
+import { projectZip, saveBlob, zipName } from "../lib/zip";
+import { Link, navigate, projectPath } from "../router";
+
+const ACTIVE = new Set(["queued", "running"]);
+
+function DownloadZip({ projectId, name }: { projectId: string; name: string }) {
+  const api = useApi();
+  const [progress, setProgress] = useState<string | null>(null);
+  const download = useMutation({
+    mutationFn: async () => {
+      const folder = zipName(name);
+      const blob = await projectZip(api, projectId, folder, (done, total) => setProgress(`${done}/${total}`));
+      saveBlob(blob, `${folder}.zip`);
+    },
+    onSettled: () => setProgress(null),
+  });
+  return (
+    <div className="download">
+      <button className="btn btn-small" onClick={() => download.mutate()} disabled={download.isPending} data-testid="download-zip" title="Download the project's current files as a ZIP">
+        {download.isPending ? `Zipping… ${progress ?? ""}` : "Download ZIP"}
+      </button>
+      {download.error ? (
+        <div className="popover">
+          <ErrorNotice error={download.error} context="Downloading the ZIP" compact onRetry={() => download.mutate()} />
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+/** The two-pane project page: the conversation and live job on the left, preview and code on the right. */
+export function ProjectPage({ projectId, jobParam }: { projectId: string; jobParam: string | null }) {
+  const api = useApi();
+  const queryClient = useQueryClient();
+  const [tab, setTab] = useState<"preview" | "code">("preview");
+  const [showHistory, setShowHistory] = useState(false);
+
+  const jobs = useQuery({
+    queryKey: ["generations", projectId],
+    queryFn: () => api.ai.list({ projectId, limit: 50 }),
+    refetchInterval: (q) => (q.state.data?.generations.some((g) => ACTIVE.has(g.status)) ? 3000 : false),
+  });
+  const list: Generation[] = jobs.data?.generations ?? [];
+  const active = list.find((g) => ACTIVE.has(g.status)) ?? null;
+  // A newly completed generation reloads the preview (same URL, new content).
+  const lastCompleted = list.find((g) => g.status === "completed")?.id ?? null;
+  const project = useQuery({
+    queryKey: ["project", projectId],
+    queryFn: () => api.projects.get({ id: projectId }),
+    refetchInterval: active ? 3000 : false,
+  });
+
+  const selected = jobParam ?? project.data?.latestJobId ?? list[0]?.id ?? null;
+  const select = (id: string) => navigate(projectPath(projectId, id), { replace: true });
+
+  const start = useMutation({
+    mutationFn: (prompt: string) => api.ai.start({ projectId, prompt }),
+    onSuccess: (job) => {
+      queryClient.setQueryData(["generation", job.id], job);
+      void queryClient.invalidateQueries({ queryKey: ["generations", projectId] });
+      void queryClient.invalidateQueries({ queryKey: ["project", projectId] });
+      select(job.id);
+    },
+  });
+
+  useEffect(() => {
+    if (project.data) document.title = `${project.data.name} · Kiln`;
+    return () => {
+      document.title = "Kiln";
+    };
+  }, [project.data?.name]);
+
+  if (project.error && !project.data) {
+    return (
+      <div className="page">
+        <TopBar />
+        <main className="center">
+          <ErrorNotice error={project.error} context="Opening the project" onRetry={() => project.refetch()} />
+          <Link to="/" className="btn">
+            ← Back to your projects
+          </Link>
+        </main>
+      </div>
+    );
+  }
+
+  const p = project.data;
+  const hasJobs = list.length > 0;
+  return (
+    <div className="page page-project">
+      <TopBar>
+        <Link to="/" className="crumb">
+          Projects
+        </Link>
+        <span className="crumb-sep">/</span>
+        <span className="crumb-current" data-testid="project-title">
+          {p?.name ?? "…"}
+        </span>
+        {p && <StatusBadge status={p.status} />}
+        <span className="spacer" />
+        {p && <DownloadZip projectId={projectId} name={p.name} />}
+      </TopBar>
+      <div className="split">
+        <aside className="left">
+          <div className="left-scroll">
+            {project.error ? <ErrorNotice error={project.error} context="Refreshing the project" onRetry={() => project.refetch()} compact /> : null}
+            {hasJobs && (
+              <div className="history-toggle">
+                <button className="btn btn-ghost btn-small" onClick={() => setShowHistory(!showHistory)} data-testid="toggle-history" aria-expanded={showHistory}>
+                  {showHistory ? "Hide" : "Show"} job history ({list.length})
+                </button>
+              </div>
+            )}
+            {showHistory && <JobHistory jobs={list} selected={selected} onSelect={select} />}
+            {jobs.error ? <ErrorNotice error={jobs.error} context="Loading the job history" onRetry={() => jobs.refetch()} compact /> : null}
+            {selected ? (
+              <JobView key={selected} jobId={selected} projectId={projectId} />
+            ) : (
+              !jobs.isPending && (
+                <div className="welcome">
+                  <div className="welcome-title">Start building</div>
+                  <div className="muted">Describe the app you want. Kiln's agent writes the files in a sandbox, runs them, and shows you the live preview on the right.</div>
+                </div>
+              )
+            )}
+          </div>
+          <div className="left-foot">
+            {start.error ? <ErrorNotice error={start.error} context="Starting the generation" compact /> : null}
+            <PromptBox
+              label={hasJobs ? "Send" : "Generate"}
+              placeholder={hasJobs ? "Ask for a change: add a dark mode, fix the header…" : "Describe the app you want to build…"}
+              disabled={active !== null}
+              disabledReason="A generation is running: wait for it or cancel it to send another prompt."
+              busy={start.isPending}
+              onSubmit={(prompt) => start.mutateAsync(prompt)}
+            />
+          </div>
+        </aside>
+        <section className="right">
+          <div className="tabs" role="tablist">
+            <button role="tab" aria-selected={tab === "preview"} className={`tab${tab === "preview" ? " tab-active" : ""}`} onClick={() => setTab("preview")} data-testid="tab-preview">
+              Preview
+            </button>
+            <button role="tab" aria-selected={tab === "code"} className={`tab${tab === "code" ? " tab-active" : ""}`} onClick={() => setTab("code")} data-testid="tab-code">
+              Code
+            </button>
+          </div>
+          <div className="tab-body">
+            {tab === "preview" ? <PreviewPane key={lastCompleted ?? "none"} url={p?.previewUrl ?? null} building={active !== null} /> : <FileBrowser projectId={projectId} live={active !== null} />}
+          </div>
+        </section>
+      </div>
+    </div>
+  );
+}
