@@ -188,6 +188,7 @@ export const VARIABLES = {
   sandbox: oneOf("KILN_SANDBOX", "Sandbox provider: daytona or local (default: daytona when DAYTONA_API_KEY is set)", "auto", ["auto", "local", "daytona"] as const),
   previewPorts: portRange("KILN_PREVIEW_PORTS", "Ports handed to dev servers, one per live workspace", [4100, 4199]),
   previewHost: text("KILN_PREVIEW_HOST", "Host the browser reaches local dev servers on", "127.0.0.1"),
+  otelEndpoint: connectionUrl("OTEL_EXPORTER_OTLP_ENDPOINT", "OpenTelemetry collector for traces (OTLP/HTTP); unset: no export", ["http", "https"]),
   logLevel: oneOf("LOG_LEVEL", "Log level of the standalone server", "info", [
     "trace",
     "debug",

@@ -1,6 +1,7 @@
 import { bootstrapLocalUser } from "../projects/users";
 import { runMain, stopOnSignals } from "./process";
 import { startServer } from "./start";
+import { startTelemetry } from "./telemetry";
 
 runMain("kiln", async (config, log) => {
   if (!config.anthropicApiKey) {
@@ -8,6 +9,7 @@ runMain("kiln", async (config, log) => {
       "ANTHROPIC_API_KEY is not set: Kiln's agent needs a Claude API key. Set it (and MONGODB_URI), or try everything offline with `npm run demo`.",
     );
   }
+  const telemetry = startTelemetry(config, log);
   const server = await startServer(config, log);
   log.info("kiln is listening", { url: server.url, database: server.kiln.databases.kind });
   const bootstrap = await bootstrapLocalUser(server.kiln.databases.pool("projects"), config.bootstrapToken);
@@ -17,5 +19,8 @@ runMain("kiln", async (config, log) => {
   } else if (bootstrap) {
     log.info("created the local user with the token from KILN_BOOTSTRAP_TOKEN", { tokenPrefix: bootstrap.prefix });
   }
-  stopOnSignals(() => server.shutdown(), log);
+  stopOnSignals(async () => {
+    await server.shutdown();
+    await telemetry.shutdown();
+  }, log);
 });

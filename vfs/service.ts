@@ -3,6 +3,7 @@ import { AppError } from "../lib/errors";
 import { runCheck, summarize } from "../lib/health";
 import { errorFields, type Logger } from "../lib/log";
 import type { AuthData } from "../lib/routes";
+import { inSpan } from "../lib/tracing";
 import { optionalBoolean, optionalText, pageLimit, requireText } from "../lib/validate";
 import type { ProjectsApi } from "../projects/contract";
 import type { VfsApi } from "./contract";
@@ -86,7 +87,12 @@ export function createVfsService(deps: VfsDeps): VfsApi {
       const projectId = await owned(req.projectId, auth);
       const files = decodeUploads(req.files, limits);
       const label = changeLabel(req);
-      return using((s) => s.writeFiles(projectId, files, label));
+      const bytes = files.reduce((sum, f) => sum + f.bytes.length, 0);
+      return inSpan("vfs.writeFiles", { "kiln.project_id": projectId, "kiln.files": files.length, "kiln.bytes": bytes }, async (span) => {
+        const result = await using((s) => s.writeFiles(projectId, files, label));
+        span.setAttribute("kiln.uploaded_blobs", result.uploadedBlobs);
+        return result;
+      });
     },
 
     async readFile(req, auth) {
@@ -154,7 +160,11 @@ export function createVfsService(deps: VfsDeps): VfsApi {
       const projectId = await owned(req.projectId, auth);
       const workspaceId = requireText("workspaceId", req.workspaceId, { min: 1, max: 100 });
       const label = { ...changeLabel(req), label: optionalText("label", req.label, 200) };
-      const result = await using((s) => backupWorkspace(s, deps.workspace, { projectId, workspaceId, label }, limits));
+      const result = await inSpan("vfs.backupWorkspace", { "kiln.project_id": projectId, "kiln.workspace_id": workspaceId }, async (span) => {
+        const outcome = await using((s) => backupWorkspace(s, deps.workspace, { projectId, workspaceId, label }, limits));
+        span.setAttributes({ "kiln.changed": outcome.changed, "kiln.deleted": outcome.deleted, "kiln.uploaded_blobs": outcome.uploadedBlobs });
+        return outcome;
+      });
       deps.log.info("workspace backed up", { projectId, workspaceId, changed: result.changed, deleted: result.deleted, uploadedBlobs: result.uploadedBlobs });
       return result;
     },

@@ -3,6 +3,7 @@ import { AppError, invalidArgument, notFound } from "../lib/errors";
 import { postgresCheck, runCheck, summarize } from "../lib/health";
 import { newId } from "../lib/ids";
 import { errorFields, type Logger } from "../lib/log";
+import { inSpan } from "../lib/tracing";
 import { requireText } from "../lib/validate";
 import type { Workspace, WorkspaceApi, WorkspaceStatus } from "./contract";
 import { probeHttp } from "./probe";
@@ -236,13 +237,15 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
         if (typeof f?.path !== "string" || typeof f.contentBase64 !== "string") throw invalidArgument(`files[${i}]`, "needs path and contentBase64 strings");
         return { path: f.path, content: Buffer.from(f.contentBase64, "base64"), mode: f.mode };
       });
-      await provider.writeFiles(ws.provider_sandbox_id, files);
+      const bytes = files.reduce((sum, f) => sum + f.content.length, 0);
+      await inSpan("sandbox.writeFiles", { "kiln.workspace_id": ws.id, "kiln.files": files.length, "kiln.bytes": bytes }, () => provider.writeFiles(ws.provider_sandbox_id, files));
       return { files: files.map((f) => ({ path: f.path, size: f.content.length, isDir: false })) };
     },
 
     async readFiles(req) {
       const ws = await running(req.id);
-      const results = await provider.readFiles(ws.provider_sandbox_id, stringList("paths", req.paths));
+      const paths = stringList("paths", req.paths);
+      const results = await inSpan("sandbox.readFiles", { "kiln.workspace_id": ws.id, "kiln.files": paths.length }, () => provider.readFiles(ws.provider_sandbox_id, paths));
       return { files: results.map((r) => ("content" in r ? { path: r.path, contentBase64: r.content.toString("base64") } : { path: r.path, error: r.error })) };
     },
 
@@ -267,14 +270,14 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
       const controller = new AbortController();
       if (execKey) runningCommands.set(execKey, controller);
       try {
-        return await provider.exec(ws.provider_sandbox_id, {
+        return await inSpan("sandbox.exec", { "kiln.workspace_id": ws.id }, () => provider.exec(ws.provider_sandbox_id, {
           command: requireText("command", req.command, { min: 1, max: 100_000 }),
           cwd: req.cwd,
           env: envWithPort(ws, req.env),
           timeoutMs: boundedInteger("timeoutMs", req.timeoutMs, DEFAULT_TIMEOUT_MS, 1, MAX_TIMEOUT_MS),
           maxOutputBytes: boundedInteger("maxOutputBytes", req.maxOutputBytes, DEFAULT_OUTPUT_BYTES, 1024, MAX_OUTPUT_BYTES),
           signal: controller.signal,
-        });
+        }));
       } finally {
         if (execKey) runningCommands.delete(execKey);
       }

@@ -1,4 +1,5 @@
 import type Anthropic from "@anthropic-ai/sdk";
+import { inSpan } from "../../lib/tracing";
 import { capText, ToolInputError, validateInput, type Tool } from "./tool";
 
 type MessageParam = Anthropic.MessageParam;
@@ -132,26 +133,35 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
     }
 
     const timeout = AbortSignal.timeout(remainingMs);
-    const stream = client.messages.stream(
-      {
-        model: run.model,
-        max_tokens: limits.maxOutputTokens,
-        system: [{ type: "text", text: run.system, cache_control: CACHE }],
-        tools: toolParams,
-        messages: withCachedPrefix(messages),
-      },
-      { signal: AbortSignal.any([signal, timeout]) },
-    );
-    stream.on("text", (text) => onEvent({ type: "text", text }));
-    stream.on("streamEvent", (event) => {
-      if (event.type === "content_block_start" && event.content_block.type === "tool_use") {
-        onEvent({ type: "tool_started", id: event.content_block.id, name: event.content_block.name });
-      }
-    });
-
     let message: Anthropic.Message;
     try {
-      message = await stream.finalMessage();
+      message = await inSpan("model.call", { "gen_ai.request.model": run.model, "kiln.turn": turns }, async (span) => {
+        const stream = client.messages.stream(
+          {
+            model: run.model,
+            max_tokens: limits.maxOutputTokens,
+            system: [{ type: "text", text: run.system, cache_control: CACHE }],
+            tools: toolParams,
+            messages: withCachedPrefix(messages),
+          },
+          { signal: AbortSignal.any([signal, timeout]) },
+        );
+        stream.on("text", (text) => onEvent({ type: "text", text }));
+        stream.on("streamEvent", (event) => {
+          if (event.type === "content_block_start" && event.content_block.type === "tool_use") {
+            onEvent({ type: "tool_started", id: event.content_block.id, name: event.content_block.name });
+          }
+        });
+        const final = await stream.finalMessage();
+        span.setAttributes({
+          "gen_ai.usage.input_tokens": final.usage.input_tokens,
+          "gen_ai.usage.output_tokens": final.usage.output_tokens,
+          "kiln.cache_read_tokens": final.usage.cache_read_input_tokens ?? 0,
+          "kiln.cache_write_tokens": final.usage.cache_creation_input_tokens ?? 0,
+          "kiln.stop_reason": final.stop_reason ?? "",
+        });
+        return final;
+      });
     } catch (err) {
       if (signal.aborted) return end("cancelled", "the run was cancelled");
       if (timeout.aborted) return end("timeout", `stopped after ${Math.round(limits.wallClockMs / 1000)} s (the time limit)`);
@@ -211,15 +221,18 @@ async function runTools(calls: Anthropic.ToolUseBlock[], tools: Map<string, Tool
       content = `unknown tool ${JSON.stringify(call.name)}; the tools are: ${[...tools.keys()].join(", ")}`;
       isError = true;
     } else {
-      try {
-        const output = await untilAborted(tool.run(validateInput(tool.inputSchema, call.input), run.signal), run.signal);
-        content = output.content;
-        isError = output.isError === true;
-        completed ??= output.completed;
-      } catch (err) {
-        content = err instanceof ToolInputError ? `invalid input: ${err.message}` : `${call.name} failed: ${err instanceof Error ? err.message : String(err)}`;
-        isError = true;
-      }
+      ({ content, isError, completed } = await inSpan(`tool ${call.name}`, { "kiln.tool": call.name }, async (span) => {
+        let result: { content: string; isError: boolean; completed: { summary: string } | undefined };
+        try {
+          const output = await untilAborted(tool.run(validateInput(tool.inputSchema, call.input), run.signal), run.signal);
+          result = { content: output.content, isError: output.isError === true, completed: completed ?? output.completed };
+        } catch (err) {
+          const message = err instanceof ToolInputError ? `invalid input: ${err.message}` : `${call.name} failed: ${err instanceof Error ? err.message : String(err)}`;
+          result = { content: message, isError: true, completed };
+        }
+        span.setAttributes({ "kiln.tool.ok": !result.isError, "kiln.tool.output_chars": result.content.length });
+        return result;
+      }));
     }
     const capped = capText(content, run.limits.maxToolOutputChars);
     run.onEvent({ type: "tool_finished", id: call.id, name: call.name, input: call.input, ok: !isError, output: capped, durationMs: Date.now() - startedAt });

@@ -1,5 +1,6 @@
 import type Anthropic from "@anthropic-ai/sdk";
 import type { Logger } from "../../lib/log";
+import { inSpan } from "../../lib/tracing";
 import type { AuthData } from "../../lib/routes";
 import type { ProjectsApi } from "../../projects/contract";
 import type { Workspace, WorkspaceApi } from "../../workspace/contract";
@@ -92,7 +93,7 @@ export function createPipeline(deps: PipelineDeps): Executor {
     return turns;
   }
 
-  return async (ctx): Promise<JobResult> => {
+  const run = async (ctx: JobContext): Promise<JobResult> => {
     const { job } = ctx;
     const auth: AuthData = { userID: job.ownerId };
     const log = deps.log.child({ jobId: job.id, projectId: job.projectId });
@@ -182,4 +183,6 @@ export function createPipeline(deps: PipelineDeps): Executor {
       throw err;
     }
   };
+
+  return (ctx) => inSpan("generation", { "kiln.job_id": ctx.job.id, "kiln.project_id": ctx.job.projectId, "kiln.attempt": ctx.job.attempt }, () => run(ctx));
 }
