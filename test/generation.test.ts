@@ -193,4 +193,19 @@ describe("a generation, end to end over HTTP", () => {
       model.setScript(helloAppSession);
     }
   });
+
+  it("deletes a project with its sandbox, and with purge its files in the vfs too", async () => {
+    const doomed = (await api.call("POST", "/projects", { name: "Doomed" })).body.id;
+    const job = (await api.call("POST", "/generations", { projectId: doomed, prompt: "Build a hello page" })).body;
+    const done = await waitForGeneration(api, job.id);
+    expect(done.status).toBe("completed");
+    expect((await mongo.db.collection("files").countDocuments({ projectId: doomed })).valueOf()).toBeGreaterThan(0);
+
+    expect((await api.call("DELETE", `/projects/${doomed}?purge=true`)).status).toBe(200);
+    expect((await api.call("GET", `/projects/${doomed}`)).status).toBe(404);
+    expect((await workspaceImpl().get({ id: done.workspaceId })).status).toBe("deleted");
+    expect(await mongo.db.collection("files").countDocuments({ projectId: doomed })).toBe(0);
+    expect(await mongo.db.collection("blobs.files").countDocuments({ "metadata.projectId": doomed })).toBe(0);
+    await expect(fetch(done.previewUrl)).rejects.toThrow();
+  });
 });
