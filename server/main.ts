@@ -9,6 +9,11 @@ runMain("kiln", async (config, log) => {
       "ANTHROPIC_API_KEY is not set: Kiln's agent needs a Claude API key. Set it (and MONGODB_URI), or try everything offline with `npm run demo`.",
     );
   }
+  if (!config.mongodbUri) {
+    throw new Error(
+      "MONGODB_URI is not set: the vfs keeps every project file in MongoDB (GridFS) and Kiln never keeps them in memory silently. Set MONGODB_URI=mongodb://host:27017, or try everything offline with `npm run demo`.",
+    );
+  }
   const telemetry = startTelemetry(config, log);
   const server = await startServer(config, log);
   log.info("kiln is listening", { url: server.url, database: server.kiln.databases.kind });

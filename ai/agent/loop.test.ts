@@ -199,4 +199,25 @@ describe("the agent loop, through the real SDK against the fake Messages API", (
     expect(lastRequestText).toContain("y".repeat(1500));
     expect(fake.protocolErrors).toEqual([]);
   });
+
+  it("resumes a paused turn, and ends with a clear reason when the model refuses", async () => {
+    const d = doubles();
+    let resumedWith = "";
+    fake.setScript((request, { callIndex }) => {
+      if (callIndex === 0) return { content: [text("Thinking about it")], stop_reason: "pause_turn" };
+      if (callIndex === 1) {
+        resumedWith = JSON.stringify(request.body!.messages.at(-1));
+        return { content: [toolUse("attempt_completion", { summary: "after the pause" })] };
+      }
+      throw new Error("unexpected turn");
+    });
+    const paused = await run(d.tools).outcome;
+    expect(paused).toMatchObject({ end: "completed", summary: "after the pause", turns: 2 });
+    expect(resumedWith).toContain('"role":"assistant"');
+    expect(resumedWith).toContain("Thinking about it");
+
+    fake.setScript([{ content: [text("I can't help with that.")], stop_reason: "refusal" }]);
+    const refused = await run(d.tools).outcome;
+    expect(refused).toMatchObject({ end: "refusal", summary: "the model declined to continue with this request" });
+  });
 });
