@@ -1,6 +1,7 @@
 import { join, resolve } from "node:path";
 import type { Config } from "../lib/config";
 import type { Logger } from "../lib/log";
+import { createDaytonaProvider } from "./sandbox/daytona";
 import { createLocalProvider } from "./sandbox/local";
 import type { SandboxProvider } from "./sandbox/provider";
 
@@ -14,7 +15,17 @@ export function providerName(config: Pick<Config, "sandbox" | "daytonaApiKey">):
 export async function createProvider(config: Config, log: Logger): Promise<SandboxProvider> {
   const name = providerName(config);
   if (name === "daytona") {
-    throw new Error("KILN_SANDBOX=daytona: the Daytona provider is not available in this build yet; use KILN_SANDBOX=local");
+    if (!config.daytonaApiKey) throw new Error("KILN_SANDBOX=daytona needs DAYTONA_API_KEY");
+    return createDaytonaProvider({
+      apiKey: config.daytonaApiKey,
+      apiUrl: config.daytonaApiUrl,
+      target: config.daytonaTarget,
+      autoStopMinutes: config.daytonaAutoStopMinutes,
+      autoArchiveMinutes: config.daytonaAutoArchiveMinutes,
+      public: config.daytonaPublic,
+      previewPorts: config.previewPorts,
+      log,
+    });
   }
   return createLocalProvider({
     root: join(resolve(config.dataDir), "sandboxes"),

@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { lstat, mkdir, mkdtemp, readdir, readFile, realpath, rm, symlink, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,7 +9,7 @@ import { shellQuote } from "../paths";
 import { findOnPath } from "./bwrap";
 import { createLocalProvider, type LocalProviderOptions } from "./local";
 import type { ExecRequest, SandboxInfo, SandboxProvider } from "./provider";
-import { describeProviderSuite, expectNoSurvivor, processesWith, sleepMarker, waitFor, type ProviderHarness } from "./provider-suite";
+import { describeProviderSuite, expectNoSurvivor, freePort, processesWith, sleepMarker, waitFor, type ProviderHarness } from "./provider-suite";
 
 const hasBubblewrap = (await findOnPath("bwrap")) !== undefined;
 const base = await realpath(await mkdtemp(join(tmpdir(), "kiln-local-sandbox-")));
@@ -42,15 +41,6 @@ async function withServerSecrets(fn: () => Promise<void>): Promise<void> {
       else process.env[name] = value;
     }
   }
-}
-
-/** A TCP port nothing listens on right now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Names, kinds and content digests of everything below `base` except sandboxes' project directories. */

@@ -25,6 +25,14 @@ export class OutputCap {
     return this.dropped;
   }
 
+  /**
+   * Counts `bytes` bytes as dropped from the middle without seeing them: for a capture made elsewhere that
+   * kept only its head (pushed before, filling the head) and its tail (pushed after).
+   */
+  skip(bytes: number): void {
+    this.dropped += bytes;
+  }
+
   push(chunk: Buffer): void {
     const intoHead = Math.min(chunk.length, this.headBytes - this.headLength);
     if (intoHead > 0) {

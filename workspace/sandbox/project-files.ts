@@ -56,7 +56,7 @@ async function entryTarget(projectDir: string, path: string, field: string): Pro
 }
 
 /** Checks a batch of writes before anything is written: paths, no path twice, bytes, permission bits. */
-function checkWrites(files: FileWrite[]): Array<FileWrite & { field: string; mode: number }> {
+export function checkWrites(files: FileWrite[]): Array<FileWrite & { field: string; mode: number }> {
   if (!Array.isArray(files)) throw invalidArgument("files", "must be an array");
   const seen = new Set<string>();
   return files.map((file, index) => {

@@ -179,7 +179,7 @@ async function sessions(ctx: FakeContext, sandbox: FakeSandbox, req: ToolboxRequ
   if (req.method === "POST" && action === "exec") {
     const body = json(req.body);
     const command = String(body.command ?? "");
-    const entry = { id: `cmd-${session.commands.size + 1}-${session.id}`.slice(0, 60), command };
+    const entry: FakeSessionCommand = { id: `cmd-${session.commands.size + 1}-${session.id}`.slice(0, 60), command };
     session.commands.set(entry.id, entry);
     if (body.runAsync === true || body.async === true) {
       const { processId } = await local.startProcess(id, { name: `c${Date.now().toString(36)}${session.commands.size}`, command });

@@ -1,0 +1,280 @@
+/**
+ * The shell scripts the Daytona provider runs inside a sandbox (through `process.executeCommand` or a
+ * session), and the parsers of what they print. Every caller-supplied string reaches a script through
+ * {@link shellQuote}, every path after `safeRelativePath`; paths are relative to the project directory
+ * (the scripts' working directory) and always written `./<path>`, so none reads as an option.
+ */
+import { shellQuote } from "../paths";
+import { OutputCap } from "./output-cap";
+import { IGNORED_DIRECTORIES, type FileEntry } from "./provider";
+
+/** The project directory as commands name it: below the sandbox user's home. */
+export const PROJECT_IN_HOME = "project";
+/** Where the provider keeps its bookkeeping in a sandbox (pid files of background processes), outside the project. */
+const STATE_DIR = '"$HOME"/.kiln/procs';
+
+/** Exit codes the scripts use to say what went wrong. */
+export const EXIT = { notFound: 44, badCwd: 45 } as const;
+
+/** A normalised relative path (`""`: the project root) as one shell word that cannot read as an option. */
+export function pathWord(relative: string): string {
+  return shellQuote(relative === "" ? "." : `./${relative}`);
+}
+
+/** A script as the command of `executeCommand`: one bash invocation, whatever shell the daemon uses. */
+export function bashCommand(script: string): string {
+  return `bash -c ${shellQuote(script)}`;
+}
+
+function seconds(ms: number): string {
+  return (ms / 1000).toFixed(3);
+}
+
+/** Kills the process group whose id is in `pidFile` (a shell word): SIGTERM, then SIGKILL after `graceMs`. */
+function killGroup(pidFile: string, graceMs: number): string {
+  const rounds = Math.max(1, Math.ceil(graceMs / 100));
+  // The pid too: a process that has not reached its setsid yet is not a group leader.
+  return [
+    `p=$(cat ${pidFile} 2>/dev/null) || exit 0`,
+    'kill -TERM -- -"$p" "$p" 2>/dev/null',
+    `i=0; while { kill -0 -- -"$p" || kill -0 "$p"; } 2>/dev/null && [ "$i" -lt ${rounds} ]; do sleep 0.1; i=$((i+1)); done`,
+    'kill -KILL -- -"$p" "$p" 2>/dev/null; exit 0',
+  ].join("\n");
+}
+
+/** What an exec script is asked to do. */
+export interface ExecScriptSpec {
+  /** A random token: names the run's temporary directory and marks its result. */
+  execId: string;
+  command: string;
+  /** Relative to the project directory (`""`: the root). */
+  cwd: string;
+  timeoutMs: number;
+  graceMs: number;
+  maxOutputBytes: number;
+}
+
+const execDir = (execId: string) => `/tmp/kiln-exec-${execId}`;
+
+/** The head and tail sizes of {@link OutputCap.even} for `limit`. */
+function capSplit(limit: number): [head: number, tail: number] {
+  const head = Math.ceil(limit / 2);
+  return [head, limit - head];
+}
+
+/**
+ * Runs a command to completion inside the sandbox: `bash -lc <command>` in its own session (so its whole
+ * process group can be killed), stdout and stderr captured to files (and both, interleaved, to a third),
+ * killed on timeout (SIGTERM, SIGKILL after the grace period) by a watchdog, whatever it left running
+ * killed when it ends. Then it prints one marker line (exit status, timed out, cancelled, duration) and,
+ * for each capture, its size and its head and tail in base64: the cap is applied in the sandbox, so a
+ * command printing gigabytes sends back at most three times `maxOutputBytes`.
+ */
+export function execScript(spec: ExecScriptSpec): string {
+  const dir = shellQuote(execDir(spec.execId));
+  const [head, tail] = capSplit(spec.maxOutputBytes);
+  return [
+    `k=${dir}`,
+    'mkdir -p "$k" || exit 97',
+    "trap 'rm -rf \"$k\"' EXIT",
+    `cd -- ${pathWord(spec.cwd)} 2>/dev/null && [ -d . ] || { printf '%s\\n' ${shellQuote(`KILN-${spec.execId} nocwd`)}; exit 0; }`,
+    'mkfifo "$k/po" "$k/pe" || exit 97',
+    'tee -a "$k/c" < "$k/po" > "$k/o" & t1=$!',
+    'tee -a "$k/c" < "$k/pe" > "$k/e" & t2=$!',
+    "s=$(date +%s%N)",
+    `setsid bash -lc ${shellQuote(spec.command)} < /dev/null > "$k/po" 2> "$k/pe" & p=$!`,
+    'echo "$p" > "$k/pid"',
+    // The watchdog has its own group too, so it goes as a whole (its sleep included) when the command ends first.
+    `setsid bash -c ${shellQuote('sleep "$1"; touch "$2/t"; kill -TERM -- -"$3" "$3" 2>/dev/null; sleep "$4"; kill -KILL -- -"$3" "$3" 2>/dev/null')} ` +
+      `kiln ${seconds(spec.timeoutMs)} "$k" "$p" ${seconds(spec.graceMs)} < /dev/null > /dev/null 2>&1 & w=$!`,
+    // From here on the wrapper's own stderr (job notices) must not mix into the result it prints.
+    "exec 2>/dev/null",
+    'wait "$p"; x=$?',
+    // The watchdog by pid first (it may not have reached its setsid yet), then whatever its group holds.
+    'kill -KILL "$w"; kill -KILL -- -"$p" "-$w"',
+    'wait "$w"',
+    'wait "$t1" "$t2"',
+    "d=$(( ($(date +%s%N) - s) / 1000000 ))",
+    `printf '%s %s %s %s %s\\n' ${shellQuote(`KILN-${spec.execId}`)} "$x" "$([ -e "$k/t" ] && echo 1 || echo 0)" "$([ -e "$k/cancel" ] && echo 1 || echo 0)" "$d"`,
+    "for f in c o e; do",
+    '  n=$(wc -c < "$k/$f")',
+    `  if [ "$n" -le ${spec.maxOutputBytes} ]; then printf '%s %s -\\n' "$n" "$(base64 -w0 < "$k/$f")"`,
+    `  else printf '%s %s %s\\n' "$n" "$(head -c ${head} "$k/$f" | base64 -w0)" "$(tail -c ${tail} "$k/$f" | base64 -w0)"; fi`,
+    "done",
+  ].join("\n");
+}
+
+/** Kills the command of a running exec script (an abort): marks it cancelled, then kills its group. */
+export function cancelExecScript(execId: string, graceMs: number): string {
+  const dir = shellQuote(execDir(execId));
+  return [
+    `k=${dir}`,
+    'i=0; while [ ! -s "$k/pid" ] && [ -d "$k" ] && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i+1)); done',
+    '[ -s "$k/pid" ] || exit 0',
+    'touch "$k/cancel"',
+    killGroup('"$k/pid"', graceMs),
+  ].join("\n");
+}
+
+/** What an exec script reported. */
+export type ExecOutcome =
+  | { kind: "nocwd" }
+  | {
+      kind: "ran";
+      status: number;
+      timedOut: boolean;
+      cancelled: boolean;
+      durationMs: number;
+      output: OutputCap;
+      stdout: OutputCap;
+      stderr: OutputCap;
+    };
+
+/** One capture line: `<size> <head base64> <tail base64 | ->`, rebuilt as the cap the local provider would hold. */
+function captureOf(line: string | undefined, maxOutputBytes: number): OutputCap {
+  const [size, head = "", tail = "-"] = (line ?? "0").split(" ");
+  const cap = OutputCap.even(maxOutputBytes);
+  const headBytes = Buffer.from(head, "base64");
+  cap.push(headBytes);
+  if (tail !== "-") {
+    const tailBytes = Buffer.from(tail, "base64");
+    cap.skip(Number(size) - headBytes.length - tailBytes.length);
+    cap.push(tailBytes);
+  }
+  return cap;
+}
+
+/** Parses what {@link execScript} printed; undefined when its marker line is missing (the script itself failed). */
+export function parseExecOutput(result: string, execId: string, maxOutputBytes: number): ExecOutcome | undefined {
+  const lines = result.split("\n");
+  const at = lines.findIndex((line) => line.startsWith(`KILN-${execId} `));
+  if (at === -1) return undefined;
+  const fields = lines[at].split(" ");
+  if (fields[1] === "nocwd") return { kind: "nocwd" };
+  return {
+    kind: "ran",
+    status: Number(fields[1]),
+    timedOut: fields[2] === "1",
+    cancelled: fields[3] === "1",
+    durationMs: Number(fields[4]),
+    output: captureOf(lines[at + 1], maxOutputBytes),
+    stdout: captureOf(lines[at + 2], maxOutputBytes),
+    stderr: captureOf(lines[at + 3], maxOutputBytes),
+  };
+}
+
+const HASHES_MARKER = "KILN-HASHES";
+
+/**
+ * Lists `path` (a directory's entries, or the one file it names) with `find`: type, permission bits,
+ * size and path of regular files and directories, NUL-separated, skipping ignored directories by exact
+ * name; then, when asked, the sha256 of every file listed, all in one command. Exit {@link EXIT.notFound}
+ * when the path does not exist.
+ */
+export function listScript(path: string, recursive: boolean, hashes: boolean): string {
+  const ignored = [...IGNORED_DIRECTORIES].map((name) => `-name ${shellQuote(name)}`).join(" -o ");
+  const depth = recursive ? '-mindepth "$min"' : '-mindepth "$min" -maxdepth 1';
+  const find = `find -H "$p" ${depth} \\( -type d \\( ${ignored} \\) -prune \\) -o`;
+  return [
+    `p=${pathWord(path)}`,
+    `[ -e "$p" ] || exit ${EXIT.notFound}`,
+    'if [ -d "$p" ]; then min=1; else min=0; fi',
+    `${find} \\( -type f -o -type d \\) -printf '%y %m %s %p\\0' || exit 1`,
+    ...(hashes ? [`printf '${HASHES_MARKER}\\0'`, `${find} -type f -exec sha256sum -z -- {} + || exit 1`] : []),
+  ].join("\n");
+}
+
+/** `./a/b` or `.` as printed by find, as a project path (`a/b`). */
+function projectPath(printed: string): string {
+  return printed === "." ? "" : printed.replace(/^\.\//, "");
+}
+
+/** Parses what {@link listScript} printed into entries sorted by path (as the local provider sorts them). */
+export function parseListOutput(result: string): FileEntry[] {
+  const records = result.split("\0");
+  const marker = records.indexOf(HASHES_MARKER);
+  const listing = marker === -1 ? records : records.slice(0, marker);
+  const byPath = new Map<string, FileEntry>();
+  for (const record of listing) {
+    const match = /^([fd]) ([0-7]+) (\d+) (.+)$/s.exec(record.replace(/^\n+/, ""));
+    if (!match) continue;
+    const isDir = match[1] === "d";
+    const path = projectPath(match[4]);
+    byPath.set(path, { path, size: isDir ? 0 : Number(match[3]), isDir, mode: parseInt(match[2], 8) & 0o777 });
+  }
+  if (marker !== -1) {
+    for (const record of records.slice(marker + 1)) {
+      const match = /^([0-9a-f]{64}) [ *](.+)$/s.exec(record);
+      const entry = match ? byPath.get(projectPath(match[2])) : undefined;
+      if (entry && match) entry.sha256 = match[1];
+    }
+  }
+  return [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** Removes paths recursively; a missing one is fine. */
+export function deleteScript(paths: string[]): string {
+  return `rm -rf -- ${paths.map(pathWord).join(" ")}`;
+}
+
+/** Moves `from` to `to`, creating the parents of `to`; exit {@link EXIT.notFound} when `from` does not exist. */
+export function renameScript(from: string, to: string): string {
+  return [
+    `f=${pathWord(from)}; t=${pathWord(to)}`,
+    `[ -e "$f" ] || [ -L "$f" ] || exit ${EXIT.notFound}`,
+    'mkdir -p -- "$(dirname -- "$t")" && mv -fT -- "$f" "$t"',
+  ].join("\n");
+}
+
+/** Sets permission bits: `chmod` once per distinct mode. */
+export function chmodScript(files: Array<{ path: string; mode: number }>): string {
+  const byMode = new Map<number, string[]>();
+  for (const file of files) byMode.set(file.mode, [...(byMode.get(file.mode) ?? []), file.path]);
+  return [...byMode.entries()].map(([mode, paths]) => `chmod ${mode.toString(8)} -- ${paths.map(pathWord).join(" ")}`).join(" && ");
+}
+
+/**
+ * Why a batch upload failed, for paths it could not write: prints `<index> dir` for the first path that is
+ * a directory, `<index> file` for the first with a file where a parent directory should be, else `none`.
+ */
+export function diagnoseWritesScript(paths: string[]): string {
+  return [
+    "i=0",
+    `for p in ${paths.map(pathWord).join(" ")}; do`,
+    '  if [ -d "$p" ] && [ ! -L "$p" ]; then echo "$i dir"; exit 0; fi',
+    '  q=$(dirname -- "$p")',
+    '  while [ "$q" != . ]; do',
+    '    if [ -e "$q" ] && [ ! -d "$q" ]; then echo "$i file"; exit 0; fi',
+    '    q=$(dirname -- "$q")',
+    "  done",
+    "  i=$((i+1))",
+    "done",
+    "echo none",
+  ].join("\n");
+}
+
+/** The pid file of a background process (a shell word). */
+function processPidFile(processId: string): string {
+  return `${STATE_DIR}/${shellQuote(`${processId}.pgid`)}`;
+}
+
+/** Before starting a background process: checks its cwd (exit {@link EXIT.badCwd}) and makes the directory of pid files. */
+export function prepareProcessScript(cwd: string): string {
+  return [`cd -- ${pathWord(cwd)} 2>/dev/null && [ -d . ] || exit ${EXIT.badCwd}`, `mkdir -p ${STATE_DIR} || exit 1`].join("\n");
+}
+
+/**
+ * The session command of a background process: its own session (so its whole group can be killed), its
+ * group id in a pid file, `bash -lc <command>` in its cwd with its environment.
+ */
+export function processCommand(processId: string, cwd: string, env: Record<string, string>, command: string): string {
+  const dir = cwd === "" ? `"$HOME"/${PROJECT_IN_HOME}` : `"$HOME"/${PROJECT_IN_HOME}/${shellQuote(cwd)}`;
+  const assignments = Object.entries(env).map(([key, value]) => shellQuote(`${key}=${value}`));
+  const inner = 'echo $$ > "$1"; cd -- "$2" || exit 1; shift 2; exec env -- "$@"';
+  return `setsid -w bash -c ${shellQuote(inner)} kiln ${processPidFile(processId)} ${dir} ${assignments.join(" ")} bash -lc ${shellQuote(command)}`;
+}
+
+/** Kills a background process's whole group (SIGTERM, SIGKILL after the grace period). */
+export function stopProcessScript(processId: string, graceMs: number): string {
+  return killGroup(processPidFile(processId), graceMs);
+}
