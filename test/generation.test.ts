@@ -3,40 +3,59 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { WorkspaceApi } from "../workspace/contract";
 import { startFakeAnthropic, text, toolUse, type FakeAnthropic } from "./fakes/anthropic/server";
+import { startFakeDaytona, type FakeDaytona } from "./fakes/daytona/server";
 import { HELLO_PAGE_HEADING, helloAppSession } from "./fakes/anthropic/sessions/hello-app";
 import { readEvents, waitForGeneration } from "./support/generation";
 import { client, type TestClient } from "./support/http";
 import { startTestKiln, type TestKiln } from "./support/kiln";
 import { startTestMongo, type TestMongo } from "./support/mongo";
 
-let kiln: TestKiln;
-let mongo: TestMongo;
-let model: FakeAnthropic;
-let api: TestClient;
-let token: string;
+// The Daytona SDK would otherwise open a Socket.IO connection the fake does not serve.
+process.env.DAYTONA_USE_DEPRECATED_POLLING = "true";
 
-const workspaceImpl = () => kiln.kiln.services.find((s) => s.name === "workspace")!.impl as WorkspaceApi;
+describe.each(["local", "daytona"] as const)("a generation on %s sandboxes, end to end over HTTP", (provider) => {
+  let kiln: TestKiln;
+  let mongo: TestMongo;
+  let model: FakeAnthropic;
+  let daytona: FakeDaytona | undefined;
+  let api: TestClient;
+  let token: string;
 
-beforeAll(async () => {
-  mongo = await startTestMongo();
-  model = await startFakeAnthropic({ script: helloAppSession });
-  kiln = await startTestKiln({
-    MONGODB_URI: mongo.uri,
-    KILN_MONGODB_DATABASE: mongo.databaseName,
-    ANTHROPIC_BASE_URL: model.baseURL,
-    ANTHROPIC_API_KEY: "sk-test-generation",
-    KILN_WORKSPACE_POLL_MS: "50",
+  const workspaceImpl = () => kiln.kiln.services.find((s) => s.name === "workspace")!.impl as WorkspaceApi;
+
+  /** Makes a sandbox vanish behind Kiln's back, as a provider losing it would. */
+  async function loseSandbox(sandboxId: string): Promise<void> {
+    if (daytona) await daytona.faults.vanish(sandboxId);
+    else await rm(join(kiln.config.dataDir, "sandboxes", sandboxId), { recursive: true, force: true });
+  }
+
+  beforeAll(async () => {
+    const firstPort = 22_000 + Math.floor(Math.random() * 1000) * 20;
+    const previewPorts: [number, number] = [firstPort, firstPort + 19];
+    mongo = await startTestMongo();
+    model = await startFakeAnthropic({ script: helloAppSession });
+    daytona = provider === "daytona" ? await startFakeDaytona({ previewPorts }) : undefined;
+    kiln = await startTestKiln({
+      MONGODB_URI: mongo.uri,
+      KILN_MONGODB_DATABASE: mongo.databaseName,
+      ANTHROPIC_BASE_URL: model.baseURL,
+      ANTHROPIC_API_KEY: "sk-test-generation",
+      KILN_WORKSPACE_POLL_MS: "50",
+      KILN_PREVIEW_PORTS: `${previewPorts[0]}-${previewPorts[1]}`,
+      KILN_SANDBOX: provider,
+      DAYTONA_API_KEY: daytona?.apiKey,
+      DAYTONA_API_URL: daytona?.apiUrl,
+    });
+    ({ token } = await kiln.createUser("builder"));
+    api = client(kiln.url, token);
+  }, 60_000);
+  afterAll(async () => {
+    await kiln?.close();
+    await daytona?.close();
+    await model?.close();
+    await mongo?.close();
   });
-  ({ token } = await kiln.createUser("builder"));
-  api = client(kiln.url, token);
-}, 60_000);
-afterAll(async () => {
-  await kiln?.close();
-  await model?.close();
-  await mongo?.close();
-});
 
-describe("a generation, end to end over HTTP", () => {
   let projectId: string;
   let jobId: string;
   let final: any;
@@ -154,8 +173,7 @@ describe("a generation, end to end over HTTP", () => {
   });
 
   it("re-creates a lost sandbox on the next prompt and restores the project from the vfs", async () => {
-    const lost = (await workspaceImpl().get({ id: final.workspaceId })).providerSandboxId!;
-    await rm(join(kiln.config.dataDir, "sandboxes", lost), { recursive: true, force: true });
+    await loseSandbox((await workspaceImpl().get({ id: final.workspaceId })).providerSandboxId!);
     const next = await api.call("POST", "/generations", { projectId, prompt: "Mention the restore" });
     const done = await waitForGeneration(api, next.body.id);
     expect(done.status).toBe("completed");
