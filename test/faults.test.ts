@@ -1,36 +1,28 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { lastToolResults, startFakeAnthropic, text, toolUse, type FakeAnthropic } from "./fakes/anthropic/server";
+import { lastToolResults, text, toolUse, type FakeAnthropic } from "./fakes/anthropic/server";
 import { readEvents, waitForGeneration } from "./support/generation";
-import { client, type TestClient } from "./support/http";
-import { startTestKiln, type TestKiln } from "./support/kiln";
-import { startTestMongo, type TestMongo } from "./support/mongo";
+import type { TestClient } from "./support/http";
+import type { TestKiln } from "./support/kiln";
+import type { TestMongo } from "./support/mongo";
+import { startGenerationStack, type GenerationStack } from "./support/stack";
 
+
+const PAGE = "<h1>Outage-proof</h1>\n";
+const SERVER = 'require("node:http").createServer((q, s) => s.end(require("node:fs").readFileSync(__dirname + "/index.html"))).listen(Number(process.env.PORT), "0.0.0.0");\n';
+
+let stack: GenerationStack;
 let kiln: TestKiln;
 let mongo: TestMongo;
 let model: FakeAnthropic;
 let api: TestClient;
 let token: string;
 
-const PAGE = "<h1>Outage-proof</h1>\n";
-const SERVER = 'require("node:http").createServer((q, s) => s.end(require("node:fs").readFileSync(__dirname + "/index.html"))).listen(Number(process.env.PORT), "0.0.0.0");\n';
-
 beforeAll(async () => {
-  mongo = await startTestMongo();
-  model = await startFakeAnthropic();
-  kiln = await startTestKiln({
-    MONGODB_URI: mongo.uri,
-    KILN_MONGODB_DATABASE: mongo.databaseName,
-    ANTHROPIC_BASE_URL: model.baseURL,
-    ANTHROPIC_API_KEY: "sk-test-faults",
-    KILN_WORKSPACE_POLL_MS: "50",
-  });
-  ({ token } = await kiln.createUser("faults"));
-  api = client(kiln.url, token);
+  stack = await startGenerationStack({ env: { ANTHROPIC_API_KEY: "sk-test-faults" } });
+  ({ kiln, mongo, model, api, token } = stack);
 }, 60_000);
 afterAll(async () => {
-  await kiln?.close();
-  await model?.close();
-  await mongo?.close();
+  await stack?.close();
 });
 
 describe("faults during a generation", () => {

@@ -1,12 +1,13 @@
 import { execSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFakeAnthropic, text, toolUse, type FakeAnthropic } from "./fakes/anthropic/server";
+import { text, toolUse, type FakeAnthropic } from "./fakes/anthropic/server";
 import type { Turn } from "./fakes/anthropic/script";
 import { readEvents, waitForGeneration, type SseEvent } from "./support/generation";
-import { client, type TestClient } from "./support/http";
-import { startTestKiln, type TestKiln } from "./support/kiln";
-import { startTestMongo, type TestMongo } from "./support/mongo";
+import type { TestClient } from "./support/http";
+import type { TestKiln } from "./support/kiln";
+import type { TestMongo } from "./support/mongo";
+import { startGenerationStack, type GenerationStack } from "./support/stack";
 
 const SECRET_KEY = "sk-ant-hostile-0123456789-SECRET";
 const HOSTILE_PATHS = [
@@ -24,6 +25,8 @@ const HOSTILE_PATHS = [
   "",
 ];
 
+
+let stack: GenerationStack;
 let kiln: TestKiln;
 let mongo: TestMongo;
 let model: FakeAnthropic;
@@ -31,23 +34,11 @@ let api: TestClient;
 let token: string;
 
 beforeAll(async () => {
-  mongo = await startTestMongo();
-  model = await startFakeAnthropic();
-  kiln = await startTestKiln({
-    MONGODB_URI: mongo.uri,
-    KILN_MONGODB_DATABASE: mongo.databaseName,
-    ANTHROPIC_BASE_URL: model.baseURL,
-    ANTHROPIC_API_KEY: SECRET_KEY,
-    KILN_WORKSPACE_POLL_MS: "50",
-    KILN_MAX_TURNS: "100",
-  });
-  ({ token } = await kiln.createUser("hostile"));
-  api = client(kiln.url, token);
+  stack = await startGenerationStack({ env: { ANTHROPIC_API_KEY: SECRET_KEY, KILN_MAX_TURNS: "100" } });
+  ({ kiln, mongo, model, api, token } = stack);
 }, 60_000);
 afterAll(async () => {
-  await kiln?.close();
-  await model?.close();
-  await mongo?.close();
+  await stack?.close();
 });
 
 /** Plays `calls` one per turn, then ends the turn; returns every tool result event of the run. */

@@ -1,39 +1,30 @@
-import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dropSchemas, openDatabases, type Databases } from "../lib/postgres";
+import { openTestDatabase, type TestDatabase } from "../test/support/database";
 import { memoryLogger } from "../test/support/kiln";
 import type { Workspace } from "./contract";
 import { createLocalProvider } from "./sandbox/local";
 import type { SandboxProvider } from "./sandbox/provider";
 import { createWorkspaceService } from "./service";
 
-const prefix = `t${randomBytes(4).toString("hex")}_`;
 const { log } = memoryLogger("warn");
 const firstPort = 21_000 + Math.floor(Math.random() * 1000) * 20;
-let databases: Databases;
+let database: TestDatabase;
 let provider: SandboxProvider;
 let root: string;
 let service: ReturnType<typeof createWorkspaceService>;
 
 beforeAll(async () => {
-  databases = await openDatabases([{ service: "workspace", migrationsDir: fileURLToPath(new URL("./migrations", import.meta.url)) }], {
-    url: process.env.DATABASE_URL,
-    dataDir: null,
-    schemaPrefix: prefix,
-    log,
-  });
+  database = await openTestDatabase("workspace");
   root = await mkdtemp(join(tmpdir(), "kiln-workspace-"));
   provider = await createLocalProvider({ root, portRange: [firstPort, firstPort + 14], log });
-  service = createWorkspaceService({ db: databases.pool("workspace"), provider, portRange: [firstPort, firstPort + 14], log });
+  service = createWorkspaceService({ db: database.pool, provider, portRange: [firstPort, firstPort + 14], log });
 });
 afterAll(async () => {
   await service?.close();
-  await databases?.close();
-  if (process.env.DATABASE_URL) await dropSchemas(process.env.DATABASE_URL, [`${prefix}workspace`]);
+  await database?.close();
   await rm(root, { recursive: true, force: true });
 });
 

@@ -1,9 +1,7 @@
 import Anthropic from "@anthropic-ai/sdk";
-import { randomBytes } from "node:crypto";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newId } from "../../lib/ids";
-import { dropSchemas, openDatabases, type Databases } from "../../lib/postgres";
+import { openTestDatabase, type TestDatabase } from "../../test/support/database";
 import type { Project } from "../../projects/contract";
 import { memoryLogger } from "../../test/support/kiln";
 import type { Workspace, WorkspaceApi, WorkspaceStatus } from "../../workspace/contract";
@@ -11,23 +9,16 @@ import { createPipeline, type PipelineDeps } from "./pipeline";
 import { startRunner } from "./runner";
 import { createJobStore, type JobRecord, type JobStore } from "./store";
 
-const prefix = `t${randomBytes(4).toString("hex")}_`;
-let databases: Databases;
+let database: TestDatabase;
 let store: JobStore;
 const { log } = memoryLogger("warn");
 
 beforeAll(async () => {
-  databases = await openDatabases([{ service: "ai", migrationsDir: fileURLToPath(new URL("../migrations", import.meta.url)) }], {
-    url: process.env.DATABASE_URL,
-    dataDir: null,
-    schemaPrefix: prefix,
-    log,
-  });
-  store = createJobStore(databases.pool("ai"));
+  database = await openTestDatabase("ai");
+  store = createJobStore(database.pool);
 });
 afterAll(async () => {
-  await databases?.close();
-  if (process.env.DATABASE_URL) await dropSchemas(process.env.DATABASE_URL, [`${prefix}ai`]);
+  await database?.close();
 });
 
 function workspaceRow(id: string, status: WorkspaceStatus, lastError: string | null = null): Workspace {

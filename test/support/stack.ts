@@ -1,0 +1,42 @@
+import { startFakeAnthropic, type FakeAnthropic } from "../fakes/anthropic/server";
+import type { Script } from "../fakes/anthropic/script";
+import { client, type TestClient } from "./http";
+import { startTestKiln, type TestKiln } from "./kiln";
+import { startTestMongo, type TestMongo } from "./mongo";
+
+/** The standalone server with a MongoDB (stand-in unless MONGODB_URI) and a scripted model, and a signed-in user. */
+export interface GenerationStack {
+  kiln: TestKiln;
+  mongo: TestMongo;
+  model: FakeAnthropic;
+  api: TestClient;
+  token: string;
+  close(): Promise<void>;
+}
+
+/** Starts everything a generation needs for one test file; `env` adds to or overrides the server's settings. */
+export async function startGenerationStack(options: { script?: Script; env?: Record<string, string | undefined> } = {}): Promise<GenerationStack> {
+  const mongo = await startTestMongo();
+  const model = await startFakeAnthropic({ script: options.script });
+  const kiln = await startTestKiln({
+    MONGODB_URI: mongo.uri,
+    KILN_MONGODB_DATABASE: mongo.databaseName,
+    ANTHROPIC_BASE_URL: model.baseURL,
+    ANTHROPIC_API_KEY: "sk-test-stack",
+    KILN_WORKSPACE_POLL_MS: "50",
+    ...options.env,
+  });
+  const { token } = await kiln.createUser("tester");
+  return {
+    kiln,
+    mongo,
+    model,
+    api: client(kiln.url, token),
+    token,
+    close: async () => {
+      await kiln.close();
+      await model.close();
+      await mongo.close();
+    },
+  };
+}
