@@ -65,6 +65,8 @@ const DEFAULT_OUTPUT_BYTES = 100_000;
 const MAX_OUTPUT_BYTES = 5_000_000;
 const MAX_BATCH = 5_000;
 const DEV_PROCESS = "dev";
+/** How long closing waits for sandboxes still being provisioned. */
+const CLOSE_WAIT_MS = 2000;
 
 function boundedInteger(field: string, value: unknown, fallback: number, min: number, max: number): number {
   if (value === undefined || value === null) return fallback;
@@ -372,7 +374,9 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
     },
 
     async close() {
-      await Promise.allSettled([...provisioning]);
+      // A sandbox still being provisioned may take minutes: give it a moment, not the whole shutdown.
+      const deadline = new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref());
+      await Promise.race([Promise.allSettled([...provisioning]), deadline]);
       await provider.close();
     },
   };

@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFakeDaytona, type FakeDaytona } from "./fakes/daytona/server";
+import { helloAppSession } from "./fakes/anthropic/sessions/hello-app";
+import { waitForGeneration } from "./support/generation";
+import { startGenerationStack, type GenerationStack } from "./support/stack";
+
+// The Daytona SDK would otherwise open a Socket.IO connection the fake does not serve.
+process.env.DAYTONA_USE_DEPRECATED_POLLING = "true";
+
+let daytona: FakeDaytona;
+let stack: GenerationStack;
+
+beforeAll(async () => {
+  const firstPort = 23_000 + Math.floor(Math.random() * 1000) * 20;
+  daytona = await startFakeDaytona({ previewPorts: [firstPort, firstPort + 19] });
+  stack = await startGenerationStack({
+    script: helloAppSession,
+    env: {
+      KILN_SANDBOX: "daytona",
+      DAYTONA_API_KEY: daytona.apiKey,
+      DAYTONA_API_URL: daytona.apiUrl,
+      KILN_PREVIEW_PORTS: `${firstPort}-${firstPort + 19}`,
+      KILN_WORKSPACE_READY_TIMEOUT_MS: "2500",
+    },
+  });
+}, 60_000);
+afterAll(async () => {
+  await stack?.close();
+  await daytona?.close();
+});
+
+async function generate(name: string) {
+  const projectId = (await stack.api.call("POST", "/projects", { name })).body.id;
+  const job = (await stack.api.call("POST", "/generations", { projectId, prompt: "Build a hello page" })).body;
+  return { projectId, done: await waitForGeneration(stack.api, job.id, 30_000) };
+}
+
+describe("workspaces that do not become ready (Daytona, through the fake)", () => {
+  it("fails the job with Daytona's own reason when the sandbox ends in error", async () => {
+    daytona.faults.failNextCreate("image pull back-off: registry unreachable");
+    const { done } = await generate("Broken image");
+    expect(done.status).toBe("failed");
+    expect(done.error).toMatch(/^workspace wsp_\w+ failed: .*image pull back-off: registry unreachable/);
+    expect(done.step).toBe("done");
+  });
+
+  it("fails the job saying how long it waited when the sandbox never starts", async () => {
+    daytona.faults.setStartPolls(1_000_000);
+    try {
+      const { done, projectId } = await generate("Never ready");
+      expect(done.status).toBe("failed");
+      expect(done.error).toMatch(/^workspace wsp_\w+ was not ready after waiting 2\.5 s \(still creating\)$/);
+      const project = await stack.api.call("GET", `/projects/${projectId}`);
+      expect(project.body.status).toBe("failed");
+    } finally {
+      daytona.faults.setStartPolls(1);
+    }
+  });
+
+  it("still builds the app once the provider behaves", async () => {
+    const { done } = await generate("Fine again");
+    expect(done.status).toBe("completed");
+    expect((await fetch(done.previewUrl)).status).toBe(200);
+  });
+});
