@@ -11,7 +11,7 @@ import type { WorkspaceApi } from "../workspace/contract";
 import type { AiApi } from "./contract";
 import type { JobVfs } from "./jobs/adapters";
 import { LiveEvents } from "./jobs/live";
-import { createPipeline } from "./jobs/pipeline";
+import { createPipeline, createSalvage } from "./jobs/pipeline";
 import { startRunner } from "./jobs/runner";
 import { createJobStore } from "./jobs/store";
 import { agentLimits } from "./limits";
@@ -88,6 +88,7 @@ export function ai(): AiApi {
     pollMs: 1000,
     maxAttempts: 3,
     onEvent: (jobId) => live.notify(jobId),
+    salvage: createSalvage({ vfs: vfsClient }),
     log,
   });
   instance = createAiService({

@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import { MongoClient } from "mongodb";
 import Anthropic from "@anthropic-ai/sdk";
 import { LiveEvents } from "../ai/jobs/live";
-import { createPipeline } from "../ai/jobs/pipeline";
+import { createPipeline, createSalvage } from "../ai/jobs/pipeline";
 import { startRunner } from "../ai/jobs/runner";
 import { createJobStore } from "../ai/jobs/store";
 import { agentLimits } from "../ai/limits";
@@ -100,6 +100,7 @@ export async function composeKiln(config: Config, log: Logger, options: ComposeO
     pollMs: 1000,
     maxAttempts: 3,
     onEvent: (jobId) => live.notify(jobId),
+    salvage: createSalvage({ vfs: vfs }),
     log: aiLog,
   });
   const ai = createAiService({

@@ -41,7 +41,7 @@ afterAll(async () => {
 });
 
 /** `npm run worker` as a real child process, sharing the test server's database, vfs and sandboxes. */
-function startWorker(): ChildProcess {
+function startWorker(options: { concurrency?: string } = {}): ChildProcess {
   const { config } = kiln;
   const worker = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("../server/worker.ts", import.meta.url))], {
     env: {
@@ -54,12 +54,12 @@ function startWorker(): ChildProcess {
       KILN_MONGODB_DATABASE: mongo.databaseName,
       ANTHROPIC_BASE_URL: model.baseURL,
       ANTHROPIC_API_KEY: "sk-test-crash",
-      KILN_RUNNER_CONCURRENCY: "1",
+      KILN_RUNNER_CONCURRENCY: options.concurrency ?? "1",
       KILN_RUNNER_LEASE_MS: "1500",
       KILN_WORKSPACE_POLL_MS: "50",
-      LOG_LEVEL: "warn",
+      LOG_LEVEL: process.env.KILN_WORKER_LOG ?? "warn",
     },
-    stdio: ["ignore", "ignore", "pipe"],
+    stdio: ["ignore", "ignore", process.env.KILN_WORKER_LOG ? "inherit" : "pipe"],
   });
   workers.push(worker);
   return worker;
@@ -75,12 +75,49 @@ describe("a runner killed mid-job", () => {
     await new Promise((resolve) => first.once("exit", resolve));
     expect((await api.call("GET", `/generations/${job.id}`)).body.status).toBe("running");
 
-    startWorker();
+    const second = startWorker();
     const done = await waitForGeneration(api, job.id, 45_000);
     expect(done.status).toBe("failed");
     expect(done.error).toBe("the server running this generation stopped during generating; the files written so far are kept. Send a follow-up prompt to continue.");
     expect(done.attempt).toBe(2);
     const kept = await api.call("GET", `/vfs/${projectId}/file?path=kept.txt`);
     expect(Buffer.from(kept.body.contentBase64, "base64").toString()).toBe("written before the crash");
+    second.kill("SIGTERM");
+    await new Promise((resolve) => second.once("exit", resolve));
   }, 90_000);
+
+  it("recovers 10 concurrent jobs after a SIGKILL: every job ends with a reason, none stuck, every file in the sandboxes reaches the vfs", async () => {
+    // Each job writes a file through the tool, one more straight from a command (no per-file backup),
+    // then starts a long build: the worker is killed while all ten are in it.
+    model.setScript((request) => {
+      const turns = request.body!.messages.filter((m) => m.role === "assistant").length;
+      if (turns === 0) return { content: [toolUse("write_to_file", { path: "tool.txt", content: `written by ${request.index}` })] };
+      if (turns === 1) return { content: [toolUse("execute_command", { command: "echo 'written by a command' > command.txt" })] };
+      return { content: [toolUse("execute_command", { command: "sleep 60" })] };
+    });
+    const jobs = await Promise.all(
+      Array.from({ length: 10 }, async (_, i) => {
+        const projectId = (await api.call("POST", "/projects", { name: `Crash ${i}` })).body.id;
+        return { projectId, id: (await api.call("POST", "/generations", { projectId, prompt: "Build slowly" })).body.id as string };
+      }),
+    );
+    const worker = startWorker({ concurrency: "10" });
+    await Promise.all(
+      jobs.map((job) => readEvents(kiln.url, token, job.id, { until: (e) => e.event === "tool_finished" && String(e.data.output).startsWith("exit code 0") })),
+    );
+    worker.kill("SIGKILL");
+    await new Promise((resolve) => worker.once("exit", resolve));
+
+    startWorker({ concurrency: "10" });
+    const outcomes = await Promise.all(jobs.map((job) => waitForGeneration(api, job.id, 60_000)));
+    const counts = { completed: 0, failed: 0, cancelled: 0 };
+    for (const done of outcomes) counts[done.status as keyof typeof counts]++;
+    expect(counts).toEqual({ completed: 0, failed: 10, cancelled: 0 });
+    for (const done of outcomes) expect(done.error).toContain("the files written so far are kept");
+
+    for (const job of jobs) {
+      const files = await api.call("GET", `/vfs/${job.projectId}/files`);
+      expect(files.body.files.map((f: { path: string }) => f.path).sort()).toEqual(["command.txt", "tool.txt"]);
+    }
+  }, 120_000);
 });

@@ -11,6 +11,7 @@ import { createTools } from "../agent/tools";
 import { backupOf, finisherOf, sandboxOf, type JobVfs } from "./adapters";
 import { TextCoalescer } from "./coalesce";
 import type { Executor, JobContext, JobResult } from "./runner";
+import type { JobRecord } from "./store";
 
 /** Where the pipeline reports what operators count (Prometheus in standalone). */
 export interface JobMetrics {
@@ -42,6 +43,14 @@ const sleep = (ms: number, signal: AbortSignal) =>
     const timer = setTimeout(resolve, ms);
     signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
   });
+
+/** Backs up the workspace of a job whose runner died, so nothing it wrote to the sandbox is lost. */
+export function createSalvage(deps: Pick<PipelineDeps, "vfs">): (job: JobRecord) => Promise<void> {
+  return async (job) => {
+    if (!job.workspaceId) return;
+    await deps.vfs.backupWorkspace({ projectId: job.projectId, workspaceId: job.workspaceId, jobId: job.id, label: `salvaged from job ${job.id}` }, { userID: job.ownerId });
+  };
+}
 
 /**
  * The generation pipeline: prepare the project's workspace (reuse, start, or re-create and restore),

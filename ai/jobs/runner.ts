@@ -38,6 +38,8 @@ export interface RunnerOptions {
   maxAttempts: number;
   /** Told after every event appended, so live streams can follow without polling. */
   onEvent: EventListener;
+  /** Saves what a job left behind when its runner died mid-run, before it is failed. */
+  salvage?: (job: JobRecord) => Promise<void>;
   log: Logger;
 }
 
@@ -100,6 +102,8 @@ export function startRunner(options: RunnerOptions): Runner {
     const jobLog = log.child({ jobId: job.id, projectId: job.projectId });
     if (job.attempt > 1 && !RESUMABLE.has(job.step)) {
       jobLog.warn("job's runner died mid-run; failing it", { step: job.step });
+      // Whatever reached the sandbox before the runner died goes to the vfs before the job ends.
+      await options.salvage?.(job).catch((err: unknown) => jobLog.warn("could not back up the abandoned job's files", errorFields(err)));
       await end(job, {
         status: "failed",
         error: `the server running this generation stopped during ${job.step.replace(/_/g, " ")}; the files written so far are kept. Send a follow-up prompt to continue.`,
