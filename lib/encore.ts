@@ -4,7 +4,7 @@
  */
 import { APIError, ErrCode } from "encore.dev/api";
 import log from "encore.dev/log";
-import { AppError, GENERIC_INTERNAL_MESSAGE, type ErrorCode } from "./errors";
+import { AppError, DATABASE_UNAVAILABLE, GENERIC_INTERNAL_MESSAGE, isConnectionFailure, type ErrorCode } from "./errors";
 import type { LogFields, Logger } from "./log";
 
 const ENCORE_CODES: Record<ErrorCode, ErrCode> = {
@@ -29,6 +29,7 @@ const ENCORE_CODES: Record<ErrorCode, ErrCode> = {
 /** Turns what the core threw into Encore's APIError; anything but an AppError is logged and hidden. */
 export function toAPIError(err: unknown): APIError {
   if (err instanceof APIError) return err;
+  if (isConnectionFailure(err)) return toAPIError(DATABASE_UNAVAILABLE);
   if (err instanceof AppError) {
     const apiError = new APIError(ENCORE_CODES[err.code], err.message);
     return err.details ? apiError.withDetails(err.details) : apiError;

@@ -19,3 +19,19 @@ describe("AppError", () => {
     });
   });
 });
+
+describe("database connection failures", () => {
+  it("are told apart from other errors and answered as 503 unavailable", async () => {
+    const { isConnectionFailure } = await import("./errors");
+    const terminated = Object.assign(new Error("terminating connection due to administrator command"), { code: "57P01" });
+    const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
+    const ended = new Error("Connection terminated unexpectedly");
+    for (const err of [terminated, refused, ended]) {
+      expect(isConnectionFailure(err)).toBe(true);
+      expect(toErrorBody(err)).toEqual({ status: 503, body: { code: "unavailable", message: "the database is unavailable right now; try again in a moment", details: null } });
+    }
+    const constraint = Object.assign(new Error('duplicate key value violates unique constraint "x"'), { code: "23505" });
+    expect(isConnectionFailure(constraint)).toBe(false);
+    expect(toErrorBody(constraint).status).toBe(500);
+  });
+});

@@ -82,12 +82,28 @@ export function notFound(kind: string, id: string): AppError {
 
 export const GENERIC_INTERNAL_MESSAGE = "an internal error occurred";
 
+/** Postgres SQLSTATEs of a connection lost or refused (admin shutdown, crash, cannot connect). */
+const CONNECTION_STATES = new Set(["57P01", "57P02", "57P03", "08000", "08001", "08003", "08004", "08006"]);
+
+/** Whether `err` says the database connection failed, rather than the request: worth a retry. */
+export function isConnectionFailure(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (!e || typeof e !== "object") return false;
+  if (typeof e.code === "string" && (CONNECTION_STATES.has(e.code) || ["ECONNREFUSED", "ECONNRESET", "EPIPE"].includes(e.code))) return true;
+  return typeof e.message === "string" && /Connection terminated|connection error|Client was closed/i.test(e.message);
+}
+
+/** The error a client gets when the database connection failed: retry shortly. */
+export const DATABASE_UNAVAILABLE = new AppError("unavailable", "the database is unavailable right now; try again in a moment");
+
 /**
- * The body a client sees for any thrown value: an AppError as itself, anything else as a generic
- * `internal` error (the original stays in the server's log, never in the response).
+ * The body a client sees for any thrown value: an AppError as itself, a lost database connection as
+ * `unavailable`, anything else as a generic `internal` error (the original stays in the server's log,
+ * never in the response).
  */
 export function toErrorBody(err: unknown): { status: number; body: ErrorBody } {
   if (err instanceof AppError) return { status: err.status, body: err.toBody() };
+  if (isConnectionFailure(err)) return { status: DATABASE_UNAVAILABLE.status, body: DATABASE_UNAVAILABLE.toBody() };
   return { status: 500, body: { code: "internal", message: GENERIC_INTERNAL_MESSAGE, details: null } };
 }
 

@@ -42,7 +42,7 @@ class SessionGate {
  * transaction's connection in charge until it commits, so concurrent pool connections never see each
  * other's unnamed statements or half-done transactions.
  */
-export async function servePglite(db: PGlite): Promise<{ port: number; close(): Promise<void> }> {
+export async function servePglite(db: PGlite): Promise<{ port: number; dropClients(): void; close(): Promise<void> }> {
   const gate = new SessionGate();
   const sockets = new Set<Socket>();
   let nextId = 1;
@@ -136,6 +136,9 @@ export async function servePglite(db: PGlite): Promise<{ port: number; close(): 
   const address = server.address();
   return {
     port: typeof address === "object" && address ? address.port : 0,
+    dropClients: () => {
+      for (const socket of sockets) socket.destroy();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();

@@ -22,6 +22,8 @@ export interface Databases {
   schema(service: string): string;
   /** A URL other processes can connect with (for PGlite: its local socket, while this process runs). */
   readonly url: string;
+  /** Cuts every connection of this process, as a database restart would; the pools reconnect. */
+  dropConnections(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -54,18 +56,30 @@ export async function openDatabases(owners: DatabaseOwner[], options: DatabaseOp
   };
   const max = options.maxConnections ?? 5;
 
+  // Names this process's connections, so `dropConnections` cuts only its own on a shared server.
+  const applicationName = `kiln-${process.pid}-${prefix || "main"}`;
   if (options.url) {
     const pools = new Map<string, pg.Pool>();
     for (const owner of owners) {
       const schema = schemaOf(owner.service);
-      const pool = new pg.Pool({ connectionString: options.url, max, options: `-c search_path=${schema}` });
+      const pool = new pg.Pool({ connectionString: options.url, max, options: `-c search_path=${schema}`, application_name: applicationName });
       pool.on("error", (err) => options.log.warn("idle postgres connection failed", { service: owner.service, reason: err.message }));
       pools.set(owner.service, pool);
       await migrate(pool, schema, owner.migrationsDir);
     }
+    const serverUrl = options.url;
     return {
       kind: "postgres",
-      url: options.url,
+      url: serverUrl,
+      dropConnections: async () => {
+        const admin = new pg.Client({ connectionString: serverUrl });
+        await admin.connect();
+        try {
+          await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", [applicationName]);
+        } finally {
+          await admin.end();
+        }
+      },
       pool: (service) => pools.get(service) ?? fail(service),
       schema: schemaOf,
       close: async () => {
@@ -83,6 +97,7 @@ export async function openDatabases(owners: DatabaseOwner[], options: DatabaseOp
   return {
     kind: "pglite",
     url: `postgres://postgres@127.0.0.1:${embedded.port}/postgres`,
+    dropConnections: async () => embedded.dropClients(),
     pool: (service) => (schemas.has(service) ? pool : fail(service)),
     schema: schemaOf,
     close: async () => {
@@ -141,6 +156,7 @@ async function startEmbedded(dataDir: string | null) {
   const server = await servePglite(db);
   return {
     port: server.port,
+    dropClients: server.dropClients,
     stop: async () => {
       await server.close();
       await db.close();
