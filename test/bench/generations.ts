@@ -21,55 +21,67 @@ export interface LoadResult {
   peakRssMb: number;
 }
 
-/** Starts `jobs` generations at once, each followed by `watchersPerJob` SSE clients and a status poller. */
-export async function loadRound(kiln: TestKiln, token: string, jobs: number, watchersPerJob: number): Promise<LoadResult> {
+/**
+ * Keeps `jobs` generations running at once for `durationMs` (each slot starts a new one when its last
+ * ends; at least one per slot), each followed by `watchersPerJob` SSE clients and a status poller.
+ */
+export async function loadRound(kiln: TestKiln, token: string, jobs: number, watchersPerJob: number, durationMs = 0): Promise<LoadResult> {
   const api = client(kiln.url, token);
   const apiLatencies: number[] = [];
   const sseLatencies: number[] = [];
   let errors = 0;
+  let started = 0;
+  let completed = 0;
   const timed = async <T>(work: () => Promise<T>): Promise<T> => {
-    const started = performance.now();
+    const begin = performance.now();
     try {
       return await work();
     } finally {
-      apiLatencies.push(performance.now() - started);
+      apiLatencies.push(performance.now() - begin);
     }
   };
-  const projects = await Promise.all(Array.from({ length: jobs }, (_, i) => timed(() => api.call("POST", "/projects", { name: `load ${jobs}-${i}` }))));
-  const memory = peakRss();
-  const started = performance.now();
-  const outcomes = await Promise.all(
-    projects.map(async ({ body: project }) => {
-      const start = await timed(() => api.call("POST", "/generations", { projectId: project.id, prompt: "Build a hello page" }));
-      if (start.status !== 200) {
-        errors++;
-        return "failed";
+  const oneJob = async (slot: number): Promise<void> => {
+    const project = (await timed(() => api.call("POST", "/projects", { name: `load ${jobs}-${slot}-${started}` }))).body;
+    const start = await timed(() => api.call("POST", "/generations", { projectId: project.id, prompt: "Build a hello page" }));
+    started++;
+    if (start.status !== 200) {
+      errors++;
+      return;
+    }
+    const jobId = start.body.id as string;
+    const watchers = Array.from({ length: watchersPerJob }, () =>
+      readEvents(kiln.url, token, jobId).then((events) => {
+        const received = Date.now();
+        // Events replayed from before the watcher connected say nothing about live delivery: the last one does.
+        const live = events.at(-1);
+        if (live) sseLatencies.push(received - Date.parse(live.data.at as string));
+      }),
+    );
+    const poller = (async () => {
+      for (;;) {
+        const { body } = await timed(() => api.call("GET", `/generations/${jobId}`));
+        if (["completed", "failed", "cancelled"].includes(body.status)) return body.status as string;
+        await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      const jobId = start.body.id as string;
-      const watchers = Array.from({ length: watchersPerJob }, () =>
-        readEvents(kiln.url, token, jobId).then((events) => {
-          const received = Date.now();
-          // Events replayed from before the watcher connected say nothing about live delivery: the last one does.
-          const live = events.at(-1);
-          if (live) sseLatencies.push(received - Date.parse(live.data.at as string));
-        }),
-      );
-      const poller = (async () => {
-        for (;;) {
-          const { body } = await timed(() => api.call("GET", `/generations/${jobId}`));
-          if (["completed", "failed", "cancelled"].includes(body.status)) return body.status as string;
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      })();
-      const [status] = await Promise.all([poller, ...watchers]);
-      if (status !== "completed") errors++;
-      return status;
+    })();
+    const [status] = await Promise.all([poller, ...watchers]);
+    if (status === "completed") completed++;
+    else errors++;
+    // Done with it: deleting the project frees its sandbox and preview port for the next job.
+    const deleted = await timed(() => api.call("DELETE", `/projects/${project.id}`));
+    if (deleted.status !== 200) errors++;
+  };
+  const memory = peakRss();
+  const begin = performance.now();
+  await Promise.all(
+    Array.from({ length: jobs }, async (_, slot) => {
+      do await oneJob(slot);
+      while (performance.now() - begin < durationMs);
     }),
   );
-  const seconds = (performance.now() - started) / 1000;
-  const completed = outcomes.filter((s) => s === "completed").length;
+  const seconds = (performance.now() - begin) / 1000;
   const pick = (samples: number[]) => ({ p50: percentile(samples, 50), p95: percentile(samples, 95), p99: percentile(samples, 99) });
-  return { jobs, watchers: jobs * watchersPerJob, completed, errors, seconds, perMinute: (completed / seconds) * 60, api: pick(apiLatencies), sse: pick(sseLatencies), peakRssMb: memory.stop() };
+  return { jobs: started, watchers: started * watchersPerJob, completed, errors, seconds, perMinute: (completed / seconds) * 60, api: pick(apiLatencies), sse: pick(sseLatencies), peakRssMb: memory.stop() };
 }
 
 /** Start to preview for one generation, then 20 at once (the issue's targets). */

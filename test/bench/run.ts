@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every benchmark, side by side in one run, printed as the README's table (and
  * written to test/bench/results.md). Uses the fakes for MongoDB and the model, local sandboxes, and
- * DATABASE_URL when set (else embedded PGlite). `BENCH_LOAD=1,5,20,50` also runs the load curve.
+ * DATABASE_URL when set (else embedded PGlite). `BENCH_LOAD=1,5,20,50` also runs the load curve, each N
+ * kept busy for `BENCH_LOAD_SECONDS` (default 60).
  */
 import { writeFile } from "node:fs/promises";
 import type { VfsApi } from "../../vfs/contract";
@@ -51,11 +52,12 @@ async function main(): Promise<void> {
     rows.push(...(await benchGenerations(kiln, token)));
 
     const curve = (process.env.BENCH_LOAD ?? "").split(",").filter(Boolean).map(Number);
+    const loadMs = Number(process.env.BENCH_LOAD_SECONDS ?? 60) * 1000;
     for (const n of curve) {
-      const r = await loadRound(kiln, token, n, 2);
+      const r = await loadRound(kiln, token, n, 2, loadMs);
       rows.push({
-        benchmark: `load N=${n} (2 SSE watchers each)`,
-        measure: `${r.completed}/${n} completed, ${r.errors} errors, ${r.perMinute.toFixed(0)} jobs/min`,
+        benchmark: `load N=${n} for ${Math.round(r.seconds)} s (2 SSE watchers per job)`,
+        measure: `${r.completed}/${r.jobs} completed, ${r.errors} errors, ${r.perMinute.toFixed(0)} jobs/min`,
         value: `API p50/p95/p99 ${fmt(r.api.p50)} / ${fmt(r.api.p95)} / ${fmt(r.api.p99)}`,
         note: `SSE p50/p95/p99 ${fmt(r.sse.p50)} / ${fmt(r.sse.p95)} / ${fmt(r.sse.p99)}; peak RSS ${r.peakRssMb} MB`,
       });
