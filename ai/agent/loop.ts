@@ -121,6 +121,10 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
   let turns = 0;
   const end = (reason: AgentEnd, summary: string): AgentOutcome => ({ end: reason, summary, turns, usage, messages });
 
+  // One deadline and one combined signal for the whole run: a new pair per turn would pile listeners on `signal`.
+  const timeout = AbortSignal.timeout(limits.wallClockMs);
+  const streamSignal = AbortSignal.any([signal, timeout]);
+
   for (;;) {
     if (signal.aborted) return end("cancelled", "the run was cancelled");
     if (turns >= limits.maxTurns) return end("max_turns", `stopped after ${limits.maxTurns} model turns (the turn limit)`);
@@ -132,7 +136,6 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
       if (savedChars > 0) onEvent({ type: "compacted", savedChars });
     }
 
-    const timeout = AbortSignal.timeout(remainingMs);
     let message: Anthropic.Message;
     try {
       message = await inSpan("model.call", { "gen_ai.request.model": run.model, "kiln.turn": turns }, async (span) => {
@@ -144,7 +147,7 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
             tools: toolParams,
             messages: withCachedPrefix(messages),
           },
-          { signal: AbortSignal.any([signal, timeout]) },
+          { signal: streamSignal },
         );
         stream.on("text", (text) => onEvent({ type: "text", text }));
         stream.on("streamEvent", (event) => {
