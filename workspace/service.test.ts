@@ -87,6 +87,20 @@ describe("the workspace service on the local provider", () => {
     expect(down.logTail).toContain("Cannot find module vite");
   });
 
+  it("kills a command cancelled while it runs, and one whose cancel arrived before it started", async () => {
+    const ws = await running((await service.create({ projectId: "prj_cancel" })).id);
+    const long = service.exec({ id: ws.id, command: "sleep 30", execId: "exe_running" });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await service.cancelExec({ id: ws.id, execId: "exe_running" })).toEqual({ cancelled: true });
+    expect(await long).toMatchObject({ cancelled: true, exitCode: null });
+
+    expect(await service.cancelExec({ id: ws.id, execId: "exe_later" })).toEqual({ cancelled: false });
+    const started = Date.now();
+    const late = await service.exec({ id: ws.id, command: "sleep 30", execId: "exe_later" });
+    expect(late.cancelled).toBe(true);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
   it("stops and starts, and refuses file work while stopped", async () => {
     const ws = await running((await service.create({ projectId: "prj_stop" })).id);
     expect((await service.stop({ id: ws.id })).status).toBe("stopped");

@@ -65,6 +65,8 @@ const DEFAULT_OUTPUT_BYTES = 100_000;
 const MAX_OUTPUT_BYTES = 5_000_000;
 const MAX_BATCH = 5_000;
 const DEV_PROCESS = "dev";
+/** How long a cancel that arrived before its command is remembered. */
+const EARLY_CANCEL_MEMORY_MS = 60_000;
 /** How long closing waits for sandboxes still being provisioned. */
 const CLOSE_WAIT_MS = 2000;
 
@@ -95,6 +97,8 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
   const provisioning = new Set<Promise<void>>();
   /** Commands started with an execId, so `cancelExec` can kill them (they run in this process). */
   const runningCommands = new Map<string, AbortController>();
+  /** Cancels that arrived before their command started (the two calls race): the command is refused. */
+  const cancelledEarly = new Set<string>();
   const COLUMNS = "*";
 
   async function row(id: unknown): Promise<WorkspaceRow> {
@@ -271,6 +275,7 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
       const execKey = req.execId === undefined ? undefined : `${ws.id}/${requireText("execId", req.execId, { min: 1, max: 100 })}`;
       const controller = new AbortController();
       if (execKey) runningCommands.set(execKey, controller);
+      if (execKey && cancelledEarly.delete(execKey)) controller.abort();
       try {
         return await inSpan("sandbox.exec", { "kiln.workspace_id": ws.id }, () => provider.exec(ws.provider_sandbox_id, {
           command: requireText("command", req.command, { min: 1, max: 100_000 }),
@@ -288,8 +293,13 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
     async cancelExec(req) {
       const key = `${requireText("id", req.id, { min: 1, max: 100 })}/${requireText("execId", req.execId, { min: 1, max: 100 })}`;
       const controller = runningCommands.get(key);
-      controller?.abort();
-      return { cancelled: controller !== undefined };
+      if (controller) {
+        controller.abort();
+        return { cancelled: true };
+      }
+      cancelledEarly.add(key);
+      setTimeout(() => cancelledEarly.delete(key), EARLY_CANCEL_MEMORY_MS).unref();
+      return { cancelled: false };
     },
 
     async startProcess(req) {

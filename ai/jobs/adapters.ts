@@ -34,6 +34,7 @@ export function sandboxOf(workspace: WorkspaceApi, workspaceId: string): AgentSa
         .map((m) => ({ path: m[1]!, line: Number(m[2]), text: m[3]! }));
     },
     async exec(command, options) {
+      if (options.signal.aborted) throw new Error("cancelled before it started");
       const execId = newId("exe");
       const cancel = () => void workspace.cancelExec({ id: workspaceId, execId }).catch(() => undefined);
       options.signal.addEventListener("abort", cancel, { once: true });
