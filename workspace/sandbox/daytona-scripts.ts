@@ -84,6 +84,8 @@ export function execScript(spec: ExecScriptSpec): string {
     "s=$(date +%s%N)",
     `setsid bash -lc ${shellQuote(spec.command)} < /dev/null > "$k/po" 2> "$k/pe" & p=$!`,
     'echo "$p" > "$k/pid"',
+    // A cancel that ran before the pid was written left its mark: honour it now.
+    '[ -e "$k/cancel" ] && kill -TERM -- -"$p" "$p" 2>/dev/null',
     // The watchdog has its own group too, so it goes as a whole (its sleep included) when the command ends first.
     `setsid bash -c ${shellQuote('sleep "$1"; touch "$2/t"; kill -TERM -- -"$3" "$3" 2>/dev/null; sleep "$4"; kill -KILL -- -"$3" "$3" 2>/dev/null')} ` +
       `kiln ${seconds(spec.timeoutMs)} "$k" "$p" ${seconds(spec.graceMs)} < /dev/null > /dev/null 2>&1 & w=$!`,
@@ -109,9 +111,11 @@ export function cancelExecScript(execId: string, graceMs: number): string {
   const dir = shellQuote(execDir(execId));
   return [
     `k=${dir}`,
-    'i=0; while [ ! -s "$k/pid" ] && [ -d "$k" ] && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i+1)); done',
-    '[ -s "$k/pid" ] || exit 0',
-    'touch "$k/cancel"',
+    // The mark first: the command may not have started yet (the two requests race), and it checks for it.
+    'mkdir -p "$k" && touch "$k/cancel"',
+    'i=0; while [ ! -s "$k/pid" ] && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i+1)); done',
+    // Never started: leave nothing behind in /tmp.
+    '[ -s "$k/pid" ] || { rm -rf "$k"; exit 0; }',
     killGroup('"$k/pid"', graceMs),
   ].join("\n");
 }
