@@ -5,17 +5,11 @@ import { projects, vfs, workspace } from "~encore/clients";
 import pg from "pg";
 import { loadConfig } from "../lib/config";
 import { encoreLogger } from "../lib/encore";
-import { newId } from "../lib/ids";
 import type { ProjectsApi } from "../projects/contract";
 import type { WorkspaceApi } from "../workspace/contract";
 import type { AiApi } from "./contract";
+import { startAiRuntime } from "./runtime";
 import type { JobVfs } from "./jobs/adapters";
-import { LiveEvents } from "./jobs/live";
-import { createPipeline, createSalvage } from "./jobs/pipeline";
-import { startRunner } from "./jobs/runner";
-import { createJobStore } from "./jobs/store";
-import { agentLimits } from "./limits";
-import { createAiService } from "./service";
 
 const db = new SQLDatabase("ai", { migrations: "./migrations" });
 const anthropicApiKey = secret("AnthropicAPIKey");
@@ -65,43 +59,14 @@ let instance: AiApi | undefined;
 /** The ai service under Encore, built once on first use; its job runner starts with it. */
 export function ai(): AiApi {
   if (instance) return instance;
-  const config = loadConfig();
-  const log = encoreLogger.child({ service: "ai" });
-  const pool = new pg.Pool({ connectionString: db.connectionString });
-  const live = new LiveEvents();
-  const runner = startRunner({
-    store: createJobStore(pool),
-    execute: createPipeline({
-      projects: projectsClient,
-      workspace: workspaceClient,
-      vfs: vfsClient,
-      anthropic: new Anthropic({ apiKey: anthropicApiKey(), baseURL: config.anthropicBaseUrl }),
-      model: config.model,
-      limits: agentLimits(config),
-      workspacePollMs: config.workspacePollMs,
-      workspaceReadyTimeoutMs: config.workspaceReadyTimeoutMs,
-      log,
-    }),
-    workerId: newId("wrk"),
-    concurrency: config.runnerConcurrency,
-    leaseMs: config.runnerLeaseMs,
-    pollMs: 1000,
-    maxAttempts: 3,
-    onEvent: (jobId) => live.notify(jobId),
-    salvage: createSalvage({ vfs: vfsClient }),
-    log,
-  });
-  instance = createAiService({
-    db: pool,
+  ({ ai: instance } = startAiRuntime({
+    db: new pg.Pool({ connectionString: db.connectionString }),
     projects: projectsClient,
     workspace: workspaceClient,
     vfs: vfsClient,
-    live,
-    wakeRunner: runner.wake,
-    cancelRunning: runner.cancel,
-    model: config.model,
-    sseHeartbeatMs: 15_000,
-    log,
-  });
+    anthropic: new Anthropic({ apiKey: anthropicApiKey(), baseURL: loadConfig().anthropicBaseUrl }),
+    config: loadConfig(),
+    log: encoreLogger.child({ service: "ai" }),
+  }));
   return instance;
 }

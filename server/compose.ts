@@ -1,15 +1,10 @@
 import { fileURLToPath } from "node:url";
 import { MongoClient } from "mongodb";
 import Anthropic from "@anthropic-ai/sdk";
-import { LiveEvents } from "../ai/jobs/live";
-import { createPipeline, createSalvage } from "../ai/jobs/pipeline";
-import { startRunner } from "../ai/jobs/runner";
 import { createJobStore } from "../ai/jobs/store";
-import { agentLimits } from "../ai/limits";
-import { createAiService } from "../ai/service";
+import { startAiRuntime } from "../ai/runtime";
 import type { Config } from "../lib/config";
 import type { ServiceHealth } from "../lib/health";
-import { newId } from "../lib/ids";
 import type { Logger } from "../lib/log";
 import { openDatabases, type DatabaseOwner, type Databases } from "../lib/postgres";
 import { createProjectsService } from "../projects/service";
@@ -76,44 +71,16 @@ export async function composeKiln(config: Config, log: Logger, options: ComposeO
   });
   const vfs = createVfsService({ mongo: mongoClient?.db(config.mongodbDatabase) ?? null, projects, workspace, log: log.child({ service: "vfs" }) });
 
-  const aiLog = log.child({ service: "ai" });
-  const live = new LiveEvents();
-  const jobStore = createJobStore(databases.pool("ai"));
-  const metrics = createMetrics(() => jobStore.counts());
-  const runner = startRunner({
-    store: jobStore,
-    execute: createPipeline({
-      projects,
-      workspace,
-      vfs,
-      anthropic: new Anthropic({ apiKey: config.anthropicApiKey ?? null, baseURL: config.anthropicBaseUrl ?? null }),
-      model: config.model,
-      limits: agentLimits(config),
-      workspacePollMs: config.workspacePollMs,
-      workspaceReadyTimeoutMs: config.workspaceReadyTimeoutMs,
-      metrics,
-      log: aiLog,
-    }),
-    workerId: newId("wrk"),
-    concurrency: config.runnerConcurrency,
-    leaseMs: config.runnerLeaseMs,
-    pollMs: 1000,
-    maxAttempts: 3,
-    onEvent: (jobId) => live.notify(jobId),
-    salvage: createSalvage({ vfs: vfs }),
-    log: aiLog,
-  });
-  const ai = createAiService({
+  const metrics = createMetrics(() => createJobStore(databases.pool("ai")).counts());
+  const { ai, runner } = startAiRuntime({
     db: databases.pool("ai"),
     projects,
     workspace,
     vfs,
-    live,
-    wakeRunner: runner.wake,
-    cancelRunning: runner.cancel,
-    model: config.model,
-    sseHeartbeatMs: 15_000,
-    log: aiLog,
+    anthropic: new Anthropic({ apiKey: config.anthropicApiKey ?? null, baseURL: config.anthropicBaseUrl ?? null }),
+    config,
+    metrics,
+    log: log.child({ service: "ai" }),
   });
 
   const maintenance = startMaintenance(
