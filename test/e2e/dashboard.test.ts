@@ -1,5 +1,5 @@
 /**
- * The dashboard in a real browser (Debian's Chromium through playwright-core) against the standalone
+ * The dashboard in a real browser (Chromium through playwright-core) against the standalone
  * server with the fake MongoDB and a scripted fake Claude: sign in, create a project, watch a
  * generation build the app, read its files, see the preview, send a follow-up, survive a network
  * drop, cancel a job, download the ZIP, with no console errors along the way.
