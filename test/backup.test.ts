@@ -83,3 +83,17 @@ describe("backup from a workspace and restore into a fresh one", () => {
     expect(await listing(fresh.id)).toEqual(expected);
   });
 });
+
+describe("backup of files the vfs cannot keep", () => {
+  it("skips and lists a sandbox file whose name the path gate refuses, backing up the rest", async () => {
+    const oddProject = (await impl<ProjectsApi>("projects").create({ name: "Odd names" }, auth)).id;
+    const ws = await freshWorkspace();
+    await workspace.writeFiles({ id: ws.id, files: [{ path: "kept.txt", contentBase64: Buffer.from("kept\n").toString("base64") }] });
+    const made = await workspace.exec({ id: ws.id, command: "printf x > ./-rf && mkdir -p src && printf y > src/--help" });
+    expect(made.exitCode, made.output).toBe(0);
+    const outcome = await vfs.backupWorkspace({ projectId: oddProject, workspaceId: ws.id }, auth);
+    expect(outcome).toMatchObject({ changed: 1, deleted: 0 });
+    expect(outcome.skipped.sort()).toEqual(["-rf", "src/--help"]);
+    expect((await vfs.listFiles({ projectId: oddProject }, auth)).files.map((f) => f.path)).toEqual(["kept.txt"]);
+  });
+});

@@ -1,30 +1,35 @@
 import { execSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { wellFormed } from "../lib/unicode";
 import { text, toolUse, type FakeAnthropic } from "./fakes/anthropic/server";
 import type { Turn } from "./fakes/anthropic/script";
 import { readEvents, waitForGeneration, type SseEvent } from "./support/generation";
+import { HOSTILE_PATHS, namesRoot } from "./support/hostile-paths";
 import type { TestClient } from "./support/http";
 import type { TestKiln } from "./support/kiln";
 import type { TestMongo } from "./support/mongo";
 import { startGenerationStack, type GenerationStack } from "./support/stack";
 
 const SECRET_KEY = "sk-ant-hostile-0123456789-SECRET";
-const HOSTILE_PATHS = [
-  "../escape.txt",
-  "/etc/passwd",
-  "a/../../b.txt",
-  "%2e%2e/x.txt",
-  "..%2fx.txt",
-  "a\\..\\..\\b.txt",
-  "nul\u0000byte.txt",
-  `${"deep/".repeat(900)}x.txt`,
-  "\uff0e\uff0e/x.txt",
-  "a\u2215..\u2215b.txt",
-  "~/x.txt",
-  "",
-];
 
+/** Every agent tool call that takes `path` (as a path or a cwd); the root is a fine directory, so those take files only. */
+function pathCalls(path: string): { name: string; input: object }[] {
+  const asFile = [
+    { name: "write_to_file", input: { path, content: "pwned" } },
+    { name: "read_file", input: { path } },
+    { name: "replace_in_file", input: { path, old: "root", new: "toor" } },
+  ];
+  if (namesRoot(path)) return asFile;
+  return [
+    ...asFile,
+    { name: "list_files", input: { path } },
+    { name: "search_files", input: { pattern: "root", path } },
+    { name: "execute_command", input: { command: "echo pwned > escaped.txt", cwd: path } },
+  ];
+}
+const HOSTILE_CALLS = HOSTILE_PATHS.map(([, path]) => pathCalls(path));
+const HOSTILE_CALL_COUNT = HOSTILE_CALLS.flat().length;
 
 let stack: GenerationStack;
 let kiln: TestKiln;
@@ -41,9 +46,9 @@ afterAll(async () => {
   await stack?.close();
 });
 
-/** Plays `calls` one per turn, then ends the turn; returns every tool result event of the run. */
-async function agentRun(calls: { name: string; input: object }[]): Promise<SseEvent[]> {
-  const turns: Turn[] = [...calls.map((c) => ({ content: [toolUse(c.name, c.input)] })), { content: [text("Done probing.")] }];
+/** Plays each group of `calls` as one turn, then ends the turn; returns every tool result event of the run. */
+async function agentRun(calls: { name: string; input: object }[][]): Promise<SseEvent[]> {
+  const turns: Turn[] = [...calls.map((group) => ({ content: group.map((c) => toolUse(c.name, c.input)) })), { content: [text("Done probing.")] }];
   model.setScript(turns);
   const projectId = (await api.call("POST", "/projects", { name: "Probe" })).body.id;
   const job = (await api.call("POST", "/generations", { projectId, prompt: "Probe the sandbox" })).body;
@@ -56,9 +61,7 @@ describe("hostile input through the agent's tools", () => {
   const canary = `/tmp/kiln-canary-${process.pid}`;
 
   beforeAll(async () => {
-    results = await agentRun([
-      ...HOSTILE_PATHS.map((path) => ({ name: "write_to_file", input: { path, content: "pwned" } })),
-      ...HOSTILE_PATHS.map((path) => ({ name: "read_file", input: { path } })),
+    const probes = [
       { name: "execute_command", input: { command: "ln -s /etc outside-etc && ln -s /etc/passwd passwd-link && mkdir -p real && echo ok" } },
       { name: "read_file", input: { path: "passwd-link" } },
       { name: "write_to_file", input: { path: "outside-etc/kiln-escape", content: "pwned" } },
@@ -68,21 +71,33 @@ describe("hostile input through the agent's tools", () => {
       { name: "execute_command", input: { command: "yes kiln | head -c 100000000; echo done" } },
       { name: "write_to_file", input: { path: 42, content: "x" } },
       { name: "execute_command", input: { command: "true", cwd: "../.." } },
-    ]);
+      { name: "execute_command", input: { command: "ls -A; test ! -e escaped.txt && echo no-escape" } },
+    ];
+    // One turn per hostile path (all its calls at once), then one turn per probe.
+    results = await agentRun([...HOSTILE_CALLS, ...probes.map((call) => [call])]);
   }, 180_000);
 
-  it("refuses every hostile path with an is_error result naming the problem, writing nothing", () => {
-    const pathResults = results.slice(0, HOSTILE_PATHS.length * 2);
-    expect(pathResults).toHaveLength(HOSTILE_PATHS.length * 2);
+  it("refuses every hostile path in every tool that takes one, with an is_error result naming it, running nothing", () => {
+    const pathResults = results.slice(0, HOSTILE_CALL_COUNT);
+    expect(pathResults).toHaveLength(HOSTILE_CALL_COUNT);
     for (const result of pathResults) {
-      expect(result.data.ok, String(result.data.output)).toBe(false);
-      expect(String(result.data.output)).toMatch(/invalid|must|not allowed|refused|path/i);
+      const output = String(result.data.output);
+      expect(result.data.ok, `${result.data.name} ${JSON.stringify(result.data.input)}: ${output}`).toBe(false);
+      expect(output).toMatch(/^invalid input: (path|cwd): /);
     }
     expect(existsSync("/escape.txt")).toBe(false);
+    expect(String(results.at(-1)!.data.output)).toContain("no-escape");
+  });
+
+  it("answers search_files outside the project with the refusal, naming the path, before grep runs", () => {
+    const search = (path: string) => results.find((r) => r.data.name === "search_files" && (r.data.input as { path: string }).path === path)!;
+    expect(search("/etc/passwd").data.output).toBe('invalid input: path: path "/etc/passwd" is absolute; paths are relative to the project root');
+    expect(search("-rf").data.output).toBe('invalid input: path: path "-rf" begins with -, which commands would read as an option');
+    expect(String(search("../outside.txt").data.output)).toContain("contains a .. segment");
   });
 
   it("does not follow a symlink out of the project, for reads, writes or edits", () => {
-    const [link, readLink, writeThrough, editLink] = results.slice(HOSTILE_PATHS.length * 2, HOSTILE_PATHS.length * 2 + 4);
+    const [link, readLink, writeThrough, editLink] = results.slice(HOSTILE_CALL_COUNT, HOSTILE_CALL_COUNT + 4);
     expect(link!.data.ok).toBe(true);
     expect(readLink!.data.ok).toBe(false);
     expect(String(readLink!.data.output)).not.toContain("root:x:0:0");
@@ -92,7 +107,7 @@ describe("hostile input through the agent's tools", () => {
   });
 
   it("contains a command writing outside the project, and shows it no secret", () => {
-    const escape = results[HOSTILE_PATHS.length * 2 + 4]!;
+    const escape = results[HOSTILE_CALL_COUNT + 4]!;
     const output = String(escape.data.output);
     expect(existsSync(canary)).toBe(false);
     expect(existsSync("/root/kiln-escape")).toBe(false);
@@ -103,14 +118,14 @@ describe("hostile input through the agent's tools", () => {
   });
 
   it("kills a command that forks children and runs past its timeout, leaving no survivor", () => {
-    const forked = results[HOSTILE_PATHS.length * 2 + 5]!;
+    const forked = results[HOSTILE_CALL_COUNT + 5]!;
     expect(String(forked.data.output)).toContain("timed out after 1 s");
     const processes = execSync("ps -eo args").toString();
     expect(processes).not.toMatch(/sleep 9[78]/);
   });
 
   it("caps a 100 MB output flood and keeps working", async () => {
-    const flood = results[HOSTILE_PATHS.length * 2 + 6]!;
+    const flood = results[HOSTILE_CALL_COUNT + 6]!;
     const output = String(flood.data.output);
     expect(output.length).toBeLessThan(200_000);
     expect(output).toMatch(/omitted|dropped/);
@@ -119,7 +134,7 @@ describe("hostile input through the agent's tools", () => {
   });
 
   it("answers wrong input types and a cwd outside the project with is_error results", () => {
-    const [wrongType, badCwd] = results.slice(-2);
+    const [wrongType, badCwd] = results.slice(-3, -1);
     expect(wrongType!.data).toMatchObject({ ok: false, output: "invalid input: path: must be a string" });
     expect(badCwd!.data.ok).toBe(false);
   });
@@ -131,11 +146,13 @@ describe("hostile input through the agent's tools", () => {
 });
 
 describe("hostile input over HTTP", () => {
-  it.each(HOSTILE_PATHS.filter((p) => p !== ""))("refuses vfs path %j with 400 invalid_argument", async (path) => {
+  it.each(HOSTILE_PATHS)("refuses vfs path %s with 400 invalid_argument", async (_why, path) => {
     const projectId = (await api.call("POST", "/projects", { name: "Paths" })).body.id;
     const write = await api.call("POST", `/vfs/${projectId}/files`, { files: [{ path, contentBase64: "eA==" }] });
     expect(write.status).toBe(400);
     expect(write.body.code).toBe("invalid_argument");
+    // A lone surrogate has no UTF-8 form, so no URL can carry it: only the JSON write is tried.
+    if (wellFormed(path) !== path) return;
     const read = await api.call("GET", `/vfs/${projectId}/file?path=${encodeURIComponent(path)}`);
     expect(read.status).toBe(400);
   });

@@ -3,6 +3,7 @@ import type { ChangeLabel, SnapshotInfo } from "./contract";
 import type { VfsLimits } from "./input";
 import type { NewFile, VfsStore } from "./store";
 import { DEFAULT_MODE } from "./input";
+import { isStorablePath } from "./paths";
 
 /** What the vfs needs of the workspace service to back a sandbox up and to restore one. */
 export type WorkspaceFiles = Pick<WorkspaceApi, "listFiles" | "readFiles" | "writeFiles">;
@@ -16,7 +17,7 @@ export interface BackupOutcome {
   deleted: number;
   /** New blobs written to GridFS. */
   uploadedBlobs: number;
-  /** Files too large to keep (over the vfs's file limit): listed, not stored. */
+  /** Files the vfs cannot keep (over its file limit, or a name its path check refuses): listed, not stored. */
   skipped: string[];
 }
 
@@ -44,8 +45,9 @@ export async function backupWorkspace(
   ]);
   const stored = new Map(manifest.files.map((f) => [f.path, f]));
   const inSandbox = listing.files.filter((f) => !f.isDir);
-  const skipped = inSandbox.filter((f) => f.size > limits.maxFileBytes).map((f) => f.path);
-  const candidates = inSandbox.filter((f) => f.size <= limits.maxFileBytes);
+  const keepable = (f: { path: string; size: number }) => f.size <= limits.maxFileBytes && isStorablePath(f.path);
+  const skipped = inSandbox.filter((f) => !keepable(f)).map((f) => f.path);
+  const candidates = inSandbox.filter(keepable);
   const changed = candidates.filter((f) => {
     const current = stored.get(f.path);
     return !current || current.sha256 !== f.sha256 || (f.mode !== undefined && current.mode !== f.mode);

@@ -251,7 +251,7 @@ export interface BackupResult {
   deleted: number;
   /** New blobs written to GridFS (content already stored is never uploaded again). */
   uploadedBlobs: number;
-  /** Files over the vfs's size limit, not stored. */
+  /** Files the vfs cannot keep (over its size limit, or a name its path check refuses, such as `-rf`), not stored. */
   skipped: string[];
 }
 

@@ -2,6 +2,7 @@ import type pg from "pg";
 import { AppError, invalidArgument, notFound } from "../lib/errors";
 import { postgresCheck, runCheck, summarize } from "../lib/health";
 import { newId } from "../lib/ids";
+import { safeRelativePath } from "../lib/paths";
 import { errorFields, type Logger } from "../lib/log";
 import { inSpan } from "../lib/tracing";
 import { requireText } from "../lib/validate";
@@ -76,10 +77,16 @@ function boundedInteger(field: string, value: unknown, fallback: number, min: nu
   return value;
 }
 
-function stringList(field: string, value: unknown): string[] {
-  if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) throw invalidArgument(field, "must be a list of paths");
+/** A list of project paths, each through the one path gate (lib/paths.ts) before the provider sees it. */
+function pathList(field: string, value: unknown): string[] {
+  if (!Array.isArray(value)) throw invalidArgument(field, "must be a list of paths");
   if (value.length > MAX_BATCH) throw invalidArgument(field, `at most ${MAX_BATCH} paths per call, got ${value.length}`);
-  return value as string[];
+  return value.map((path, index) => safeRelativePath(`${field}[${index}]`, path));
+}
+
+/** A command's working directory through the one path gate; absent is the project root. */
+function cwdOf(value: unknown): string | undefined {
+  return value === undefined || value === null ? undefined : safeRelativePath("cwd", value, { allowRoot: true });
 }
 
 function environment(value: unknown): Record<string, string> {
@@ -241,7 +248,7 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
       if (!Array.isArray(req.files) || req.files.length > MAX_BATCH) throw invalidArgument("files", `must be a list of at most ${MAX_BATCH} files`);
       const files = req.files.map((f, i) => {
         if (typeof f?.path !== "string" || typeof f.contentBase64 !== "string") throw invalidArgument(`files[${i}]`, "needs path and contentBase64 strings");
-        return { path: f.path, content: Buffer.from(f.contentBase64, "base64"), mode: f.mode };
+        return { path: safeRelativePath(`files[${i}].path`, f.path), content: Buffer.from(f.contentBase64, "base64"), mode: f.mode };
       });
       const bytes = files.reduce((sum, f) => sum + f.content.length, 0);
       await inSpan("sandbox.writeFiles", { "kiln.workspace_id": ws.id, "kiln.files": files.length, "kiln.bytes": bytes }, () => provider.writeFiles(ws.provider_sandbox_id, files));
@@ -250,24 +257,25 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
 
     async readFiles(req) {
       const ws = await running(req.id);
-      const paths = stringList("paths", req.paths);
+      const paths = pathList("paths", req.paths);
       const results = await inSpan("sandbox.readFiles", { "kiln.workspace_id": ws.id, "kiln.files": paths.length }, () => provider.readFiles(ws.provider_sandbox_id, paths));
       return { files: results.map((r) => ("content" in r ? { path: r.path, contentBase64: r.content.toString("base64") } : { path: r.path, error: r.error })) };
     },
 
     async listFiles(req) {
       const ws = await running(req.id);
-      return { files: await provider.listFiles(ws.provider_sandbox_id, { path: req.path ?? "", recursive: req.recursive ?? true, hashes: req.hashes ?? false }) };
+      const path = safeRelativePath("path", req.path ?? "", { allowRoot: true });
+      return { files: await provider.listFiles(ws.provider_sandbox_id, { path, recursive: req.recursive ?? true, hashes: req.hashes ?? false }) };
     },
 
     async deleteFiles(req) {
       const ws = await running(req.id);
-      await provider.deletePaths(ws.provider_sandbox_id, stringList("paths", req.paths));
+      await provider.deletePaths(ws.provider_sandbox_id, pathList("paths", req.paths));
     },
 
     async rename(req) {
       const ws = await running(req.id);
-      await provider.rename(ws.provider_sandbox_id, requireText("from", req.from, { min: 1, max: 4096 }), requireText("to", req.to, { min: 1, max: 4096 }));
+      await provider.rename(ws.provider_sandbox_id, safeRelativePath("from", req.from), safeRelativePath("to", req.to));
     },
 
     async exec(req) {
@@ -279,7 +287,7 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
       try {
         return await inSpan("sandbox.exec", { "kiln.workspace_id": ws.id }, () => provider.exec(ws.provider_sandbox_id, {
           command: requireText("command", req.command, { min: 1, max: 100_000 }),
-          cwd: req.cwd,
+          cwd: cwdOf(req.cwd),
           env: envWithPort(ws, req.env),
           timeoutMs: boundedInteger("timeoutMs", req.timeoutMs, DEFAULT_TIMEOUT_MS, 1, MAX_TIMEOUT_MS),
           maxOutputBytes: boundedInteger("maxOutputBytes", req.maxOutputBytes, DEFAULT_OUTPUT_BYTES, 1024, MAX_OUTPUT_BYTES),
@@ -307,7 +315,7 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
       const started = await provider.startProcess(ws.provider_sandbox_id, {
         name: requireText("name", req.name, { min: 1, max: 64 }),
         command: requireText("command", req.command, { min: 1, max: 100_000 }),
-        cwd: req.cwd,
+        cwd: cwdOf(req.cwd),
         env: envWithPort(ws, req.env),
       });
       return { id: ws.id, processId: started.processId };
@@ -327,6 +335,7 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
     async ensureDevServer(req) {
       const ws = await running(req.id);
       const command = requireText("command", req.command, { min: 1, max: 10_000 });
+      const cwd = cwdOf(req.cwd);
       const probeTimeoutMs = boundedInteger("probeTimeoutMs", req.probeTimeoutMs, 60_000, 100, 600_000);
       const link = await provider.previewUrl(ws.provider_sandbox_id, ws.dev_port);
       const tail = async (processId: string) => (await provider.processLogs(ws.provider_sandbox_id, processId, { tailBytes: 4000 })).output;
@@ -338,7 +347,7 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
         }
         await provider.stopProcess(ws.provider_sandbox_id, ws.dev_process_id).catch(() => undefined);
       }
-      const { processId } = await provider.startProcess(ws.provider_sandbox_id, { name: DEV_PROCESS, command, cwd: req.cwd, env: envWithPort(ws, {}) });
+      const { processId } = await provider.startProcess(ws.provider_sandbox_id, { name: DEV_PROCESS, command, cwd, env: envWithPort(ws, {}) });
       await update(ws.id, { dev_process_id: processId, dev_command: command });
       const probe = await probeHttp(link, {
         timeoutMs: probeTimeoutMs,

@@ -4,7 +4,7 @@ import type { AuthData } from "../../lib/routes";
 import type { VfsApi } from "../../vfs/contract";
 import type { WorkspaceApi } from "../../workspace/contract";
 import { newId } from "../../lib/ids";
-import { shellQuote } from "../../workspace/paths";
+import { safeRelativePath, shellQuote } from "../../lib/paths";
 
 const SEARCH_LIMIT = 200;
 const FIRST_OUTPUT_WAIT_MS = 3000;
@@ -25,7 +25,9 @@ export function sandboxOf(workspace: WorkspaceApi, workspaceId: string): AgentSa
       return (await workspace.listFiles({ id: workspaceId, path, recursive })).files;
     },
     async searchFiles(pattern, path) {
-      const command = `grep -rnIE --exclude-dir=node_modules --exclude-dir=.git --exclude-dir=dist -e ${shellQuote(pattern)} -- ${shellQuote(path || ".")} | head -n ${SEARCH_LIMIT}`;
+      // The path becomes a word of a command, where no provider's path check sees it: it is checked here.
+      const directory = safeRelativePath("path", path, { allowRoot: true }) || ".";
+      const command = `grep -rnIE --exclude-dir=node_modules --exclude-dir=.git --exclude-dir=dist -e ${shellQuote(pattern)} -- ${shellQuote(directory)} | head -n ${SEARCH_LIMIT}`;
       const result = await workspace.exec({ id: workspaceId, command, timeoutMs: 30_000 });
       return result.stdout
         .split("\n")

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { AppError, notFound } from "../../lib/errors";
+import { wellFormed } from "../../lib/unicode";
 
 /** Where a job is in its life. */
 export type JobStatus = "queued" | "running" | "completed" | "failed" | "cancelled";
@@ -97,9 +98,12 @@ function toRecord(row: JobRow): JobRecord {
 
 const ACTIVE = "status IN ('queued', 'running')";
 
-/** Postgres `jsonb` cannot hold U+0000: a NUL in a tool's input or output is shown as U+FFFD instead. */
-function withoutNul(_key: string, value: unknown): unknown {
-  return typeof value === "string" && value.includes("\u0000") ? value.replace(/\u0000/g, "\ufffd") : value;
+/**
+ * Postgres `jsonb` cannot hold U+0000 nor a lone surrogate: either, in a tool's input or output (a model
+ * can send both), is shown as U+FFFD instead.
+ */
+function jsonbSafe(_key: string, value: unknown): unknown {
+  return typeof value === "string" ? wellFormed(value).replace(/\u0000/g, "\ufffd") : value;
 }
 
 /** Jobs and their event logs in Postgres: every state change is one conditional statement. */
@@ -161,7 +165,7 @@ export function createJobStore(db: pg.Pool) {
       const result = await db.query<{ seq: number; created_at: Date }>(
         `WITH next AS (UPDATE generation_jobs SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq)
          INSERT INTO generation_events (job_id, seq, type, data) SELECT $1, last_seq, $2, $3 FROM next RETURNING seq, created_at`,
-        [jobId, type, JSON.stringify(data, withoutNul)],
+        [jobId, type, JSON.stringify(data, jsonbSafe)],
       );
       const row = result.rows[0];
       if (!row) throw notFound("generation", jobId);

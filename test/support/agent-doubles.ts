@@ -36,15 +36,15 @@ export function agentDoubles(options: DoubleOptions = {}) {
       calls.push(`sandbox.list ${path}`);
       return [...sandboxFiles].filter(([p]) => p.startsWith(path)).map(([p, c]) => ({ path: p, size: c.length, isDir: false }));
     },
-    async searchFiles(pattern) {
-      calls.push(`sandbox.search ${pattern}`);
+    async searchFiles(pattern, path) {
+      calls.push(`sandbox.search ${pattern}${path ? ` in ${path}` : ""}`);
       const re = new RegExp(pattern);
       return [...sandboxFiles].flatMap(([path, content]) =>
         content.split("\n").flatMap((text, i) => (re.test(text) ? [{ path, line: i + 1, text }] : [])),
       );
     },
     async exec(command, opts) {
-      calls.push(`sandbox.exec ${command}`);
+      calls.push(`sandbox.exec ${command}${opts.cwd ? ` in ${opts.cwd}` : ""}`);
       return options.exec ? options.exec(command, opts) : { exitCode: 0, output: "", timedOut: false };
     },
     async startBackground(command) {

@@ -4,7 +4,7 @@
  * {@link shellQuote}, every path after `safeRelativePath`; paths are relative to the project directory
  * (the scripts' working directory) and always written `./<path>`, so none reads as an option.
  */
-import { shellQuote } from "../paths";
+import { shellQuote } from "../../lib/paths";
 import { OutputCap } from "./output-cap";
 import { IGNORED_DIRECTORIES, type FileEntry } from "./provider";
 

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { Daytona, DaytonaError, DaytonaNotFoundError, DaytonaTimeoutError, type Sandbox } from "@daytonaio/sdk";
 import { AppError, invalidArgument, notFound } from "../../lib/errors";
 import type { Logger } from "../../lib/log";
-import { describePath, safeRelativePath } from "../paths";
+import { describePath, safeRelativePath } from "../../lib/paths";
 import { checkExecRequest, checkProcessRequest } from "./command-checks";
 import {
   bashCommand,

@@ -5,7 +5,7 @@ import { homedir, tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Logger } from "../../lib/log";
-import { shellQuote } from "../paths";
+import { shellQuote } from "../../lib/paths";
 import { createLocalProvider, type LocalProviderOptions } from "./local";
 import type { ExecRequest, SandboxInfo, SandboxProvider } from "./provider";
 import { describeProviderSuite, expectNoSurvivor, freePort, processesWith, sleepMarker, waitFor, type ProviderHarness } from "./provider-suite";

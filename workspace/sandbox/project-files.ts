@@ -3,7 +3,8 @@ import { constants, type Stats } from "node:fs";
 import { chmod, lstat, mkdir, open, readdir, realpath, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { AppError, invalidArgument } from "../../lib/errors";
-import { describePath, relativePosix, resolveInside, safeRelativePath } from "../paths";
+import { describePath, safeRelativePath } from "../../lib/paths";
+import { relativePosix, resolveInside } from "../paths";
 import { mapConcurrent } from "./concurrency";
 import { IGNORED_DIRECTORIES, type FileEntry, type FileRead, type FileWrite, type ListFilesOptions } from "./provider";
 

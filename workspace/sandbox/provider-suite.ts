@@ -2,8 +2,8 @@ import { createHash, randomInt } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { describePath, safeRelativePath } from "../paths";
-import { HOSTILE_PATHS } from "./hostile-paths";
+import { describePath, safeRelativePath } from "../../lib/paths";
+import { HOSTILE_PATHS } from "../../test/support/hostile-paths";
 import { KILN_LABEL, type SandboxInfo, type SandboxProvider } from "./provider";
 
 /** A provider under test and what the suite needs to know about where it runs. */

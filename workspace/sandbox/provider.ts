@@ -4,7 +4,7 @@
  * machine, isolated with bubblewrap) and by the Daytona provider.
  *
  * Common rules of every implementation:
- * - every path is relative to the project root and goes through `safeRelativePath` (workspace/paths.ts);
+ * - every path is relative to the project root and goes through `safeRelativePath` (lib/paths.ts);
  *   a hostile path is refused with `AppError("invalid_argument")` naming the path, before anything is touched;
  * - an unknown sandbox id is `AppError("not_found")`, except for `get`, which answers `state: "gone"`;
  * - files, commands, processes and preview URLs need a running sandbox (`failed_precondition` otherwise).

@@ -1,5 +1,6 @@
 import type { AgentSandbox } from "../ports";
 import type { Tool } from "../tool";
+import { toolPath } from "./inputs";
 
 /** `execute_command`: a shell command in the sandbox, or a long-running one in the background. */
 export function executeCommand(sandbox: AgentSandbox, limits: { defaultTimeoutSeconds: number; maxTimeoutSeconds: number }): Tool {
@@ -19,7 +20,7 @@ export function executeCommand(sandbox: AgentSandbox, limits: { defaultTimeoutSe
     },
     async run(input, signal) {
       const command = input.command as string;
-      const cwd = input.cwd as string | undefined;
+      const cwd = toolPath(input, "cwd", { allowRoot: true }) || undefined;
       if (input.background === true) {
         const started = await sandbox.startBackground(command, { cwd });
         return { content: `started in the background (process ${started.processId}). First output:\n${started.firstOutput || "(none yet)"}` };

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { AgentBackup, AgentSandbox, PendingBackups } from "../ports";
-import type { Tool } from "../tool";
+import { ToolInputError, type Tool } from "../tool";
+import { toolPath } from "./inputs";
 
 /** The sha256 a tool reports for a file's content, and `replace_in_file` checks. */
 export const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
@@ -25,7 +26,7 @@ export function writeToFile(sandbox: AgentSandbox, backups: PendingBackups): Too
       required: ["path", "content"],
     },
     async run(input) {
-      const path = input.path as string;
+      const path = toolPath(input, "path");
       const content = input.content as string;
       const note = await writeThrough(sandbox, backups, path, content);
       return { content: `wrote ${path} (${Buffer.byteLength(content)} bytes, sha256 ${sha256(content)})${note}` };
@@ -40,7 +41,7 @@ export function readFile(sandbox: AgentSandbox, backup: AgentBackup): Tool {
     description: "Read a file of the project. Returns its sha256 (pass it to replace_in_file) and its content.",
     inputSchema: { type: "object", properties: { path: PATH }, required: ["path"] },
     async run(input) {
-      const path = input.path as string;
+      const path = toolPath(input, "path");
       try {
         const content = await sandbox.readFile(path);
         return { content: `sha256 ${sha256(content)}\n${content}` };
@@ -79,7 +80,7 @@ export function replaceInFile(sandbox: AgentSandbox, backups: PendingBackups): T
       required: ["path", "old", "new"],
     },
     async run(input) {
-      const path = input.path as string;
+      const path = toolPath(input, "path");
       const old = input.old as string;
       const current = await sandbox.readFile(path);
       const expected = input.expected_sha256 as string | undefined;
@@ -117,14 +118,21 @@ export function listFiles(sandbox: AgentSandbox): Tool {
       required: [],
     },
     async run(input) {
-      const entries = await sandbox.listFiles((input.path as string | undefined) ?? "", (input.recursive as boolean | undefined) ?? true);
+      const entries = await sandbox.listFiles(toolPath(input, "path", { allowRoot: true }), (input.recursive as boolean | undefined) ?? true);
       if (entries.length === 0) return { content: "(no files)" };
       return { content: entries.map((e) => (e.isDir ? `${e.path}/` : `${e.path} (${e.size} bytes)`)).join("\n") };
     },
   };
 }
 
-/** `search_files`: lines matching a pattern. */
+/** The `pattern` of search_files, refused when empty or holding a NUL byte (the schema bounds its length). */
+function searchPattern(pattern: string): string {
+  if (pattern === "") throw new ToolInputError("pattern: must not be empty");
+  if (pattern.includes("\0")) throw new ToolInputError("pattern: must not contain a NUL byte");
+  return pattern;
+}
+
+/** `search_files`: lines matching a pattern, under a path checked before any command runs. */
 export function searchFiles(sandbox: AgentSandbox): Tool {
   return {
     name: "search_files",
@@ -138,7 +146,7 @@ export function searchFiles(sandbox: AgentSandbox): Tool {
       required: ["pattern"],
     },
     async run(input) {
-      const matches = await sandbox.searchFiles(input.pattern as string, (input.path as string | undefined) ?? "");
+      const matches = await sandbox.searchFiles(searchPattern(input.pattern as string), toolPath(input, "path", { allowRoot: true }));
       if (matches.length === 0) return { content: "no matches" };
       return { content: matches.map((m) => `${m.path}:${m.line}: ${m.text}`).join("\n") };
     },

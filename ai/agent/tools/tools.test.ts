@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { describePath } from "../../../lib/paths";
 import { agentDoubles } from "../../../test/support/agent-doubles";
-import { validateInput, type Tool } from "../tool";
+import { HOSTILE_PATHS, namesRoot } from "../../../test/support/hostile-paths";
+import { ToolInputError, validateInput, type Tool } from "../tool";
 import { sha256 } from "./files";
 
 function tool(tools: Tool[], name: string): (input: Record<string, unknown>) => ReturnType<Tool["run"]> {
@@ -78,6 +80,75 @@ describe("execute_command, list_files and search_files", () => {
     d.sandboxFiles.set("src/b.ts", "import { a } from './a';\n");
     expect((await tool(d.tools, "list_files")({ path: "src" })).content).toBe("src/a.ts (20 bytes)\nsrc/b.ts (25 bytes)");
     expect((await tool(d.tools, "search_files")({ pattern: "export" })).content).toBe("src/a.ts:1: export const a = 1;");
+  });
+});
+
+/** The ToolInputError a tool answers `input` with (validated as the loop does), failing the test when it runs. */
+async function refusedInput(tools: Tool[], name: string, input: Record<string, unknown>): Promise<string> {
+  const error = await Promise.resolve()
+    .then(() => tool(tools, name)(input))
+    .then(
+      (result) => new Error(`expected ${name} to refuse ${JSON.stringify(input)}, got ${JSON.stringify(result)}`),
+      (err: unknown) => err,
+    );
+  expect(error).toBeInstanceOf(ToolInputError);
+  return (error as Error).message;
+}
+
+describe("path inputs", () => {
+  it.each(HOSTILE_PATHS)("refuses %s in every tool that takes a path or cwd, before the sandbox is asked", async (_why, path) => {
+    const d = agentDoubles();
+    const attempts: Array<[field: string, name: string, input: Record<string, unknown>]> = [
+      ["path", "write_to_file", { path, content: "x" }],
+      ["path", "read_file", { path }],
+      ["path", "replace_in_file", { path, old: "a", new: "b" }],
+    ];
+    if (!namesRoot(path)) {
+      attempts.push(
+        ["path", "list_files", { path }],
+        ["path", "search_files", { pattern: "x", path }],
+        ["cwd", "execute_command", { command: "true", cwd: path }],
+        ["cwd", "execute_command", { command: "true", cwd: path, background: true }],
+      );
+    }
+    for (const [field, name, input] of attempts) {
+      const message = await refusedInput(d.tools, name, input);
+      // Past the schema's 1024 characters the schema refuses first, naming the length.
+      expect(message).toMatch(path.length > 1024 ? `${field}: must be at most 1024 characters` : `${field}: path ${describePath(path)} `);
+    }
+    expect(d.calls).toEqual([]);
+  });
+
+  it.each([
+    ["/etc", 'path: path "/etc" is absolute; paths are relative to the project root'],
+    ["../../..", 'path: path "../../.." contains a .. segment'],
+    ["-r", 'path: path "-r" begins with -, which commands would read as an option'],
+    ["src/--include=*.env", 'path: path "src/--include=*.env" has a segment that begins with -, which commands would read as an option'],
+    ["a\\b", 'path: path "a\\\\b" contains a backslash; use / between segments'],
+    ["src\t", 'path: path "src\\t" contains a control character'],
+  ])("answers search_files under %j with a refusal naming the path, searching nothing", async (path, message) => {
+    const d = agentDoubles();
+    expect(await refusedInput(d.tools, "search_files", { pattern: "root", path })).toBe(message);
+    expect(d.calls).toEqual([]);
+  });
+
+  it("refuses an empty search pattern and one holding a NUL byte", async () => {
+    const d = agentDoubles();
+    expect(await refusedInput(d.tools, "search_files", { pattern: "" })).toBe("pattern: must not be empty");
+    expect(await refusedInput(d.tools, "search_files", { pattern: "a\0b" })).toBe("pattern: must not contain a NUL byte");
+    expect(await refusedInput(d.tools, "search_files", { pattern: "x".repeat(501) })).toBe("pattern: must be at most 500 characters, got 501");
+    expect(d.calls).toEqual([]);
+  });
+
+  it("hands the sandbox normalised paths, the root for an absent or empty one", async () => {
+    const d = agentDoubles();
+    await tool(d.tools, "write_to_file")({ path: "./src//a.ts", content: "export const a = 1;\n" });
+    await tool(d.tools, "search_files")({ pattern: "export", path: "./" });
+    await tool(d.tools, "search_files")({ pattern: "export", path: "src//" });
+    await tool(d.tools, "list_files")({});
+    await tool(d.tools, "execute_command")({ command: "ls", cwd: "./src/" });
+    await tool(d.tools, "execute_command")({ command: "pwd", cwd: "." });
+    expect(d.calls).toEqual(["sandbox.write src/a.ts", "vfs.save src/a.ts", "sandbox.search export", "sandbox.search export in src", "sandbox.list ", "sandbox.exec ls in src", "sandbox.exec pwd"]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { posix } from "node:path";
 import { AppError } from "../../../lib/errors";
-import { shellQuote } from "../../../workspace/paths";
+import { shellQuote } from "../../../lib/paths";
 import { buildMultipart, parseMultipart, type MultipartPart } from "./multipart";
 import { FAKE_HOME, type FakeContext, type FakeSandbox, type FakeSession, type FakeSessionCommand } from "./state";
 

@@ -1,6 +1,9 @@
+import { safeRelativePath } from "../../lib/paths";
+
 /**
- * Paths every sandbox path gate must refuse, each with why: the shared battery of workspace/paths.test.ts
- * and of the provider suite (every file method of every provider).
+ * Paths every project path gate must refuse, each with why: the one battery of lib/paths.test.ts, the
+ * provider suite (every file method of every provider) and test/hostile.test.ts (the agent's tools and
+ * the vfs over HTTP).
  */
 export const HOSTILE_PATHS: Array<[why: string, path: string]> = [
   ["absolute", "/etc/passwd"],
@@ -19,6 +22,18 @@ export const HOSTILE_PATHS: Array<[why: string, path: string]> = [
   ["escape character", "a\u001b[31m.txt"],
   ["DEL", "a\u007f"],
   ["C1 control", "a\u0085b"],
+  ["C1 control sequence introducer", "a\u009b2J.txt"],
+  ["tab", "a\tb.txt"],
+  ["vertical tab", "a\u000bb"],
+  ["form feed", "a\fb"],
+  ["bell", "a\u0007.txt"],
+  ["backspace", "secret\b\b\b\b\b\bpublic.txt"],
+  ["unit separator", "a\u001fb"],
+  ["trailing newline", "a.txt\n"],
+  ["leading dash", "-rf"],
+  ["lone dash", "-"],
+  ["dash segment", "src/--help"],
+  ["dash after dot", "./-n"],
   ["empty", ""],
   ["root dot", "."],
   ["only slashes", "./"],
@@ -28,6 +43,8 @@ export const HOSTILE_PATHS: Array<[why: string, path: string]> = [
   ["encoded slash prefix", "%2fetc/passwd"],
   ["encoded NUL", "a%00b"],
   ["encoded backslash", "..%5cwin"],
+  ["encoded slash after dots", "..%2fx.txt"],
+  ["encoded dash", "%2drf"],
   ["one dot leader", "\u2024\u2024/etc"],
   ["two dot leader", "\u2025/etc"],
   ["fullwidth full stop", "\uff0e\uff0e/etc"],
@@ -46,3 +63,12 @@ export const HOSTILE_PATHS: Array<[why: string, path: string]> = [
   ["too long segment", `${"a".repeat(256)}.txt`],
   ["too long multibyte segment", "é".repeat(128)],
 ];
+
+/** Whether `path` names the project root itself (`""`, `.`, `./`): refused as a file, fine as a directory or cwd. */
+export function namesRoot(path: string): boolean {
+  try {
+    return safeRelativePath("path", path, { allowRoot: true }) === "";
+  } catch {
+    return false;
+  }
+}
