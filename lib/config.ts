@@ -186,6 +186,12 @@ export const VARIABLES = {
   daytonaPublic: flag("KILN_DAYTONA_PUBLIC", "Make Daytona previews public (default: private, signed preview links)", false),
   maintenanceIntervalMs: integer("KILN_MAINTENANCE_INTERVAL_MS", "How often orphan sandboxes and unused blobs are swept (0: never)", 600_000, 0, 24 * 3_600_000),
   sandbox: oneOf("KILN_SANDBOX", "Sandbox provider: daytona or local (default: daytona when DAYTONA_API_KEY is set)", "auto", ["auto", "local", "daytona"] as const),
+  sandboxIsolation: oneOf(
+    "KILN_SANDBOX_ISOLATION",
+    "Local sandboxes: bubblewrap (own namespaces and network; refused when it cannot be built) or none (UNCONFINED: generated code runs on this machine)",
+    "bubblewrap",
+    ["bubblewrap", "none"] as const,
+  ),
   previewPorts: portRange("KILN_PREVIEW_PORTS", "Ports handed to dev servers, one per live workspace", [4100, 4199]),
   previewHost: text("KILN_PREVIEW_HOST", "Host the browser reaches local dev servers on", "127.0.0.1"),
   otelEndpoint: connectionUrl("OTEL_EXPORTER_OTLP_ENDPOINT", "OpenTelemetry collector for traces (OTLP/HTTP); unset: no export", ["http", "https"]),

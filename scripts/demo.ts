@@ -5,8 +5,7 @@
  * session that builds a small app. Prints the URL and a ready token; opens nothing by itself.
  */
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execFileSync } from "node:child_process";
@@ -18,13 +17,17 @@ import { startServer } from "../server/start";
 import { startFakeAnthropic } from "../test/fakes/anthropic/server";
 import { helloAppSession } from "../test/fakes/anthropic/sessions/hello-app";
 import { startFakeMongo } from "../test/fakes/mongo/server";
+import { searchableTempDir } from "../test/support/isolation";
+import { missingIsolationPrograms } from "../workspace/sandbox/boundary";
 
 const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
 
-/** A running demo: where the dashboard is and the token to sign in with. */
+/** A running demo: where the dashboard is, the token to sign in with, and why its sandboxes are unconfined when they are. */
 export interface Demo {
   url: string;
   token: string;
+  /** Set when this machine cannot isolate sandboxes and the demo runs its scripted model's code unconfined. */
+  unconfinedBecause?: string;
   close(): Promise<void>;
 }
 
@@ -39,7 +42,9 @@ function ensureDashboardBuilt(): void {
 /** Starts the offline demo. */
 export async function startDemo(options: { port?: number; logLevel?: string } = {}): Promise<Demo> {
   ensureDashboardBuilt();
-  const dataDir = await mkdtemp(join(tmpdir(), "kiln-demo-"));
+  const dataDir = await searchableTempDir("kiln-demo-");
+  // The demo's model is our own script, so without bubblewrap its code may run unconfined: said on screen.
+  const missing = process.env.KILN_SANDBOX_ISOLATION ? undefined : await missingIsolationPrograms();
   const mongo = await startFakeMongo();
   const model = await startFakeAnthropic({ script: helloAppSession });
   const config = loadConfig({
@@ -52,6 +57,7 @@ export async function startDemo(options: { port?: number; logLevel?: string } = 
     ANTHROPIC_BASE_URL: model.baseURL,
     ANTHROPIC_API_KEY: "sk-kiln-offline-demo",
     KILN_WORKSPACE_POLL_MS: "200",
+    ...(missing ? { KILN_SANDBOX_ISOLATION: "none" } : {}),
   });
   const log = createPinoLogger(options.logLevel ?? process.env.LOG_LEVEL ?? "warn");
   const server = await startServer(config, log, { inMemoryDatabase: true });
@@ -59,6 +65,7 @@ export async function startDemo(options: { port?: number; logLevel?: string } = 
   return {
     url: server.url,
     token: user!.token,
+    unconfinedBecause: missing,
     close: async () => {
       await server.shutdown();
       await model.close();
@@ -83,6 +90,13 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
           "stand-in and are NOT durable: everything is gone when this process stops (Ctrl-C).",
           "For the real thing: set ANTHROPIC_API_KEY and MONGODB_URI and run `npm start`.",
           "",
+          ...(demo.unconfinedBecause
+            ? [
+                `!!! Sandboxes are UNCONFINED: ${demo.unconfinedBecause}. The demo's scripted model runs its own`,
+                "!!! code on this machine. `npm start` refuses this; install bubblewrap and slirp4netns for isolation.",
+                "",
+              ]
+            : []),
         ].join("\n"),
       );
       stopOnSignals(() => demo.close(), createPinoLogger("info"));

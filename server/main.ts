@@ -14,6 +14,9 @@ runMain("kiln", async (config, log) => {
       "MONGODB_URI is not set: the vfs keeps every project file in MongoDB (GridFS) and Kiln never keeps them in memory silently. Set MONGODB_URI=mongodb://host:27017, or try everything offline with `npm run demo`.",
     );
   }
+  if (config.sandboxIsolation === "none") {
+    process.stderr.write("\n!!! KILN_SANDBOX_ISOLATION=none: local sandboxes are UNCONFINED. Generated code runs on this machine as Kiln's user, with its files and network. Never use it with code you do not trust. !!!\n\n");
+  }
   const telemetry = startTelemetry(config, log);
   const server = await startServer(config, log);
   log.info("kiln is listening", { url: server.url, database: server.kiln.databases.kind });

@@ -31,6 +31,7 @@ export async function createProvider(config: Config, log: Logger): Promise<Sandb
     root: join(resolve(config.dataDir), "sandboxes"),
     portRange: config.previewPorts,
     previewHost: config.previewHost,
+    isolation: config.sandboxIsolation,
     log,
   });
 }

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openTestDatabase, type TestDatabase } from "../test/support/database";
 import { memoryLogger } from "../test/support/kiln";
 import type { Workspace } from "./contract";
+import { scriptedSessionIsolation, searchableTempDir } from "../test/support/isolation";
 import { createLocalProvider } from "./sandbox/local";
 import type { SandboxProvider } from "./sandbox/provider";
 import { createWorkspaceService } from "./service";
@@ -18,8 +19,8 @@ let service: ReturnType<typeof createWorkspaceService>;
 
 beforeAll(async () => {
   database = await openTestDatabase("workspace");
-  root = await mkdtemp(join(tmpdir(), "kiln-workspace-"));
-  provider = await createLocalProvider({ root, portRange: [firstPort, firstPort + 14], log });
+  root = await searchableTempDir("kiln-workspace-");
+  provider = await createLocalProvider({ root, portRange: [firstPort, firstPort + 14], log, isolation: scriptedSessionIsolation("the workspace service tests") });
   service = createWorkspaceService({ db: database.pool, provider, portRange: [firstPort, firstPort + 14], log });
 });
 afterAll(async () => {

@@ -166,11 +166,21 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
     const task = (async () => {
       try {
         const info = await provider.create({ workspaceId: workspace.id, projectId: workspace.project_id });
-        const withId = await update(workspace.id, { provider_sandbox_id: info.id });
-        await sync(withId, info);
+        // A workspace deleted while its sandbox was being made stays deleted, and the sandbox goes too.
+        const claimed = await db.query<WorkspaceRow>(
+          "UPDATE workspaces SET provider_sandbox_id = $2, updated_at = now() WHERE id = $1 AND status <> 'deleted' RETURNING *",
+          [workspace.id, info.id],
+        );
+        if (!claimed.rows[0]) {
+          await provider.delete(info.id);
+          return;
+        }
+        await sync(claimed.rows[0], info);
       } catch (err) {
         log.warn("provisioning failed", { workspaceId: workspace.id, ...errorFields(err) });
-        await update(workspace.id, { status: "error", last_error: err instanceof Error ? err.message : String(err) }).catch(() => undefined);
+        await db
+          .query("UPDATE workspaces SET status = 'error', last_error = $2, updated_at = now() WHERE id = $1 AND status <> 'deleted'", [workspace.id, err instanceof Error ? err.message : String(err)])
+          .catch(() => undefined);
       }
     })();
     provisioning.add(task);

@@ -11,6 +11,7 @@ import { startFakeAnthropic } from "../fakes/anthropic/server";
 import { helloAppSession } from "../fakes/anthropic/sessions/hello-app";
 import { startTestKiln } from "../support/kiln";
 import { startTestMongo } from "../support/mongo";
+import { benchBoundary } from "./boundary";
 import { benchGenerations, loadRound } from "./generations";
 import { fmt, type BenchRow } from "./measure";
 import { benchBackup } from "./vfs-backup";
@@ -39,6 +40,8 @@ async function main(): Promise<void> {
     const waitRunning = async (id: string) => {
       while ((await workspace.get({ id })).status !== "running") await new Promise((resolve) => setTimeout(resolve, 10));
     };
+
+    rows.push(...(await benchBoundary()));
 
     const ws = await workspace.create({ projectId: "bench-workspace" });
     await waitRunning(ws.id);

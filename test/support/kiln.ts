@@ -1,7 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rm } from "node:fs/promises";
 import { Writable } from "node:stream";
 import { loadConfig, type Config } from "../../lib/config";
 import { createPinoLogger, type Logger } from "../../lib/log";
@@ -10,6 +8,7 @@ import { issueToken } from "../../projects/tokens";
 import { createUser } from "../../projects/users";
 import { DATABASE_OWNERS } from "../../server/compose";
 import { startServer, type RunningServer } from "../../server/start";
+import { scriptedSessionIsolation, searchableTempDir } from "./isolation";
 
 /** A Kiln server for one test file, with its own database and every log line it wrote. */
 export interface TestKiln extends RunningServer {
@@ -45,7 +44,7 @@ export function memoryLogger(level = "debug"): { log: Logger; lines: Record<stri
  */
 export async function startTestKiln(env: Record<string, string | undefined> = {}): Promise<TestKiln> {
   const schemaPrefix = `t${randomBytes(4).toString("hex")}_`;
-  const dataDir = await mkdtemp(join(tmpdir(), "kiln-test-"));
+  const dataDir = await searchableTempDir("kiln-test-");
   // Each test file gets its own block of preview ports, so parallel files never hand out the same one.
   const firstPort = 20_000 + Math.floor(Math.random() * 2000) * 20;
   const config: Config = loadConfig({
@@ -55,6 +54,7 @@ export async function startTestKiln(env: Record<string, string | undefined> = {}
     KILN_DATA_DIR: dataDir,
     KILN_PREVIEW_PORTS: `${firstPort}-${firstPort + 19}`,
     KILN_SCHEMA_PREFIX: schemaPrefix,
+    KILN_SANDBOX_ISOLATION: scriptedSessionIsolation("the test server"),
     ...env,
   });
   const { log, lines, text } = memoryLogger();

@@ -4,28 +4,21 @@ import { delimiter, dirname, join } from "node:path";
 
 /** Where the project directory appears inside a bubblewrap sandbox (also its HOME). */
 export const SANDBOX_PROJECT_DIR = "/workspace";
+/** Where Kiln's own files (the toolbox) appear inside a sandbox, read-only. */
+export const SANDBOX_KILN_DIR = "/opt/kiln";
 
 /** Top-level system directories, bound read-only when they are directories, recreated when they are symlinks (merged /usr). */
 const SYSTEM_ROOTS = ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
 
-/** The few files of /etc that programs need: name resolution, users, TLS roots, the dynamic linker, Debian's alternatives. */
-const ETC_ENTRIES = [
-  "resolv.conf",
-  "hosts",
-  "host.conf",
-  "nsswitch.conf",
-  "gai.conf",
-  "passwd",
-  "group",
-  "localtime",
-  "ld.so.cache",
-  "ld.so.conf",
-  "ld.so.conf.d",
-  "ssl",
-  "ca-certificates",
-  "ca-certificates.conf",
-  "alternatives",
-];
+/** The files of the host's /etc programs need: TLS roots, the dynamic linker, name service order, Debian's alternatives. Users, hosts and DNS are the sandbox's own. */
+const ETC_ENTRIES = ["host.conf", "nsswitch.conf", "gai.conf", "localtime", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "ssl", "ca-certificates", "ca-certificates.conf", "alternatives"];
+
+/** Device nodes a sandbox gets: no terminals (no devpts), no block or network devices. */
+const DEVICES = ["null", "zero", "full", "random", "urandom", "tty"];
+
+/** Sizes of the sandbox's memory-backed file systems: /tmp and /dev/shm would otherwise take the host's memory. */
+const TMP_BYTES = 512 * 1024 * 1024;
+const SHM_BYTES = 64 * 1024 * 1024;
 
 /** The first executable called `program` on `searchPath`, or undefined. */
 export async function findOnPath(program: string, searchPath = process.env.PATH ?? ""): Promise<string | undefined> {
@@ -48,8 +41,8 @@ export async function nodePrefix(): Promise<string> {
 
 /**
  * The read-only view of the host every sandbox gets: /usr, the top-level library and binary directories,
- * a minimal /etc, and the Node.js installation when it lives outside /usr. Nothing else of the host
- * (its home, /root, /opt, the data directory, /var, /run) is there.
+ * a few files of /etc, and the Node.js installation when it lives outside /usr. Nothing else of the host
+ * (its home, /root, /opt, the data directory, /var, /run, /proc, /sys) is there.
  */
 export async function systemBinds(nodeInstall: string): Promise<string[]> {
   const args = ["--ro-bind", "/usr", "/usr"];
@@ -63,31 +56,43 @@ export async function systemBinds(nodeInstall: string): Promise<string[]> {
   return args;
 }
 
-/** One bubblewrap sandbox: the system view, the project, the working directory inside and the whole environment. */
+/** A file the sandbox sees read-only at `path`, its bytes handed to bwrap on a descriptor. */
+export interface SandboxFile {
+  path: string;
+  content: Buffer;
+}
+
+/** One sandbox's bubblewrap: the system view, where its descriptors are, and the environment of its first process. */
 export interface BwrapSandbox {
   system: string[];
-  projectDir: string;
-  /** Absolute, below {@link SANDBOX_PROJECT_DIR}. */
-  cwd: string;
+  /** The descriptor of the open project directory, bound at {@link SANDBOX_PROJECT_DIR}. */
+  projectFd: number;
+  /** Descriptors of {@link SandboxFile}s in order, each with its path inside. */
+  files: Array<{ fd: number; path: string }>;
+  hostname: string;
   env: Record<string, string>;
 }
 
 /**
- * bwrap's options for one command: fresh namespaces for everything but the network (dev servers listen
- * on the host's loopback, npm needs the registry), the project directory as the only writable path, a
- * fresh /tmp, /proc and /dev, a read-only root, no inherited environment, its own session (no terminal
- * injection), death with the server, and the sandbox's pid reported on fd 3 (so it can be killed whole).
- * Passed on fd 4 (`--args 4`), so host paths and environment values stay out of /proc/<pid>/cmdline,
- * which every process of the sandbox can read.
+ * bwrap's options for a sandbox: fresh namespaces for everything, the network included (a user-mode
+ * stack is attached from outside: see slirp.ts), the project directory as the only writable path besides
+ * a bounded /tmp, a fresh /proc, a minimal /dev without terminals, a read-only root, no inherited
+ * environment, its own session (no terminal injection), death with the server, and its first process
+ * reported on fd 3. No devpts also keeps bubblewrap to a single user namespace, which slirp4netns joins.
+ * Passed on fd 4 (`--args 4`), so host paths stay out of its command line.
  */
 export function bwrapOptions(sandbox: BwrapSandbox): string[] {
   const env = Object.entries(sandbox.env).flatMap(([name, value]) => ["--setenv", name, value]);
+  const devices = DEVICES.flatMap((name) => ["--dev-bind", `/dev/${name}`, `/dev/${name}`]);
   return [
     ...sandbox.system,
-    ...["--bind", sandbox.projectDir, SANDBOX_PROJECT_DIR],
-    ...["--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev", "--remount-ro", "/"],
-    ...["--unshare-all", "--share-net", "--die-with-parent", "--new-session", "--info-fd", "3", "--clearenv"],
+    ...sandbox.files.flatMap((file) => ["--ro-bind-data", String(file.fd), file.path]),
+    ...["--bind-fd", String(sandbox.projectFd), SANDBOX_PROJECT_DIR],
+    ...["--size", String(TMP_BYTES), "--tmpfs", "/tmp", "--proc", "/proc", "--tmpfs", "/dev", ...devices],
+    ...["--symlink", "/proc/self/fd", "/dev/fd", "--symlink", "/proc/self/fd/0", "/dev/stdin", "--symlink", "/proc/self/fd/1", "/dev/stdout"],
+    ...["--symlink", "/proc/self/fd/2", "/dev/stderr", "--size", String(SHM_BYTES), "--tmpfs", "/dev/shm", "--remount-ro", "/"],
+    ...["--unshare-all", "--hostname", sandbox.hostname, "--die-with-parent", "--new-session", "--info-fd", "3", "--clearenv"],
     ...env,
-    ...["--chdir", sandbox.cwd],
+    ...["--chdir", SANDBOX_PROJECT_DIR],
   ];
 }

@@ -21,7 +21,7 @@ import {
   renameScript,
   stopProcessScript,
 } from "./daytona-scripts";
-import { checkWrites } from "./project-files";
+import { checkWrites } from "./sandbox-files";
 import {
   KILN_LABEL,
   kilnLabels,

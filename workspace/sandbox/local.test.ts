@@ -8,9 +8,10 @@ import type { Logger } from "../../lib/log";
 import { shellQuote } from "../../lib/paths";
 import { createLocalProvider, type LocalProviderOptions } from "./local";
 import type { ExecRequest, SandboxInfo, SandboxProvider } from "./provider";
+import { MISSING_ISOLATION, scriptedSessionIsolation, searchableTempDir } from "../../test/support/isolation";
 import { describeProviderSuite, expectNoSurvivor, freePort, processesWith, sleepMarker, waitFor, type ProviderHarness } from "./provider-suite";
 
-const base = await realpath(await mkdtemp(join(tmpdir(), "kiln-local-sandbox-")));
+const base = await searchableTempDir("kiln-local-sandbox-");
 const outside = join(base, "outside");
 await mkdir(outside);
 await writeFile(join(outside, "secret.txt"), "outside secret");
@@ -64,11 +65,11 @@ async function makeLocal(options: Partial<LocalProviderOptions> = {}): Promise<P
   return { provider, devPort, root, lines, outsideFingerprint: () => fingerprint(), cleanup: () => provider.close() };
 }
 
-describeProviderSuite("local, no bubblewrap", () => makeLocal({ useBubblewrap: false }));
+describeProviderSuite("local, unconfined (explicit opt-in)", () => makeLocal({ isolation: "none" }));
 
-// Needs Debian's bubblewrap (.ci/run installs it): without it these fail with the provider's own error.
-describe("with bubblewrap", () => {
-  describeProviderSuite("local, bubblewrap", () => makeLocal({ useBubblewrap: true }));
+// Needs Debian's bubblewrap and slirp4netns (.ci/run installs them): without them isolation.test.ts asserts the refusal.
+describe.skipIf(MISSING_ISOLATION !== undefined)("with bubblewrap", () => {
+  describeProviderSuite("local, bubblewrap", () => makeLocal({ isolation: "bubblewrap" }));
 
   describe("local sandbox isolated by bubblewrap", () => {
     let harness: Awaited<ReturnType<typeof makeLocal>>;
@@ -76,7 +77,7 @@ describe("with bubblewrap", () => {
     const run = (command: string) => harness.provider.exec(sandbox.id, { command, timeoutMs: 20_000, maxOutputBytes: 64 * 1024 });
 
     beforeAll(async () => {
-      harness = await makeLocal({ useBubblewrap: true });
+      harness = await makeLocal({ isolation: "bubblewrap" });
       sandbox = await harness.provider.create({ workspaceId: "wsp_iso", projectId: "prj_iso" });
     });
     afterAll(() => harness.provider.close());
@@ -125,19 +126,19 @@ describe("local sandbox provider", () => {
   let projectDir: string;
 
   beforeAll(async () => {
-    harness = await makeLocal({ useBubblewrap: false, previewHost: "::1" });
+    harness = await makeLocal({ isolation: "none", previewHost: "::1" });
     provider = harness.provider;
     sandbox = await provider.create({ workspaceId: "wsp_local", projectId: "prj_local" });
     projectDir = join(harness.root, sandbox.id, "project");
   });
   afterAll(() => provider.close());
 
-  it("warns at creation and in health when commands are not isolated", async () => {
-    expect(await provider.health()).toMatchObject({ status: "warn", detail: expect.stringContaining("unisolated") });
-    expect(harness.lines).toContainEqual({ level: "warn", message: expect.stringContaining("bubblewrap") });
+  it("says loudly, at start and in health, that the explicit opt-in runs sandboxes unconfined", async () => {
+    expect(await provider.health()).toMatchObject({ status: "warn", detail: expect.stringContaining("UNCONFINED (KILN_SANDBOX_ISOLATION=none)") });
+    expect(harness.lines).toContainEqual({ level: "warn", message: expect.stringContaining("LOCAL SANDBOXES ARE UNCONFINED") });
   });
 
-  it("clears the server's environment even without bubblewrap", async () => {
+  it("clears the server's environment even unconfined", async () => {
     await withServerSecrets(async () => {
       const env = await provider.exec(sandbox.id, { command: "env", timeoutMs: 10_000, maxOutputBytes: 64 * 1024 });
       expect(env.output).not.toMatch(/ANTHROPIC|DATABASE_URL|sk-ant-kiln|pw-secret/);
@@ -175,7 +176,7 @@ describe("local sandbox provider", () => {
   });
 
   it("keeps sandboxes across a restart of the provider", async () => {
-    const again = await createLocalProvider({ root: harness.root, portRange: [harness.devPort, harness.devPort], log: recordingLogger().log, useBubblewrap: false });
+    const again = await createLocalProvider({ root: harness.root, portRange: [harness.devPort, harness.devPort], log: recordingLogger().log, isolation: "none" });
     try {
       expect(await again.get(sandbox.id)).toMatchObject({ state: "running", labels: sandbox.labels });
       expect((await again.list()).map((info) => info.id)).toContain(sandbox.id);
@@ -199,7 +200,7 @@ describe("local sandbox provider", () => {
   });
 
   it("kills every process it started when closed", async () => {
-    const closing = await makeLocal();
+    const closing = await makeLocal({ isolation: scriptedSessionIsolation("closing the local provider") });
     const box = await closing.provider.create({ workspaceId: "wsp_close", projectId: "prj_close" });
     const marker = sleepMarker();
     await closing.provider.startProcess(box.id, { name: "sleeper", command: `sleep ${marker}` });

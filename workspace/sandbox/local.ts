@@ -1,13 +1,11 @@
 import { constants } from "node:fs";
-import { access, mkdir, realpath, stat } from "node:fs/promises";
+import { access, mkdir, realpath } from "node:fs/promises";
 import { AppError, invalidArgument, notFound } from "../../lib/errors";
 import type { Logger } from "../../lib/log";
-import { describePath } from "../../lib/paths";
-import { relativePosix, resolveInside } from "../paths";
+import { describePath, safeRelativePath } from "../../lib/paths";
+import { chooseBoundary, openSandbox, type Boundary, type BoundaryChoice, type Isolation, type LiveSandbox } from "./boundary";
 import { checkExecRequest, checkProcessRequest } from "./command-checks";
-import { chooseLauncher, type Launcher } from "./launch";
 import { ProcessTable } from "./process-table";
-import { deleteProjectPaths, listProjectFiles, readProjectFiles, renameProjectPath, writeProjectFiles } from "./project-files";
 import {
   KILN_LABEL,
   kilnLabels,
@@ -15,10 +13,14 @@ import {
   type FileWrite,
   type ListFilesOptions,
   type ProcessRequest,
+  type ProviderHealth,
   type SandboxInfo,
   type SandboxProvider,
 } from "./provider";
+import type { CommandStarter } from "./run-command";
+import { fileFailure, SandboxFiles } from "./sandbox-files";
 import { infoOf, SandboxStore, type SandboxRecord } from "./sandbox-store";
+import { ToolboxOpError } from "./toolbox-client";
 
 /** Configuration of the local sandbox provider. */
 export interface LocalProviderOptions {
@@ -29,8 +31,11 @@ export interface LocalProviderOptions {
   /** The host the browser of the person running Kiln reaches the dev servers on (127.0.0.1 by default). */
   previewHost?: string;
   log: Logger;
-  /** Isolate commands with bubblewrap: true requires it, false turns it off, unset uses it when it works. */
-  useBubblewrap?: boolean;
+  /**
+   * `bubblewrap` (the default): every sandbox behind its own namespaces and network, refused when that
+   * cannot be built. `none`: unconfined, on this machine as Kiln's user, only by explicit choice.
+   */
+  isolation?: Isolation;
   /** Between SIGTERM and SIGKILL when a command is killed (2 s by default). */
   killGraceMs?: number;
   /** The largest file `readFiles` returns (32 MiB by default). */
@@ -51,41 +56,49 @@ function checkLabelValue(field: string, value: unknown): void {
 }
 
 /**
- * The local sandbox provider: a directory per sandbox under `root` (`<id>/project`, with its state and
- * labels in `<id>/sandbox.json`, so it survives a restart), commands as `bash -lc` in their own process
- * group, isolated with bubblewrap when it works (see workspace/sandbox/bwrap.ts), dev servers on the host's
- * loopback network. Without bubblewrap it still runs, with a warning in the log and in `health()`.
+ * The local sandbox provider: a directory per sandbox under `root` (see sandbox-store.ts), and while it
+ * runs, one boundary instance (boundary.ts) whose toolbox does every file operation and starts every
+ * command inside it. When the boundary cannot be built, every sandbox operation is refused with the
+ * reason and what installs the missing part, and health reports it failed: never a weaker sandbox.
  */
 export async function createLocalProvider(options: LocalProviderOptions): Promise<SandboxProvider> {
   checkPortRange(options.portRange);
   await mkdir(options.root, { recursive: true });
   const root = await realpath(options.root);
   const log = options.log.child({ provider: "local" });
-  const { launcher, warning } = await chooseLauncher(options.useBubblewrap, root);
-  if (warning) log.warn(warning);
-  else log.info("local sandboxes isolated with bubblewrap", { root });
-  return new LocalProvider(root, options, launcher, warning, log);
+  const graceMs = options.killGraceMs ?? 2000;
+  const choice = await chooseBoundary(options.isolation ?? "bubblewrap", root, graceMs, log);
+  if (choice.boundary === undefined) log.error(choice.refusal);
+  else if (choice.boundary.isolation === "none") log.warn(`LOCAL SANDBOXES ARE ${choice.boundary.description}`);
+  else log.info(`local sandboxes ${choice.boundary.description}`, { root });
+  return new LocalProvider(root, options, choice, log);
 }
 
 class LocalProvider implements SandboxProvider {
   readonly name = "local" as const;
   private readonly store: SandboxStore;
-  private readonly processes: ProcessTable;
+  private readonly processes = new ProcessTable();
+  /** The running boundary instance of each sandbox, by id; removed when its toolbox exits. */
+  private readonly live = new Map<string, Promise<LiveSandbox>>();
   private closed = false;
 
   constructor(
     private readonly root: string,
     private readonly options: LocalProviderOptions,
-    private readonly launcher: Launcher,
-    private readonly isolationWarning: string | undefined,
+    private readonly choice: BoundaryChoice,
     private readonly log: Logger,
   ) {
     this.store = new SandboxStore(root, log);
-    this.processes = new ProcessTable(options.killGraceMs ?? 2000);
   }
 
   private ensureOpen(): void {
     if (this.closed) throw new AppError("unavailable", "the local sandbox provider is closed");
+  }
+
+  private boundary(): Boundary {
+    this.ensureOpen();
+    if (this.choice.boundary === undefined) throw new AppError("unavailable", this.choice.refusal);
+    return this.choice.boundary;
   }
 
   private async record(id: string): Promise<SandboxRecord> {
@@ -95,35 +108,88 @@ class LocalProvider implements SandboxProvider {
     return record;
   }
 
-  /** The project directory of a running sandbox. */
-  private async running(id: string): Promise<string> {
+  /** The running boundary instance of a running sandbox, started when it has none (after a restart of Kiln). */
+  private async session(id: string): Promise<LiveSandbox> {
     const record = await this.record(id);
     if (record.state !== "running") {
       throw new AppError("failed_precondition", `sandbox ${JSON.stringify(id)} is ${record.state}; start it first`, { state: record.state });
     }
-    return this.store.projectDir(id);
+    return this.boot(record);
   }
 
-  /** A command's working directory as a path relative to the project, which must be an existing directory. */
-  private async commandCwd(projectDir: string, cwd: string | undefined): Promise<string> {
-    const resolved = await resolveInside(projectDir, cwd ?? "", { field: "cwd" });
-    const isDir = await stat(resolved).then((stats) => stats.isDirectory(), () => false);
-    if (!isDir) throw invalidArgument("cwd", `path ${describePath(cwd ?? "")} is not a directory of the project`);
-    return relativePosix(projectDir, resolved);
+  private boot(record: SandboxRecord): Promise<LiveSandbox> {
+    const existing = this.live.get(record.id);
+    if (existing) return existing;
+    const boundary = this.boundary();
+    const booting = (async () => {
+      let current = record;
+      const uid = boundary.sandboxUid(new Set());
+      if (uid !== undefined && current.uid === undefined) current = await this.store.adopt(current, uid);
+      await mkdir(this.store.runDir(current.id), { recursive: true, mode: 0o700 });
+      const place = { id: current.id, projectDir: this.store.projectDir(current.id), runDir: this.store.runDir(current.id), uid: boundary.isolation === "none" ? undefined : current.uid };
+      const sandbox = await openSandbox(boundary, place, this.log);
+      void sandbox.toolbox.exited.then(() => {
+        if (this.live.get(current.id) === booting) this.live.delete(current.id);
+      });
+      return sandbox;
+    })();
+    this.live.set(record.id, booting);
+    booting.catch(() => {
+      if (this.live.get(record.id) === booting) this.live.delete(record.id);
+    });
+    return booting;
+  }
+
+  /** Ends a sandbox's processes and its boundary instance. */
+  private async shutdown(id: string, forget: boolean): Promise<void> {
+    await this.processes.stopSandbox(id, forget);
+    const live = this.live.get(id);
+    this.live.delete(id);
+    await live?.then((sandbox) => sandbox.close(), () => undefined);
+  }
+
+  private async files(id: string): Promise<SandboxFiles> {
+    return new SandboxFiles((await this.session(id)).toolbox, this.options.maxReadBytes ?? 32 * 1024 * 1024);
+  }
+
+  /** How a command of `id` starts: checked cwd, the sandbox's environment, a clear error for a cwd that is no directory. */
+  private async starter(id: string, command: string, cwd: string | undefined, env: Record<string, string> | undefined): Promise<CommandStarter> {
+    const dir = safeRelativePath("cwd", cwd ?? "", { allowRoot: true });
+    const sandbox = await this.session(id);
+    return async (onOutput) => {
+      try {
+        return await sandbox.toolbox.run(sandbox.command(command, dir, env ?? {}), onOutput);
+      } catch (err) {
+        if (err instanceof ToolboxOpError && (err.code === "ENOTDIR" || err.code === "ENOENT")) {
+          throw invalidArgument("cwd", `path ${describePath(cwd ?? "")} is not a directory of the project`);
+        }
+        throw fileFailure("cwd", cwd ?? "", err);
+      }
+    };
   }
 
   async create(spec: { workspaceId: string; projectId: string }): Promise<SandboxInfo> {
     checkLabelValue("workspaceId", spec.workspaceId);
     checkLabelValue("projectId", spec.projectId);
-    this.ensureOpen();
-    const record = await this.store.create(kilnLabels(spec));
+    const boundary = this.boundary();
+    const taken = new Set((await this.store.list()).map((record) => record.uid).filter((uid): uid is number => uid !== undefined));
+    const record = await this.store.create(kilnLabels(spec), boundary.sandboxUid(taken));
+    try {
+      await this.boot(record);
+    } catch (err) {
+      await this.store.remove(record.id).catch(() => undefined);
+      throw err;
+    }
     this.log.info("local sandbox created", { sandboxId: record.id, workspaceId: spec.workspaceId });
     return infoOf(record);
   }
 
   async get(id: string): Promise<SandboxInfo> {
     const record = await this.store.read(id);
-    return record ? infoOf(record) : { id, state: "gone", labels: {} };
+    if (record) return infoOf(record);
+    // Its directory was removed behind Kiln's back: whatever of it still runs (toolbox, network, forwards) goes too.
+    if (this.live.has(id)) await this.shutdown(id, true);
+    return { id, state: "gone", labels: {} };
   }
 
   async list(): Promise<SandboxInfo[]> {
@@ -131,55 +197,54 @@ class LocalProvider implements SandboxProvider {
   }
 
   async start(id: string): Promise<SandboxInfo> {
-    return infoOf(await this.store.update(await this.record(id), "running"));
+    const record = await this.store.update(await this.record(id), "running");
+    await this.boot(record);
+    return infoOf(record);
   }
 
   async stop(id: string): Promise<SandboxInfo> {
     const stopped = await this.store.update(await this.record(id), "stopped");
-    await this.processes.stopSandbox(id, false);
+    await this.shutdown(id, false);
     return infoOf(stopped);
   }
 
   async delete(id: string): Promise<void> {
     await this.record(id);
-    await this.processes.stopSandbox(id, true);
+    // Every process of the sandbox is gone before its files are removed on the host: nothing can race the removal.
+    await this.shutdown(id, true);
     await this.store.remove(id);
     this.log.info("local sandbox deleted", { sandboxId: id });
   }
 
   async writeFiles(id: string, files: FileWrite[]): Promise<void> {
-    await writeProjectFiles(await this.running(id), files);
+    await (await this.files(id)).write(files);
   }
 
   async readFiles(id: string, paths: string[]) {
-    return readProjectFiles(await this.running(id), paths, this.options.maxReadBytes ?? 32 * 1024 * 1024);
+    return (await this.files(id)).read(paths);
   }
 
   async listFiles(id: string, opts: ListFilesOptions) {
-    return listProjectFiles(await this.running(id), opts ?? {});
+    return (await this.files(id)).list(opts ?? {});
   }
 
   async deletePaths(id: string, paths: string[]): Promise<void> {
-    await deleteProjectPaths(await this.running(id), paths);
+    await (await this.files(id)).delete(paths);
   }
 
   async rename(id: string, from: string, to: string): Promise<void> {
-    await renameProjectPath(await this.running(id), from, to);
+    await (await this.files(id)).rename(from, to);
   }
 
   async exec(id: string, req: ExecRequest) {
     checkExecRequest(req);
-    const projectDir = await this.running(id);
-    const cwd = await this.commandCwd(projectDir, req.cwd);
-    const spec = this.launcher.launch(projectDir, cwd, req.env ?? {}, req.command);
-    return this.processes.run(id, spec, { timeoutMs: req.timeoutMs, maxOutputBytes: req.maxOutputBytes, signal: req.signal });
+    const start = await this.starter(id, req.command, req.cwd, req.env);
+    return this.processes.run(id, start, { timeoutMs: req.timeoutMs, maxOutputBytes: req.maxOutputBytes, signal: req.signal });
   }
 
   async startProcess(id: string, req: ProcessRequest) {
     checkProcessRequest(req);
-    const projectDir = await this.running(id);
-    const cwd = await this.commandCwd(projectDir, req.cwd);
-    const processId = this.processes.start(id, req.name, this.launcher.launch(projectDir, cwd, req.env ?? {}, req.command));
+    const processId = await this.processes.start(id, req.name, await this.starter(id, req.command, req.cwd, req.env));
     this.log.info("sandbox process started", { sandboxId: id, processId, name: req.name });
     return { processId };
   }
@@ -195,25 +260,27 @@ class LocalProvider implements SandboxProvider {
   }
 
   async previewUrl(id: string, port: number) {
-    await this.running(id);
     const [low, high] = this.options.portRange;
     if (!Number.isInteger(port) || port < low || port > high) throw invalidArgument("port", `${port} is outside the preview port range ${low}-${high}`);
+    await (await this.session(id)).forward(port);
     const host = this.options.previewHost ?? "127.0.0.1";
     return { url: `http://${host.includes(":") ? `[${host}]` : host}:${port}` };
   }
 
-  async health() {
+  async health(): Promise<ProviderHealth> {
     try {
       await access(this.root, constants.W_OK);
     } catch (err) {
-      return { status: "fail" as const, detail: `the sandbox data directory is not writable: ${(err as Error).message}` };
+      return { status: "fail", detail: `the sandbox data directory is not writable: ${(err as Error).message}` };
     }
-    if (this.isolationWarning) return { status: "warn" as const, detail: this.isolationWarning };
-    return { status: "ok" as const, detail: "commands isolated with bubblewrap" };
+    if (this.choice.boundary === undefined) return { status: "fail", detail: this.choice.refusal };
+    const { boundary } = this.choice;
+    return { status: boundary.isolation === "none" ? "warn" : "ok", detail: boundary.description };
   }
 
   async close(): Promise<void> {
     this.closed = true;
     await this.processes.stopAll();
+    await Promise.all([...this.live.keys()].map((id) => this.shutdown(id, false)));
   }
 }

@@ -1,9 +1,9 @@
 import { AppError, invalidArgument, notFound } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { OutputCap } from "./output-cap";
-import { spawnGroup, type GroupProcess, type LaunchSpec } from "./process-group";
 import type { ExecResult, ProcessLogs } from "./provider";
-import { runCommand, type RunLimits } from "./run-command";
+import { runCommand, type CommandStarter, type RunLimits } from "./run-command";
+import type { GroupProcess } from "./toolbox-client";
 
 /** A long-running process's log keeps its start (where boot errors are) and its latest output. */
 const LOG_HEAD_BYTES = 64 * 1024;
@@ -28,8 +28,9 @@ interface BackgroundProcess {
 export class ProcessTable {
   private readonly runs = new Map<string, Set<GroupProcess>>();
   private readonly background = new Map<string, BackgroundProcess>();
+  /** Background processes whose start is under way (a second one of the same name is refused meanwhile). */
+  private readonly starting = new Set<{ id: string; sandboxId: string; name: string }>();
 
-  constructor(private readonly graceMs: number) {}
 
   private runsOf(sandboxId: string): Set<GroupProcess> {
     let set = this.runs.get(sandboxId);
@@ -42,10 +43,10 @@ export class ProcessTable {
   }
 
   /** Runs a command to completion (see {@link runCommand}), killable through the sandbox while it runs. */
-  async run(sandboxId: string, spec: LaunchSpec, limits: Omit<RunLimits, "graceMs">): Promise<ExecResult> {
+  async run(sandboxId: string, start: CommandStarter, limits: RunLimits): Promise<ExecResult> {
     let started: GroupProcess | undefined;
     try {
-      return await runCommand(spec, { ...limits, graceMs: this.graceMs }, (group) => {
+      return await runCommand(start, limits, (group) => {
         started = group;
         this.runsOf(sandboxId).add(group);
       });
@@ -57,18 +58,20 @@ export class ProcessTable {
   }
 
   /** Starts a long-running process; its output goes to a capped log. A running process of the same name is `already_exists`. */
-  start(sandboxId: string, name: string, spec: LaunchSpec): string {
-    const clash = this.backgroundOf(sandboxId).find((process) => process.name === name && process.group.running);
+  async start(sandboxId: string, name: string, start: CommandStarter): Promise<string> {
+    const running = (process: BackgroundProcess) => process.name === name && process.group.running;
+    const clash = this.backgroundOf(sandboxId).find(running) ?? [...this.starting].find((entry) => entry.sandboxId === sandboxId && entry.name === name);
     if (clash) throw new AppError("already_exists", `a process named ${JSON.stringify(name)} is already running`, { processId: clash.id });
     const log = new OutputCap(LOG_HEAD_BYTES, LOG_TAIL_BYTES);
-    const entry: BackgroundProcess = {
-      id: newId("proc"),
-      sandboxId,
-      name,
-      log,
-      exitCode: null,
-      group: spawnGroup(spec, (_stream, chunk) => log.push(chunk), this.graceMs),
-    };
+    const pending = { id: newId("proc"), sandboxId, name };
+    this.starting.add(pending);
+    let group: GroupProcess;
+    try {
+      group = await start((_stream, chunk) => log.push(chunk));
+    } finally {
+      this.starting.delete(pending);
+    }
+    const entry: BackgroundProcess = { ...pending, log, exitCode: null, group };
     void entry.group.finished.then((exit) => {
       entry.exitCode = exit.exitCode;
       if (exit.spawnError) log.push(Buffer.from(`[kiln: the process could not start: ${exit.spawnError.message}]\n`));

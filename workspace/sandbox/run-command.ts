@@ -1,23 +1,24 @@
 import type { ExecResult } from "./provider";
 import { OutputCap } from "./output-cap";
-import { spawnGroup, type GroupProcess, type LaunchSpec } from "./process-group";
+import type { GroupProcess } from "./toolbox-client";
+
+/** Starts a command with its output going to `onOutput`; rejects when it cannot start (a bad working directory). */
+export type CommandStarter = (onOutput: (stream: "stdout" | "stderr", chunk: Buffer) => void) => Promise<GroupProcess>;
 
 /** The bounds of one run: how long, how much output, and what cancels it. */
 export interface RunLimits {
   timeoutMs: number;
   maxOutputBytes: number;
   signal?: AbortSignal;
-  /** Between SIGTERM and SIGKILL. */
-  graceMs: number;
 }
 
 /**
- * Runs `spec` to completion in its own process group: killed as a whole on timeout or abort, output
- * captured combined and per stream, each capped to `maxOutputBytes` (head and tail kept). `onStart` sees
- * the running group (so its owner can kill it early); a command that cannot start throws.
+ * Runs a command to completion: killed with everything it started on timeout or abort, output captured
+ * combined and per stream, each capped to `maxOutputBytes` (head and tail kept). `onStart` sees the
+ * running command (so its owner can kill it early); a command that cannot start throws.
  */
 export async function runCommand(
-  spec: LaunchSpec,
+  start: CommandStarter,
   limits: RunLimits,
   onStart: (group: GroupProcess) => void = () => {},
 ): Promise<ExecResult> {
@@ -38,15 +39,13 @@ export async function runCommand(
   });
   if (cancelled) return result(null);
 
-  const group = spawnGroup(
-    spec,
-    (stream, chunk) => {
-      output.push(chunk);
-      streams[stream].push(chunk);
-    },
-    limits.graceMs,
-  );
+  const group = await start((stream, chunk) => {
+    output.push(chunk);
+    streams[stream].push(chunk);
+  });
   onStart(group);
+  if (limits.signal?.aborted) cancelled = true;
+  if (cancelled) void group.terminate();
   const timer = setTimeout(() => {
     timedOut = true;
     void group.terminate();

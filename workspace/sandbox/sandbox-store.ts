@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { chown, lchown, lstat, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { newId } from "../../lib/ids";
 import type { Logger } from "../../lib/log";
@@ -14,14 +14,17 @@ export interface SandboxRecord {
   id: string;
   state: Exclude<SandboxState, "gone">;
   labels: Record<string, string>;
+  /** The host uid the sandbox runs as, when it has one of its own (Kiln running as root). */
+  uid?: number;
   createdAt: string;
   updatedAt: string;
 }
 
 /**
  * Local sandboxes on disk: `<root>/<id>/sandbox.json` (state and labels, replaced atomically) beside
- * `<root>/<id>/project` (the files). Survives a restart of the process; ids that are not of the local
- * shape never reach the file system.
+ * `<root>/<id>/project` (the files, owned by the sandbox's uid: the only directory it can write) and
+ * `<root>/<id>/run` (Kiln's own sockets, never seen by the sandbox). Survives a restart of the process;
+ * ids that are not of the local shape never reach the file system.
  */
 export class SandboxStore {
   constructor(
@@ -39,14 +42,39 @@ export class SandboxStore {
     return join(this.root, id, "project");
   }
 
-  /** A new, running sandbox: its directory and its record. */
-  async create(labels: Record<string, string>): Promise<SandboxRecord> {
+  /** The host directory of Kiln's own files for a sandbox (slirp4netns's API socket). */
+  runDir(id: string): string {
+    return join(this.root, id, "run");
+  }
+
+  /** A new, running sandbox: its directories and its record. */
+  async create(labels: Record<string, string>, uid: number | undefined): Promise<SandboxRecord> {
     const id = newId("sbx");
-    await mkdir(this.projectDir(id), { recursive: true });
+    await mkdir(join(this.root, id), { mode: 0o755 });
+    await mkdir(this.projectDir(id), { mode: 0o700 });
+    await mkdir(this.runDir(id), { mode: 0o700 });
+    if (uid !== undefined) await chown(this.projectDir(id), uid, uid);
     const now = new Date().toISOString();
-    const record: SandboxRecord = { id, state: "running", labels, createdAt: now, updatedAt: now };
+    const record: SandboxRecord = { id, state: "running", labels, uid, createdAt: now, updatedAt: now };
     await this.save(record);
     return record;
+  }
+
+  /**
+   * Gives a sandbox made before it had a uid of its own that uid: its files change owner (symlinks
+   * themselves, never what they point to). Only while none of its processes runs, so nothing races it.
+   */
+  async adopt(record: SandboxRecord, uid: number): Promise<SandboxRecord> {
+    const walk = async (path: string): Promise<void> => {
+      const stats = await lstat(path);
+      await lchown(path, uid, uid);
+      if (stats.isDirectory()) for (const name of await readdir(path)) await walk(join(path, name));
+    };
+    await walk(this.projectDir(record.id));
+    await mkdir(this.runDir(record.id), { recursive: true, mode: 0o700 });
+    const next: SandboxRecord = { ...record, uid, updatedAt: new Date().toISOString() };
+    await this.save(next);
+    return next;
   }
 
   /** The record of `id`, or undefined when there is none (or `id` is not a local id). */

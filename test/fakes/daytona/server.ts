@@ -128,7 +128,7 @@ function summarize(body: Buffer, contentType: string | undefined): unknown {
 export async function startFakeDaytona(opts: FakeDaytonaOptions): Promise<FakeDaytona> {
   const ownRoot = opts.root === undefined;
   const root = opts.root ?? (await mkdtemp(join(tmpdir(), "kiln-fake-daytona-")));
-  const local = await createLocalProvider({ root, portRange: opts.previewPorts, log: opts.log ?? silentLogger, useBubblewrap: false, killGraceMs: 500 });
+  const local = await createLocalProvider({ root, portRange: opts.previewPorts, log: opts.log ?? silentLogger, isolation: "none", killGraceMs: 500 });
   const ctx: FakeContext = { local, sandboxes: new Map() };
   const apiKey = opts.apiKey ?? `dtn_fake_${Math.random().toString(36).slice(2)}`;
   const requests: RecordedRequest[] = [];
