@@ -5,6 +5,7 @@ import { wellFormed } from "../lib/unicode";
 import { text, toolUse, type FakeAnthropic } from "./fakes/anthropic/server";
 import type { Turn } from "./fakes/anthropic/script";
 import { readEvents, waitForGeneration, type SseEvent } from "./support/generation";
+import { MISSING_ISOLATION, noteMissingIsolation } from "./support/isolation";
 import { HOSTILE_PATHS, namesRoot } from "./support/hostile-paths";
 import type { TestClient } from "./support/http";
 import type { TestKiln } from "./support/kiln";
@@ -66,7 +67,8 @@ describe("hostile input through the agent's tools", () => {
       { name: "read_file", input: { path: "passwd-link" } },
       { name: "write_to_file", input: { path: "outside-etc/kiln-escape", content: "pwned" } },
       { name: "replace_in_file", input: { path: "passwd-link", old: "root", new: "toor" } },
-      { name: "execute_command", input: { command: `echo pwned > ${canary}; echo pwned > /root/kiln-escape; echo pwned > /etc/kiln-escape; ls /root; env` } },
+      // Without the boundary the test server runs unconfined: writing outside would really write (the refusal is tested below instead).
+      { name: "execute_command", input: { command: MISSING_ISOLATION ? "ls /root >/dev/null; env" : `echo pwned > ${canary}; echo pwned > /root/kiln-escape; echo pwned > /etc/kiln-escape; ls /root; env` } },
       { name: "execute_command", input: { command: "sleep 97 & sleep 98 & wait", timeout_seconds: 1 } },
       { name: "execute_command", input: { command: "yes kiln | head -c 100000000; echo done" } },
       { name: "write_to_file", input: { path: 42, content: "x" } },
@@ -104,6 +106,20 @@ describe("hostile input through the agent's tools", () => {
     expect(writeThrough!.data.ok).toBe(false);
     expect(editLink!.data.ok).toBe(false);
     expect(existsSync("/etc/kiln-escape")).toBe(false);
+  });
+
+  it.runIf(MISSING_ISOLATION !== undefined)("refuses to run a generation at all when the sandbox's boundary cannot be built", async () => {
+    noteMissingIsolation("hostile commands");
+    const strict = await startGenerationStack({ env: { KILN_SANDBOX_ISOLATION: "bubblewrap" } });
+    try {
+      const projectId = (await strict.api.call("POST", "/projects", { name: "Refused" })).body.id;
+      const job = (await strict.api.call("POST", "/generations", { projectId, prompt: "Write outside the project" })).body;
+      const done = await waitForGeneration(strict.api, job.id);
+      expect(done.status).toBe("failed");
+      expect(done.error).toContain("apt-get install -y bubblewrap slirp4netns");
+    } finally {
+      await strict.close();
+    }
   });
 
   it("contains a command writing outside the project, and shows it no secret", () => {

@@ -49,6 +49,7 @@ function startWorker(options: { concurrency?: string } = {}): ChildProcess {
       DATABASE_URL: kiln.kiln.databases.url,
       KILN_SCHEMA_PREFIX: config.schemaPrefix,
       KILN_DATA_DIR: config.dataDir,
+      KILN_SANDBOX_ISOLATION: config.sandboxIsolation,
       KILN_PREVIEW_PORTS: `${config.previewPorts[0]}-${config.previewPorts[1]}`,
       MONGODB_URI: mongo.uri,
       KILN_MONGODB_DATABASE: mongo.databaseName,

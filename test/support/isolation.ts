@@ -8,13 +8,12 @@ export const MISSING_ISOLATION = await missingIsolationPrograms();
 
 const noted = new Set<string>();
 
-/** Prints, once per test file and reason, that the full isolation suite needs the Debian packages. */
-export function noteMissingIsolation(what: string): void {
+/** Prints, once per test file and case, what a test does instead on a machine without the programs, and what runs it whole. */
+export function noteMissingIsolation(what: string, instead = "asserting the fail-closed refusal instead"): void {
   if (!MISSING_ISOLATION || noted.has(what)) return;
   noted.add(what);
   process.stdout.write(
-    `[kiln tests] ${what}: ${MISSING_ISOLATION}; asserting the fail-closed refusal instead. ` +
-      "Run the full isolation suite with: apt-get install -y bubblewrap slirp4netns && npm test\n",
+    `[kiln tests] ${what}: ${MISSING_ISOLATION}; ${instead}. ` + "Run the full isolation suite with: apt-get install -y bubblewrap slirp4netns && npm test\n",
   );
 }
 
@@ -24,7 +23,7 @@ export function noteMissingIsolation(what: string): void {
  */
 export function scriptedSessionIsolation(what: string): Isolation {
   if (!MISSING_ISOLATION) return "bubblewrap";
-  noteMissingIsolation(`${what} runs our own scripted sandbox code unconfined (KILN_SANDBOX_ISOLATION=none)`);
+  noteMissingIsolation(what, "it runs our own scripted sandbox code unconfined (KILN_SANDBOX_ISOLATION=none)");
   return "none";
 }
 

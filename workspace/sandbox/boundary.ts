@@ -28,9 +28,11 @@ export interface CommandLimits {
   /** Largest file a command may write, in 1 KiB blocks. */
   fileSizeBlocks: number;
   openFiles: number;
+  /** Memory each process may allocate (RLIMIT_DATA, KiB): unlike an address-space limit it leaves WebAssembly's reservations alone. */
+  dataKiB: number;
 }
 
-const DEFAULT_LIMITS: CommandLimits = { processes: 1024, fileSizeBlocks: 2 * 1024 * 1024, openFiles: 8192 };
+const DEFAULT_LIMITS: CommandLimits = { processes: 1024, fileSizeBlocks: 2 * 1024 * 1024, openFiles: 8192, dataKiB: 4 * 1024 * 1024 };
 
 /** Where a sandbox lives on the host: its project directory, a private directory for Kiln's own sockets, its host uid. */
 export interface SandboxPlace {

@@ -201,6 +201,20 @@ describe.skipIf(MISSING_ISOLATION !== undefined)("the boundary of an isolated lo
     }
   });
 
+  it("limits every command, and no command can raise its limits", async () => {
+    const limits = await run("ulimit -H -u; ulimit -H -f; ulimit -H -n; ulimit -H -d; ulimit -c; (ulimit -d unlimited && echo RAISED) 2>&1; (ulimit -u unlimited && echo RAISED) 2>&1");
+    const [processes, fileBlocks, openFiles, dataKiB, core] = limits.stdout.split("\n");
+    // Processes are counted per host uid: limited where each sandbox has its own (Kiln running as root).
+    if (process.getuid?.() === 0) expect(Number(processes)).toBe(1024);
+    expect(Number(fileBlocks)).toBe(2 * 1024 * 1024);
+    expect(Number(openFiles)).toBe(8192);
+    expect(Number(dataKiB)).toBe(4 * 1024 * 1024);
+    expect(core).toBe("0");
+    expect(limits.stdout).not.toContain("RAISED");
+    const hog = await run(`node -e 'const kept = []; try { for (let i = 0; i < 600; i++) kept.push(Buffer.alloc(1e7, 1)); console.log("ALLOCATED 6 GB") } catch { console.log("refused at", kept.length * 10, "MB") }'`, 60_000);
+    expect(hog.stdout).toMatch(/^refused at \d+ MB/);
+  });
+
   it("takes a sandbox up again after Kiln restarts: same files, a new boundary, its preview forwarded again", async () => {
     const root = join(base, "restart");
     const port = firstPort + 2;

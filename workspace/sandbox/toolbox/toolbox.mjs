@@ -258,6 +258,7 @@ function shellArgs(command) {
     ["-u", limits.processes],
     ["-f", limits.fileSizeBlocks],
     ["-n", limits.openFiles],
+    ["-d", limits.dataKiB],
     ["-c", 0],
   ]
     .filter(([, value]) => Number.isInteger(value))
