@@ -5,7 +5,7 @@ import { wellFormed } from "../lib/unicode";
 import { text, toolUse, type FakeAnthropic } from "./fakes/anthropic/server";
 import type { Turn } from "./fakes/anthropic/script";
 import { readEvents, waitForGeneration, type SseEvent } from "./support/generation";
-import { MISSING_ISOLATION, noteMissingIsolation } from "./support/isolation";
+import { MISSING_ISOLATION, withoutIsolationPrograms } from "./support/isolation";
 import { HOSTILE_PATHS, namesRoot } from "./support/hostile-paths";
 import type { TestClient } from "./support/http";
 import type { TestKiln } from "./support/kiln";
@@ -108,14 +108,14 @@ describe("hostile input through the agent's tools", () => {
     expect(existsSync("/etc/kiln-escape")).toBe(false);
   });
 
-  it.runIf(MISSING_ISOLATION !== undefined)("refuses to run a generation at all when the sandbox's boundary cannot be built", async () => {
-    noteMissingIsolation("hostile commands");
-    const strict = await startGenerationStack({ env: { KILN_SANDBOX_ISOLATION: "bubblewrap" } });
+  it("fails a generation with the reason when the sandbox's boundary cannot be built (no bwrap, no slirp4netns)", async () => {
+    const strict = await withoutIsolationPrograms(() => startGenerationStack({ env: { KILN_SANDBOX_ISOLATION: "bubblewrap" } }));
     try {
       const projectId = (await strict.api.call("POST", "/projects", { name: "Refused" })).body.id;
       const job = (await strict.api.call("POST", "/generations", { projectId, prompt: "Write outside the project" })).body;
       const done = await waitForGeneration(strict.api, job.id);
       expect(done.status).toBe("failed");
+      expect(done.error).toContain("bubblewrap (bwrap) is not installed");
       expect(done.error).toContain("apt-get install -y bubblewrap slirp4netns");
     } finally {
       await strict.close();

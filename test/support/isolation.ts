@@ -27,6 +27,17 @@ export function scriptedSessionIsolation(what: string): Isolation {
   return "none";
 }
 
+/** Runs `start` with a PATH on which neither bwrap nor slirp4netns (nor anything else) is found, as on a machine without them. */
+export async function withoutIsolationPrograms<T>(start: () => Promise<T>): Promise<T> {
+  const saved = process.env.PATH;
+  process.env.PATH = await mkdtemp(join(tmpdir(), "kiln-no-programs-"));
+  try {
+    return await start();
+  } finally {
+    process.env.PATH = saved;
+  }
+}
+
 /**
  * A new temporary directory others may search (mkdtemp's are 0700): with a host uid per sandbox,
  * bubblewrap mounts a project as that uid, so every directory above a data directory must be searchable.

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Logger } from "../../lib/log";
 import { shellQuote } from "../../lib/paths";
-import { MISSING_ISOLATION, noteMissingIsolation, searchableTempDir } from "../../test/support/isolation";
+import { MISSING_ISOLATION, noteMissingIsolation, searchableTempDir, withoutIsolationPrograms } from "../../test/support/isolation";
 import { createLocalProvider } from "./local";
 import type { SandboxInfo, SandboxProvider } from "./provider";
 import { freePort, waitFor } from "./provider-suite";
@@ -16,6 +16,7 @@ const silent: Logger = { debug() {}, info() {}, warn: (message, fields) => conso
 /** The body a preview answers, or undefined while nothing does (each try bounded: a forward may hold a connection). */
 const answer = (url: string) => fetch(url, { signal: AbortSignal.timeout(1000) }).then((response) => response.text(), () => undefined);
 const base = await searchableTempDir("kiln-isolation-");
+noteMissingIsolation("isolation suite");
 afterAll(() => rm(base, { recursive: true, force: true }));
 
 /** Listens on 127.0.0.1 and counts connections: the stand-in for every service on the host's loopback. */
@@ -31,29 +32,19 @@ async function canaryServer(): Promise<{ port: number; connections: () => number
 
 describe("the local provider fails closed", () => {
   it("refuses sandboxes and commands when bubblewrap and slirp4netns are missing, naming them and their packages", async () => {
-    const emptyPath = await mkdtemp(join(base, "no-programs-"));
-    const saved = process.env.PATH;
-    process.env.PATH = emptyPath;
-    let provider: SandboxProvider;
-    try {
-      provider = await createLocalProvider({ root: join(base, "refusing"), portRange: [41000, 41001], log: silent });
-    } finally {
-      process.env.PATH = saved;
-    }
+    // A sandbox made earlier (here by an unconfined provider on the same data directory) gets no command either.
+    const earlier = await createLocalProvider({ root: join(base, "refusing"), portRange: [41000, 41001], log: silent, isolation: "none" });
+    const existing = await earlier.create({ workspaceId: "wsp_e", projectId: "prj_e" });
+    await earlier.close();
+    const provider = await withoutIsolationPrograms(() => createLocalProvider({ root: join(base, "refusing"), portRange: [41000, 41001], log: silent }));
     const health = await provider.health();
     expect(health.status).toBe("fail");
     for (const words of ["bubblewrap (bwrap) is not installed", "slirp4netns is not installed", "apt-get install -y bubblewrap slirp4netns", "KILN_SANDBOX_ISOLATION=none"]) {
       expect(health.detail).toContain(words);
     }
     await expect(provider.create({ workspaceId: "wsp_r", projectId: "prj_r" })).rejects.toMatchObject({ code: "unavailable", message: health.detail });
-    await provider.close();
-  });
-
-  it.runIf(MISSING_ISOLATION !== undefined)("refuses on this machine by default, which lacks the programs", async () => {
-    noteMissingIsolation("isolation suite");
-    const provider = await createLocalProvider({ root: join(base, "default"), portRange: [41002, 41003], log: silent });
-    expect(await provider.health()).toMatchObject({ status: "fail", detail: expect.stringContaining(MISSING_ISOLATION!) });
-    await expect(provider.create({ workspaceId: "wsp_d", projectId: "prj_d" })).rejects.toMatchObject({ code: "unavailable" });
+    await expect(provider.exec(existing.id, { command: "true", timeoutMs: 1000, maxOutputBytes: 1024 })).rejects.toMatchObject({ code: "unavailable", message: health.detail });
+    await expect(provider.readFiles(existing.id, ["a.txt"])).rejects.toMatchObject({ code: "unavailable" });
     await provider.close();
   });
 });
