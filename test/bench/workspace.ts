@@ -20,6 +20,6 @@ export async function benchWorkspace(workspace: WorkspaceApi, workspaceId: strin
   return [
     { benchmark: "workspace (local)", measure: "write 200 files / 2 MB, one batch call", value: fmt(batchWrite), note: `${(perFileWrite / batchWrite).toFixed(1)}× faster than 200 single-file calls (${fmt(perFileWrite)})` },
     { benchmark: "workspace (local)", measure: "read them back, one batch call", value: fmt(batchRead), note: `${(perFileRead / batchRead).toFixed(1)}× faster than 200 single-file calls (${fmt(perFileRead)})` },
-    { benchmark: "workspace (local)", measure: "exec round trip (`true`)", value: fmt(exec), note: "includes process-group spawn and bubblewrap when installed" },
+    { benchmark: "workspace (local)", measure: "exec round trip (`true`)", value: fmt(exec), note: "through the toolbox, a pid namespace of its own per command" },
   ];
 }

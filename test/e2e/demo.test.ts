@@ -38,6 +38,9 @@ describe("the offline demo in a browser", () => {
     await page.getByTestId("token-input").fill(demo.token);
     await page.getByTestId("signin-submit").click();
     expect(await page.getByTestId("health-banner").textContent()).toContain("not stored durably");
+    // Where this machine cannot isolate sandboxes the demo runs its own script unconfined, and the page says so in red.
+    if (demo.unconfinedBecause) expect(await page.getByTestId("sandbox-banner").textContent()).toContain("Sandboxes are unconfined.");
+    else expect(await page.getByTestId("sandbox-banner").count()).toBe(0);
 
     await page.getByTestId("project-name").fill("Hello demo");
     await page.getByTestId("project-prompt").fill("A page that says hello");
