@@ -189,9 +189,11 @@ describe.each(["local", "daytona"] as const)("a generation on %s sandboxes, end 
 
   it("cancels a generation mid-tool within a couple of seconds, keeping the files it wrote", async () => {
     const other = (await api.call("POST", "/projects", { name: "Cancelled" })).body.id;
+    // A sleep no other test's process has on its command line (other files sleep 30 too).
+    const sleeper = `sleep 30.${Date.now()}${process.pid}`;
     model.setScript([
       { content: [text("Writing, then a long command."), toolUse("write_to_file", { path: "kept.txt", content: "written before the cancel" })] },
-      { content: [toolUse("execute_command", { command: "sleep 30" })] },
+      { content: [toolUse("execute_command", { command: sleeper })] },
     ]);
     try {
       const job = (await api.call("POST", "/generations", { projectId: other, prompt: "Take your time" })).body;
@@ -208,8 +210,8 @@ describe.each(["local", "daytona"] as const)("a generation on %s sandboxes, end 
       // The command is killed right after the job stops (SIGTERM to its process group): within seconds.
       const { execSync } = await import("node:child_process");
       const deadline = Date.now() + 5000;
-      while (execSync("ps -eo args").toString().includes("sleep 30") && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(execSync("ps -eo args").toString()).not.toContain("sleep 30");
+      while (execSync("ps -eo args").toString().includes(sleeper) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(execSync("ps -eo args").toString()).not.toContain(sleeper);
     } finally {
       model.setScript(helloAppSession);
     }

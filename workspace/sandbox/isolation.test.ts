@@ -19,6 +19,14 @@ const base = await searchableTempDir("kiln-isolation-");
 noteMissingIsolation("isolation suite");
 afterAll(() => rm(base, { recursive: true, force: true }));
 
+/** Starts a dev server in the sandbox answering `body` on `port`, forwards the port and waits until the host gets the answer. */
+async function serve(provider: SandboxProvider, id: string, port: number, body: string): Promise<string> {
+  await provider.writeFiles(id, [{ path: "serve.js", content: Buffer.from(`require("http").createServer((q, r) => r.end(${JSON.stringify(body)})).listen(process.env.PORT, "0.0.0.0")`) }]);
+  await provider.startProcess(id, { name: `serve-${port}`, command: "node serve.js", env: { PORT: String(port) } });
+  const link = await provider.previewUrl(id, port);
+  return waitFor(`a preview on port ${port}`, () => answer(link.url), 10_000);
+}
+
 /** Listens on 127.0.0.1 and counts connections: the stand-in for every service on the host's loopback. */
 async function canaryServer(): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
   let connections = 0;
@@ -153,10 +161,7 @@ describe.skipIf(MISSING_ISOLATION !== undefined)("the boundary of an isolated lo
   it("reaches nothing on the host's loopback: Postgres, a canary, another sandbox's preview; its own preview answers on the host", async () => {
     const canary = await canaryServer();
     const neighbourPort = firstPort + 1;
-    await provider.writeFiles(neighbour.id, [{ path: "server.js", content: Buffer.from('require("http").createServer((q, r) => r.end("neighbour")).listen(process.env.PORT, "0.0.0.0")') }]);
-    await provider.startProcess(neighbour.id, { name: "dev", command: "node server.js", env: { PORT: String(neighbourPort) } });
-    const neighbourLink = await provider.previewUrl(neighbour.id, neighbourPort);
-    await waitFor("the neighbour's preview", () => answer(neighbourLink.url), 10_000);
+    expect(await serve(provider, neighbour.id, neighbourPort, "neighbour")).toBe("neighbour");
     try {
       const targets = [
         ["127.0.0.1", canary.port],
@@ -172,10 +177,7 @@ describe.skipIf(MISSING_ISOLATION !== undefined)("the boundary of an isolated lo
       expect(result.stdout.match(/closed/g)).toHaveLength(targets.length);
       expect(canary.connections()).toBe(0);
 
-      await provider.writeFiles(sandbox.id, [{ path: "own.js", content: Buffer.from('require("http").createServer((q, r) => r.end("own preview")).listen(process.env.PORT, "0.0.0.0")') }]);
-      await provider.startProcess(sandbox.id, { name: "own", command: "node own.js", env: { PORT: String(firstPort) } });
-      const own = await provider.previewUrl(sandbox.id, firstPort);
-      expect(await waitFor("its own preview", () => answer(own.url), 10_000)).toBe("own preview");
+      expect(await serve(provider, sandbox.id, firstPort, "own preview")).toBe("own preview");
     } finally {
       await canary.close();
     }
@@ -211,15 +213,12 @@ describe.skipIf(MISSING_ISOLATION !== undefined)("the boundary of an isolated lo
     const port = firstPort + 2;
     const first = await createLocalProvider({ root, portRange: [port, port], log: silent, killGraceMs: 500 });
     const kept = await first.create({ workspaceId: "wsp_restart", projectId: "prj_restart" });
-    await first.writeFiles(kept.id, [{ path: "server.js", content: Buffer.from('require("http").createServer((q, r) => r.end("again")).listen(process.env.PORT, "0.0.0.0")') }]);
-    await first.previewUrl(kept.id, port);
+    expect(await serve(first, kept.id, port, "before")).toBe("before");
     await first.close();
     const second = await createLocalProvider({ root, portRange: [port, port], log: silent, killGraceMs: 500 });
     try {
-      expect((await second.exec(kept.id, { command: "cat server.js | wc -c", timeoutMs: 10_000, maxOutputBytes: 1024 })).stdout.trim()).not.toBe("0");
-      await second.startProcess(kept.id, { name: "dev", command: "node server.js", env: { PORT: String(port) } });
-      const link = await second.previewUrl(kept.id, port);
-      expect(await waitFor("the preview after a restart", () => answer(link.url), 10_000)).toBe("again");
+      expect((await second.exec(kept.id, { command: "cat serve.js", timeoutMs: 10_000, maxOutputBytes: 1024 })).stdout).toContain('"before"');
+      expect(await serve(second, kept.id, port, "again")).toBe("again");
     } finally {
       await second.close();
     }

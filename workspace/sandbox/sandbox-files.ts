@@ -11,6 +11,8 @@ export function fileFailure(field: string, path: string, err: unknown): unknown 
   const named = `path ${describePath(path)}`;
   const problem = (text: string) => `${field}: ${named} ${text}`;
   switch (err.code) {
+    case "EINVALPATH":
+      return invalidArgument(field, `${named} is not a path inside the project`);
     case "EESCAPE":
       return invalidArgument(field, `${named} resolves through a symlink to outside the project root`);
     case "ENOENT":

@@ -129,7 +129,8 @@ async function writeFiles({ files }, body) {
   return [{}];
 }
 
-async function readOne(path, index, maxBytes) {
+/** One file of a batch: its bytes are taken from `budget` (what the batch may still return) before they are read. */
+async function readOne(path, index, maxBytes, budget) {
   const target = await locate(path, index, true).catch((err) => {
     if (err.code === "ENOENT" || err.code === "ENOTDIR") return undefined;
     throw err;
@@ -145,17 +146,22 @@ async function readOne(path, index, maxBytes) {
     const stats = await handle.stat();
     if (stats.isDirectory()) return { error: "is_directory" };
     if (!stats.isFile()) return { error: "not_found" };
-    if (stats.size > maxBytes) return { error: "too_large" };
-    const content = await handle.readFile();
-    if (content.length > maxBytes) return { error: "too_large" };
-    return { content };
+    if (stats.size > maxBytes || stats.size > budget.left) return { error: "too_large" };
+    budget.left -= stats.size;
+    const content = Buffer.alloc(stats.size);
+    const { bytesRead } = stats.size > 0 ? await handle.read(content, 0, stats.size, 0) : { bytesRead: 0 };
+    return { content: content.subarray(0, bytesRead) };
   } finally {
     await handle.close();
   }
 }
 
+/** Most bytes one batch read returns in all: files past it are reported too large, so a batch cannot exhaust the toolbox's memory. */
+const MAX_BATCH_READ_BYTES = 256 * 1024 * 1024;
+
 async function readFiles({ paths, maxBytes }) {
-  const results = await mapConcurrent(paths, (path, index) => readOne(path, index, maxBytes));
+  const budget = { left: MAX_BATCH_READ_BYTES };
+  const results = await mapConcurrent(paths, (path, index) => readOne(path, index, maxBytes, budget));
   const contents = [];
   const files = results.map((result) => {
     if (result.error) return { error: result.error };
