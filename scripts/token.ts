@@ -7,15 +7,15 @@
 import { loadConfig } from "../lib/config";
 import { AppError } from "../lib/errors";
 import { createPinoLogger } from "../lib/log";
-import { openDatabases } from "../lib/postgres";
 import { createToken, listTokens, revokeToken } from "../projects/tokens";
-import { DATABASE_OWNERS } from "../server/compose";
+import { openKilnDatabases } from "../server/compose";
 
 async function main(args: string[]): Promise<number> {
   const [command, argument] = args;
   const config = loadConfig();
   const log = createPinoLogger("warn");
-  const databases = await openDatabases(DATABASE_OWNERS, { url: config.databaseUrl, dataDir: config.dataDir, log });
+  // The server's own schema naming: with KILN_SCHEMA_PREFIX the tokens go where that server looks.
+  const databases = await openKilnDatabases(config, log);
   try {
     const db = databases.pool("projects");
     const user = await db.query<{ id: string }>("SELECT id FROM users ORDER BY created_at LIMIT 1");

@@ -29,6 +29,16 @@ export interface ComposeOptions {
   inMemoryDatabase?: boolean;
 }
 
+/** Opens and migrates every service's database as this configuration names them (KILN_SCHEMA_PREFIX included). */
+export function openKilnDatabases(config: Config, log: Logger, options: ComposeOptions = {}): Promise<Databases> {
+  return openDatabases(DATABASE_OWNERS, {
+    url: config.databaseUrl,
+    dataDir: options.inMemoryDatabase ? null : config.dataDir,
+    schemaPrefix: config.schemaPrefix,
+    log,
+  });
+}
+
 /** Kiln assembled for one process: every service, wired to the others directly. */
 export interface Kiln {
   services: MountedService[];
@@ -47,12 +57,7 @@ export interface Kiln {
  * hands each service the others' implementations where Encore would hand it `~encore/clients`.
  */
 export async function composeKiln(config: Config, log: Logger, options: ComposeOptions = {}): Promise<Kiln> {
-  const databases = await openDatabases(DATABASE_OWNERS, {
-    url: config.databaseUrl,
-    dataDir: options.inMemoryDatabase ? null : config.dataDir,
-    schemaPrefix: config.schemaPrefix,
-    log,
-  });
+  const databases = await openKilnDatabases(config, log, options);
   const mongoClient = config.mongodbUri ? new MongoClient(config.mongodbUri, { serverSelectionTimeoutMS: 3000 }) : null;
 
   const workspaceLog = log.child({ service: "workspace" });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { client } from "./support/http";
 import { MISSING_ISOLATION } from "./support/isolation";
 import { startTestKiln, type TestKiln } from "./support/kiln";
 
@@ -38,6 +39,18 @@ describe("the standalone server", () => {
     // ai reaches vfs through its contract and reports it as its own failing dependency.
     expect(byName.ai.checks.find((c: { name: string }) => c.name === "service:vfs")).toMatchObject({ status: "fail" });
     expect(byName.ai.checks.find((c: { name: string }) => c.name === "postgres")).toMatchObject({ status: "ok" });
+  });
+
+  it("holds a real route to KILN_BODY_LIMIT_BYTES (4096 here, read by loadConfig as under npm start)", async () => {
+    const { token } = await kiln.createUser("limits");
+    const api = client(kiln.url, token);
+    // A valid project of about 6 KB (2,000 three-byte characters): accepted under the 2 MiB default.
+    const over = await api.call("POST", "/projects", { name: "Over", description: "€".repeat(2000) });
+    expect(over.status).toBe(413);
+    expect(over.body).toEqual({ code: "resource_exhausted", message: "request body is larger than the limit of 4096 bytes", details: { limitBytes: 4096 } });
+    const under = await api.call("POST", "/projects", { name: "Under", description: "x".repeat(2000) });
+    expect(under.status).toBe(200);
+    expect(under.body).toMatchObject({ name: "Under", description: "x".repeat(2000) });
   });
 
   it("answers unknown routes with Encore's 404 body", async () => {

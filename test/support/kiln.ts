@@ -6,7 +6,7 @@ import { createPinoLogger, type Logger } from "../../lib/log";
 import { dropSchemas } from "../../lib/postgres";
 import { issueToken } from "../../projects/tokens";
 import { createUser } from "../../projects/users";
-import { DATABASE_OWNERS } from "../../server/compose";
+import { DATABASE_OWNERS, type ComposeOptions } from "../../server/compose";
 import { startServer, type RunningServer } from "../../server/start";
 import { scriptedSessionIsolation, searchableTempDir } from "./isolation";
 
@@ -40,11 +40,16 @@ export function memoryLogger(level = "debug"): { log: Logger; lines: Record<stri
 
 /**
  * Starts the standalone server on a free port. With `DATABASE_URL` set, the file gets its own schemas
- * on that server (dropped afterwards); without, an in-memory PGlite of its own.
+ * on that server (dropped afterwards); without, an in-memory PGlite of its own, or with
+ * `inMemoryDatabase: false` one under `KILN_DATA_DIR` that another server (or script) given the same
+ * `KILN_DATA_DIR` and `KILN_SCHEMA_PREFIX` opens after `shutdown`. `close` removes both.
  */
-export async function startTestKiln(env: Record<string, string | undefined> = {}): Promise<TestKiln> {
-  const schemaPrefix = `t${randomBytes(4).toString("hex")}_`;
-  const dataDir = await searchableTempDir("kiln-test-");
+export async function startTestKiln(
+  env: Record<string, string | undefined> = {},
+  options: ComposeOptions = { inMemoryDatabase: true },
+): Promise<TestKiln> {
+  const schemaPrefix = env.KILN_SCHEMA_PREFIX ?? `t${randomBytes(4).toString("hex")}_`;
+  const dataDir = env.KILN_DATA_DIR ?? (await searchableTempDir("kiln-test-"));
   // Each test file gets its own block of preview ports, so parallel files never hand out the same one.
   const firstPort = 20_000 + Math.floor(Math.random() * 2000) * 20;
   const config: Config = loadConfig({
@@ -58,7 +63,7 @@ export async function startTestKiln(env: Record<string, string | undefined> = {}
     ...env,
   });
   const { log, lines, text } = memoryLogger();
-  const server = await startServer(config, log, { inMemoryDatabase: true });
+  const server = await startServer(config, log, options);
   return {
     ...server,
     config,
