@@ -121,8 +121,9 @@ export function createAiService(deps: AiDeps): AiApi {
     async events(req, res, params, auth) {
       try {
         if (!auth) throw new AppError("unauthenticated", "missing Authorization header (expected: Bearer <token>)");
+        const afterSeq = resumePoint(req);
         const job = await store.getOwned(requireText("id", params.id, { min: 1, max: 100 }), auth.userID);
-        await streamJobEvents(req, res, { store, live: deps.live, jobId: job.id, afterSeq: resumePoint(req), heartbeatMs: deps.sseHeartbeatMs });
+        await streamJobEvents(req, res, { store, live: deps.live, jobId: job.id, afterSeq, heartbeatMs: deps.sseHeartbeatMs });
       } catch (err) {
         if (res.headersSent) {
           deps.log.warn("event stream ended with an error", { reason: err instanceof Error ? err.message : String(err) });

@@ -4,11 +4,14 @@ import { pathParams, usesQuery, type FieldKind, type Route } from "./routes";
 /** A query string value as HTTP frameworks hand it over: absent, once, or repeated. */
 export type QueryValue = string | string[] | undefined;
 
+/** A decimal number as Encore's query decoder reads one (`i64`/`f64` parse): no hex, no spaces, no empty text. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
 function coerceScalar(field: string, kind: "string" | "number" | "boolean", text: string): string | number | boolean {
   if (kind === "string") return text;
   if (kind === "number") {
-    const value = Number(text);
-    if (text.trim() === "" || !Number.isFinite(value)) throw invalidArgument(field, `must be a number, got ${JSON.stringify(text)}`);
+    const value = DECIMAL.test(text) ? Number(text) : NaN;
+    if (!Number.isFinite(value)) throw invalidArgument(field, `must be a number, got ${JSON.stringify(text)}`);
     return value;
   }
   if (text === "true" || text === "1") return true;

@@ -92,6 +92,35 @@ describe("routes mounted with Encore's request semantics", () => {
     expect(await array.json()).toMatchObject({ code: "invalid_argument", message: "body: must be a JSON object" });
   });
 
+  it("reads a body as JSON whatever its Content-Type, as Encore does, and answers bytes it cannot decode with 400", async () => {
+    const { url } = await start();
+    const send = (body: string | Blob, headers: Record<string, string> = {}) => fetch(`${url}/echo/a`, { method: "POST", body, headers });
+    expect(await (await send('{"name":"x"}', { "content-type": "text/plain" })).json()).toEqual({ got: { id: "a", name: "x" } });
+    expect(await (await send(new Blob(['{"name":"x"}']))).json()).toEqual({ got: { id: "a", name: "x" } });
+    for (const [body, type] of [["hello", "text/plain"], ["name=x", "application/x-www-form-urlencoded"], ["hello", ""]] as const) {
+      const response = await send(type ? body : new Blob([body]), type ? { "content-type": type } : {});
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ code: "invalid_argument", message: expect.stringMatching(/^request body is not valid JSON/), details: null });
+    }
+  });
+
+  it("serves a POST with no body at all", async () => {
+    const { url } = await start();
+    const response = await fetch(`${url}/echo/a`, { method: "POST" });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ got: { id: "a" } });
+  });
+
+  it("reads query numbers as Encore does: decimal text only, no hex, spaces or empty values", async () => {
+    const { url } = await start();
+    expect(await (await fetch(`${url}/echo/a/find?limit=1e1`)).json()).toEqual({ got: { id: "a", limit: 10 } });
+    for (const limit of ["0x10", "%2010", "", "Infinity", "1_000"]) {
+      const response = await fetch(`${url}/echo/a/find?limit=${limit}`);
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ code: "invalid_argument", details: { field: "limit" } });
+    }
+  });
+
   it("refuses a body over the limit with 413 and says the limit", async () => {
     const { url } = await start();
     const response = await post(`${url}/echo/a`, JSON.stringify({ blob: "x".repeat(5000) }));

@@ -54,6 +54,7 @@ export function createApp(options: AppOptions): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: bodyLimitBytes, forceCloseConnections: "idle", return503OnClosing: true });
 
   app.removeAllContentTypeParsers();
+  // Encore reads every typed body as JSON whatever its Content-Type (runtimes/core/src/api/schema/body.rs), undecodable bytes being 400 invalid_argument: so do we, to answer alike.
   const parseJson = parseJsonBody();
   app.addContentTypeParser("*", { parseAs: "buffer" }, (request, body, done) => {
     if ((request.routeOptions.config as { raw?: boolean }).raw) return done(null, undefined);

@@ -118,6 +118,37 @@ describe.each(["local", "daytona"] as const)("a generation on %s sandboxes, end 
     expect(rest.map((e) => e.id)).toEqual(all.slice(5).map((e) => e.id));
   });
 
+  it.each([
+    ["after", "?after=abc", {}],
+    ["after", "?after=-1", {}],
+    ["after", "?after=1.5", {}],
+    ["after", "?after=99999999999", {}],
+    ["Last-Event-ID", "", { "last-event-id": "abc" }],
+    ["Last-Event-ID", "", { "last-event-id": "-3" }],
+    ["Last-Event-ID", "?after=2", { "last-event-id": "2147483648" }],
+  ])("answers a resume point that is no event id (%s %s %j) with 400 before the stream starts", async (field, query, extra) => {
+    const response = await fetch(`${kiln.url}/generations/${jobId}/events${query}`, { headers: { authorization: `Bearer ${token}`, ...extra } });
+    expect(response.status).toBe(400);
+    expect(response.headers.get("content-type")).toBe("application/json");
+    expect(await response.json()).toMatchObject({ code: "invalid_argument", details: { field } });
+  });
+
+  it("treats an empty Last-Event-ID as none, and resumes from ?after= without one", async () => {
+    const all = await readEvents(kiln.url, token, jobId);
+    const headers = { authorization: `Bearer ${token}`, "last-event-id": "" };
+    const replay = await (await fetch(`${kiln.url}/generations/${jobId}/events`, { headers })).text();
+    expect(replay.match(/^id: /gm)).toHaveLength(all.length);
+    const resumed = await (await fetch(`${kiln.url}/generations/${jobId}/events?after=5`, { headers })).text();
+    expect(resumed.match(/^id: \d+/gm)).toEqual(all.slice(5).map((e) => `id: ${e.id}`));
+  });
+
+  it.each(["+275760-09-13T00:00:00.000Z", "1", "-000001-01-01T00:00:00.000Z"])("answers a generations cursor holding %s with 400 naming the cursor", async (createdAt) => {
+    const cursor = Buffer.from(JSON.stringify([createdAt, "job_x"])).toString("base64url");
+    const response = await api.call("GET", `/generations?projectId=${projectId}&cursor=${cursor}`);
+    expect(response.status).toBe(400);
+    expect(response.body).toEqual({ code: "invalid_argument", message: "cursor: is not a cursor returned by this API", details: { field: "cursor" } });
+  });
+
   it("runs a follow-up on the same workspace, with the conversation as context", async () => {
     const second = await api.call("POST", "/generations", { projectId, prompt: "Add a line about dark mode" });
     const done = await waitForGeneration(api, second.body.id);

@@ -97,6 +97,33 @@ describe("projects over HTTP", () => {
     expect((await alice.call("GET", "/projects?limit=abc")).body.message).toBe('limit: must be a number, got "abc"');
     expect((await alice.call("GET", "/projects?cursor=garbage")).body.message).toBe("cursor: is not a cursor returned by this API");
   });
+
+  it.each(["-1", "1.5", "1e9", "0x10", "%2010", ""])("answers limit=%s with 400 naming the limit", async (limit) => {
+    const response = await alice.call("GET", `/projects?limit=${limit}`);
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ code: "invalid_argument", details: { field: "limit" } });
+  });
+
+  it.each([
+    ["a date past what Postgres stores", "+275760-09-13T00:00:00.000Z"],
+    ["a negative year", "-000001-01-01T00:00:00.000Z"],
+    ["year zero", "0000-01-01T00:00:00.000Z"],
+    ["a bare number Date.parse reads as a year", "1"],
+    ["a huge number", "8640000000000000"],
+    ["a date that does not exist", "2024-02-30T00:00:00.000Z"],
+  ])("answers a cursor holding %s with 400 naming the cursor", async (_what, createdAt) => {
+    const cursor = Buffer.from(JSON.stringify([createdAt, "prj_x"])).toString("base64url");
+    const response = await alice.call("GET", `/projects?cursor=${cursor}`);
+    expect(response.status).toBe(400);
+    expect(response.body).toEqual({ code: "invalid_argument", message: "cursor: is not a cursor returned by this API", details: { field: "cursor" } });
+  });
+
+  it("answers a cursor whose id holds a NUL character with 400, not a database error", async () => {
+    const cursor = Buffer.from(JSON.stringify(["2024-01-01T00:00:00.000Z", "prj_\u0000"])).toString("base64url");
+    const response = await alice.call("GET", `/projects?cursor=${cursor}`);
+    expect(response.status).toBe(400);
+    expect(response.body.details).toEqual({ field: "cursor" });
+  });
 });
 
 describe("authentication", () => {

@@ -80,6 +80,28 @@ describe("the vfs over HTTP", () => {
     expect((await alice.call("GET", `/vfs/${id}/file?path=`)).body.message).toBe("path: must not be empty");
   });
 
+  it("answers a revision the project has not reached with 404 naming it, and reads the latest one", async () => {
+    const id = await newProject("Revisions");
+    await alice.call("POST", `/vfs/${id}/files`, { files: [{ path: "a.txt", contentBase64: b64("one") }] });
+    await alice.call("POST", `/vfs/${id}/files`, { files: [{ path: "a.txt", contentBase64: b64("two") }] });
+    const latest = await alice.call("GET", `/vfs/${id}/file?path=a.txt&revision=2`);
+    expect(Buffer.from(latest.body.contentBase64, "base64").toString()).toBe("two");
+    for (const revision of [3, 1_000_000]) {
+      const beyond = await alice.call("GET", `/vfs/${id}/file?path=a.txt&revision=${revision}`);
+      expect(beyond.status).toBe(404);
+      expect(beyond.body).toEqual({
+        code: "not_found",
+        message: `revision ${revision} not found: the project's latest revision is 2`,
+        details: { revision, latest: 2 },
+      });
+    }
+    for (const revision of ["0", "-1", "1.5", "abc", "0x2"]) {
+      const bad = await alice.call("GET", `/vfs/${id}/file?path=a.txt&revision=${revision}`);
+      expect(bad.status).toBe(400);
+      expect(bad.body.details).toEqual({ field: "revision" });
+    }
+  });
+
   it("gives another user 404 on every file endpoint of a project they do not own", async () => {
     const id = await newProject("Private");
     await alice.call("POST", `/vfs/${id}/files`, { files: [{ path: "secret.env", contentBase64: b64("KEY=1") }] });

@@ -179,7 +179,10 @@ export class VfsStore {
     return sweepOrphans(this.c, this.blobs, { projectId, usedBefore });
   }
 
+  /** The version `path` had at `revision`; a revision the project has not reached yet is `not_found`. */
   private async versionAt(projectId: string, path: string, revision: number): Promise<FileDoc | null> {
+    const latest = await this.revisions.current(projectId);
+    if (revision > latest) throw new AppError("not_found", `revision ${revision} not found: the project's latest revision is ${latest}`, { revision, latest });
     const state = await this.revisions.stateAt(projectId, path, revision);
     if (!state) return null;
     return { projectId, path, sha256: state.sha256!, size: state.size!, mode: state.mode!, revision: state.revision, updatedAt: state.at };

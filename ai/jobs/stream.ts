@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { invalidArgument } from "../../lib/errors";
 import type { LiveEvents } from "./live";
 import type { JobEvent, JobStore } from "./store";
 
@@ -8,13 +9,26 @@ export const FINAL_EVENTS: ReadonlySet<string> = new Set(["completed", "failed",
 /** How often a stream with no news checks the database (events appended by another process). */
 const POLL_MS = 1000;
 
-/** Where a client resumes: the `Last-Event-ID` header, else `?after=`, else the start. */
+/** The largest event sequence number (`generation_events.seq` is a Postgres integer). */
+const MAX_SEQ = 2_147_483_647;
+
+function sequenceNumber(field: string, text: string): number {
+  const value = /^\d{1,10}$/.test(text) ? Number(text) : NaN;
+  if (!(value <= MAX_SEQ)) throw invalidArgument(field, `must be an event id from 0 to ${MAX_SEQ}, got ${JSON.stringify(text.slice(0, 40))}`);
+  return value;
+}
+
+/**
+ * Where a client resumes: the `Last-Event-ID` header, else `?after=`, else the start. A value that is
+ * not an event id (negative, fractional, not a number, past the largest) is `invalid_argument` naming
+ * where it came from; an empty header counts as none.
+ */
 export function resumePoint(req: IncomingMessage): number {
   const header = req.headers["last-event-id"];
-  const fromHeader = Array.isArray(header) ? header[0] : header;
+  const fromHeader = (Array.isArray(header) ? header.join(",") : header)?.trim();
   const fromQuery = new URL(req.url ?? "/", "http://x").searchParams.get("after");
-  const value = Number(fromHeader ?? fromQuery ?? 0);
-  return Number.isInteger(value) && value >= 0 ? value : 0;
+  const after = fromQuery === null ? undefined : sequenceNumber("after", fromQuery);
+  return fromHeader ? sequenceNumber("Last-Event-ID", fromHeader) : (after ?? 0);
 }
 
 function frame(event: JobEvent): string {
