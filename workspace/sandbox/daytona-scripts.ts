@@ -79,22 +79,29 @@ export function execScript(spec: ExecScriptSpec): string {
     "trap 'rm -rf \"$k\"' EXIT",
     `cd -- ${pathWord(spec.cwd)} 2>/dev/null && [ -d . ] || { printf '%s\\n' ${shellQuote(`KILN-${spec.execId} nocwd`)}; exit 0; }`,
     'mkfifo "$k/po" "$k/pe" || exit 97',
-    'tee -a "$k/c" < "$k/po" > "$k/o" & t1=$!',
-    'tee -a "$k/c" < "$k/pe" > "$k/e" & t2=$!',
+    // The wrapper holds both ends of each FIFO until the command is over, so no open of one ever blocks
+    // (a command killed before it opened its ends would otherwise leave a tee waiting for a partner).
+    'exec 5<>"$k/po" 6<>"$k/pe"',
+    'tee -a "$k/c" < "$k/po" > "$k/o" 5>&- 6>&- & t1=$!',
+    'tee -a "$k/c" < "$k/pe" > "$k/e" 5>&- 6>&- & t2=$!',
     "s=$(date +%s%N)",
-    `setsid bash -lc ${shellQuote(spec.command)} < /dev/null > "$k/po" 2> "$k/pe" & p=$!`,
+    `setsid bash -lc ${shellQuote(spec.command)} < /dev/null > "$k/po" 2> "$k/pe" 5>&- 6>&- & p=$!`,
     'echo "$p" > "$k/pid"',
     // A cancel that ran before the pid was written left its mark: honour it now.
     '[ -e "$k/cancel" ] && kill -TERM -- -"$p" "$p" 2>/dev/null',
     // The watchdog has its own group too, so it goes as a whole (its sleep included) when the command ends first.
     `setsid bash -c ${shellQuote('sleep "$1"; touch "$2/t"; kill -TERM -- -"$3" "$3" 2>/dev/null; sleep "$4"; kill -KILL -- -"$3" "$3" 2>/dev/null')} ` +
-      `kiln ${seconds(spec.timeoutMs)} "$k" "$p" ${seconds(spec.graceMs)} < /dev/null > /dev/null 2>&1 & w=$!`,
+      `kiln ${seconds(spec.timeoutMs)} "$k" "$p" ${seconds(spec.graceMs)} < /dev/null > /dev/null 2>&1 5>&- 6>&- & w=$!`,
     // From here on the wrapper's own stderr (job notices) must not mix into the result it prints.
     "exec 2>/dev/null",
     'wait "$p"; x=$?',
     // The watchdog by pid first (it may not have reached its setsid yet), then whatever its group holds.
     'kill -KILL "$w"; kill -KILL -- -"$p" "-$w"',
     'wait "$w"',
+    // The wrapper lets go of the FIFOs: the tees read EOF once the command's processes are gone. A tee
+    // that only now opens its FIFO (a command that ended at once) is let through by a passing writer.
+    "exec 5>&- 6>&-",
+    'for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$t1" 2>/dev/null || kill -0 "$t2" 2>/dev/null || break; : <>"$k/po"; : <>"$k/pe"; sleep 0.05; done',
     'wait "$t1" "$t2"',
     "d=$(( ($(date +%s%N) - s) / 1000000 ))",
     `printf '%s %s %s %s %s\\n' ${shellQuote(`KILN-${spec.execId}`)} "$x" "$([ -e "$k/t" ] && echo 1 || echo 0)" "$([ -e "$k/cancel" ] && echo 1 || echo 0)" "$d"`,
