@@ -1,0 +1,1 @@
+export { type AuthData, getAuthData } from "../internal/auth/auth";

@@ -1,0 +1,2 @@
+export * as caller from "../internal/clients/caller/endpoints";
+export * as greeter from "../internal/clients/greeter/endpoints";
