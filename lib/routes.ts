@@ -28,6 +28,8 @@ export interface Route {
   expose: boolean;
   /** Requires an authenticated caller (Encore's `auth`). */
   auth: boolean;
+  /** The largest request body, when not Encore's default of 2 MiB (Encore's `bodyLimit`; see lib/batches.ts). */
+  bodyLimit?: number;
   /** An `api.raw` endpoint: the handler gets Node's request and response (Server-Sent Events). */
   raw?: true;
   /** GET/DELETE only: every request field with its kind, for decoding the path and query string. */

@@ -26,6 +26,7 @@ export type RuleId =
   | "service-declaration"
   | "migration-names"
   | "single-auth"
+  | "file-payload-batching"
   | "contract-drift";
 
 /** One broken rule. */
@@ -47,6 +48,8 @@ export interface Endpoint {
   expose: boolean;
   auth: boolean;
   raw: boolean;
+  /** The declared `bodyLimit` (null: unlimited); undefined when the endpoint keeps Encore's 2 MiB. */
+  bodyLimit?: number | null;
 }
 
 /** What the checker learned of an app. */
@@ -63,6 +66,8 @@ const API_KEYS = { method: "method", path: "string", expose: "boolean", auth: "b
 const HTTP_METHODS = new Set(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT", "*"]);
 const QUERY_METHODS = new Set(["GET", "HEAD", "DELETE", "OPTIONS", "TRACE"]);
 const MIGRATION_FILE = /^(\d+)_[A-Za-z0-9_-]+\.up\.sql$/;
+/** Contract methods whose requests or answers carry file contents: a call must go through lib/batches.ts. */
+const FILE_PAYLOAD_METHODS = new Set(["writeFiles", "readFiles"]);
 
 type ValueKind = "string" | "boolean" | "method" | "numberOrNull" | "strings" | "reference";
 
@@ -164,6 +169,7 @@ class FileChecker {
     if (name === "encore.service.ts") this.checkServiceFile();
     const visit = (node: ts.Node): void => {
       if (ts.isCallExpression(node) || ts.isNewExpression(node)) this.checkResourceCall(node);
+      if (ts.isCallExpression(node)) this.checkFilePayload(node);
       ts.forEachChild(node, visit);
     };
     visit(this.source);
@@ -207,6 +213,32 @@ class FileChecker {
       return;
     }
     this.report.services.push(nameArg.text);
+  }
+
+  /** The files a call's target is declared in (through imports and mapped types such as Pick). */
+  private declaredIn(expr: ts.Expression): string[] {
+    let symbol = this.checker.getSymbolAtLocation(ts.isPropertyAccessExpression(expr) ? expr.name : expr);
+    if (symbol && symbol.flags & ts.SymbolFlags.Alias) symbol = this.checker.getAliasedSymbol(symbol);
+    return (symbol?.declarations ?? []).map((d) => d.getSourceFile().fileName);
+  }
+
+  /**
+   * Under Encore a service-to-service call is HTTP with a 2 MiB body limit, so a contract call carrying
+   * files (`writeFiles`, `readFiles` declared in a contract.ts) must be made inside a callback given to
+   * a helper of lib/batches.ts, which keeps every call under the limit. The adapters (api.ts,
+   * encore*.ts) only pass one request through and are exempt.
+   */
+  private checkFilePayload(node: ts.CallExpression): void {
+    const name = basename(this.source.fileName);
+    if (!this.serviceDir || name === "api.ts" || name.startsWith("encore")) return;
+    const callee = node.expression;
+    if (!ts.isPropertyAccessExpression(callee) || !FILE_PAYLOAD_METHODS.has(callee.name.text)) return;
+    if (!this.declaredIn(callee).some((f) => basename(f) === "contract.ts")) return;
+    for (let at: ts.Node = node; at.parent; at = at.parent) {
+      const parent = at.parent;
+      if (ts.isCallExpression(parent) && parent.arguments.includes(at as ts.Expression) && this.declaredIn(parent.expression).some((f) => f.endsWith("/lib/batches.ts"))) return;
+    }
+    this.violation("file-payload-batching", node, `${callee.getText(this.source)}(...) carries files outside lib/batches.ts: under Encore it is an HTTP call with a 2 MiB body limit; make it inside inBatches/readInBatches/readAlone`);
   }
 
   private resolves(expr: ts.Expression, target: string): boolean {
@@ -367,6 +399,7 @@ class FileChecker {
       expose: (options.get("expose") as boolean | undefined) ?? false,
       auth: (options.get("auth") as boolean | undefined) ?? false,
       raw,
+      ...(options.has("bodyLimit") ? { bodyLimit: options.get("bodyLimit") as number | null } : {}),
     };
     this.report.endpoints.push(endpoint);
     if (!raw) this.checkHandler(node, endpoint);
@@ -576,6 +609,7 @@ export function checkDrift(report: AppReport, tables: Record<string, Record<stri
       if (endpoint.path !== route.path) differences.push(`path ${endpoint.path} ≠ ${route.path}`);
       if (endpoint.expose !== route.expose) differences.push(`expose ${endpoint.expose} ≠ ${route.expose}`);
       if (endpoint.auth !== route.auth) differences.push(`auth ${endpoint.auth} ≠ ${route.auth}`);
+      if (endpoint.bodyLimit !== route.bodyLimit) differences.push(`bodyLimit ${endpoint.bodyLimit === undefined ? "default" : endpoint.bodyLimit} ≠ ${route.bodyLimit ?? "default"}`);
       if (endpoint.raw !== (route.raw === true)) differences.push(endpoint.raw ? "api.raw but the contract route is typed" : "typed api but the contract route is raw");
       if (differences.length > 0) {
         violations.push({ rule: "contract-drift", file: endpoint.file, line: endpoint.line, message: `contract-drift: ${service}.${name} differs from its contract route: ${differences.join("; ")}` });

@@ -15,6 +15,8 @@ export interface AppOptions {
   /** Prometheus metrics, served at `GET /metrics`. */
   metrics?: Pick<KilnMetrics, "registry" | "httpRequest">;
   bodyLimitBytes: number;
+  /** Also serve private routes (`expose: false`), as Encore's internal calls reach them: for tests only. */
+  includePrivate?: boolean;
   log: Logger;
 }
 
@@ -62,7 +64,7 @@ export function createApp(options: AppOptions): FastifyInstance {
   });
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
-    const mapped = err instanceof AppError ? { status: err.status, error: err } : fastifyErrorToApp(err, bodyLimitBytes);
+    const mapped = err instanceof AppError ? { status: err.status, error: err } : fastifyErrorToApp(err, request.routeOptions.bodyLimit ?? bodyLimitBytes);
     if (mapped) return reply.code(mapped.status).send(mapped.error.toBody());
     log.error("request failed", { method: request.method, url: request.routeOptions.url, ...errorFields(err) });
     const { status, body } = toErrorBody(err);
@@ -91,7 +93,7 @@ export function createApp(options: AppOptions): FastifyInstance {
     return reply.code(down ? 503 : 200).send({ status, services });
   });
 
-  for (const service of options.services) mountService(app, service, options.authenticate);
+  for (const service of options.services) mountService(app, service, options.authenticate, { includePrivate: options.includePrivate });
   mountFrontend(app, options.services);
   return app;
 }

@@ -36,18 +36,22 @@ async function authOf(route: Route, request: FastifyRequest, authenticate?: Auth
 
 /**
  * Mounts every exposed route of `service` on `app`. Private routes (`expose: false`) stay unmounted,
- * as under Encore, where they answer 404 from outside: other services call them in-process.
+ * as under Encore, where they answer 404 from outside: other services call them in-process. With
+ * `includePrivate` they are mounted too, as on Encore's service-to-service path: tests use it to make
+ * internal calls over HTTP, with the body limits Encore would apply.
  */
-export function mountService(app: FastifyInstance, service: MountedService, authenticate?: Authenticate): void {
+export function mountService(app: FastifyInstance, service: MountedService, authenticate?: Authenticate, options: { includePrivate?: boolean } = {}): void {
   const impl = service.impl as Record<string, (...args: unknown[]) => Promise<unknown>>;
   for (const [name, route] of Object.entries(service.routes)) {
-    if (!route.expose) continue;
+    if (!route.expose && !options.includePrivate) continue;
     const method = impl[name];
     if (typeof method !== "function") throw new Error(`${service.name}.${name} has a route but no implementation`);
     app.route({
       method: route.method,
       url: toFastifyPath(route.path),
       config: { raw: route.raw === true },
+      // A route that declares Encore's bodyLimit takes that much here too (never less than the server's own limit).
+      ...(route.bodyLimit === undefined ? {} : { bodyLimit: Math.max(route.bodyLimit, app.initialConfig.bodyLimit ?? 0) }),
       handler: async (request: FastifyRequest, reply: FastifyReply) => {
         const auth = await authOf(route, request, authenticate);
         const params = paramsOf(route, request);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ProjectsApi } from "../projects/contract";
 import type { VfsApi } from "../vfs/contract";
 import type { Workspace, WorkspaceApi } from "../workspace/contract";
-import { startTestKiln, type TestKiln } from "./support/kiln";
+import { runningWorkspace, startTestKiln, type TestKiln } from "./support/kiln";
 import { startTestMongo, type TestMongo } from "./support/mongo";
 
 let kiln: TestKiln;
@@ -15,14 +15,7 @@ let projectId: string;
 
 const impl = <T>(name: string) => kiln.kiln.services.find((s) => s.name === name)!.impl as T;
 
-async function freshWorkspace(): Promise<Workspace> {
-  const created = await workspace.create({ projectId });
-  for (;;) {
-    const ws = await workspace.get({ id: created.id });
-    if (ws.status === "running") return ws;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+const freshWorkspace = (): Promise<Workspace> => runningWorkspace(workspace, projectId);
 
 /** 41 files: text, nested, empty, binary with every byte value, and one duplicate content. */
 function project(): { path: string; contentBase64: string }[] {

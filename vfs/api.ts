@@ -43,9 +43,9 @@ export const health = api(
   async (): Promise<ServiceHealth> => call(() => vfs().health()),
 );
 
-/** Stores a batch of files as one revision, uploading only content not stored yet. */
+/** Stores a batch of files as one revision, uploading only content not stored yet (one file up to 10 MiB fits alone: lib/batches.ts). */
 export const writeFiles = api(
-  { expose: true, auth: true, method: "POST", path: "/vfs/:projectId/files" },
+  { expose: true, auth: true, method: "POST", path: "/vfs/:projectId/files", bodyLimit: 16 * 1024 * 1024 },
   async (req: WriteFilesRequest): Promise<WriteFilesResult> => call(() => vfs().writeFiles(req, caller())),
 );
 

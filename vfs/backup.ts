@@ -1,3 +1,4 @@
+import { base64Length, batchBySize, inBatches, readInBatches } from "../lib/batches";
 import type { WorkspaceApi } from "../workspace/contract";
 import type { ChangeLabel, SnapshotInfo } from "./contract";
 import type { VfsLimits } from "./input";
@@ -11,7 +12,7 @@ export type WorkspaceFiles = Pick<WorkspaceApi, "listFiles" | "readFiles" | "wri
 /** What a backup did. */
 export interface BackupOutcome {
   snapshot: SnapshotInfo;
-  /** Files whose content changed or are new, read from the sandbox in one call. */
+  /** Files whose content changed or are new, read from the sandbox in batches under the internal-call limit. */
   changed: number;
   unchanged: number;
   deleted: number;
@@ -29,8 +30,9 @@ function chunks<T>(items: T[], size: number): T[][] {
 
 /**
  * Incremental backup of a workspace: one sandbox call lists every file with its sha256, the vfs's
- * manifest says which changed, one sandbox call reads only those, then they are stored (unchanged
- * content never re-uploaded), removed files are recorded as deletions, and a snapshot is written.
+ * manifest says which changed, only those are read (in batches under the internal-call limit, each
+ * stored before the next is read; unchanged content never re-uploaded), removed files are recorded as
+ * deletions, and a snapshot is written.
  */
 export async function backupWorkspace(
   store: VfsStore,
@@ -57,12 +59,13 @@ export async function backupWorkspace(
 
   let uploadedBlobs = 0;
   if (changed.length > 0) {
-    const read = await workspace.readFiles({ id: workspaceId, paths: changed.map((f) => f.path) });
     const modes = new Map(changed.map((f) => [f.path, f.mode ?? DEFAULT_MODE]));
-    const files: NewFile[] = read.files
-      .filter((f) => f.contentBase64 !== undefined)
-      .map((f) => ({ path: f.path, bytes: Buffer.from(f.contentBase64!, "base64"), mode: modes.get(f.path) ?? DEFAULT_MODE }));
-    for (const batch of chunks(files, limits.maxBatchFiles)) uploadedBlobs += (await store.writeFiles(projectId, batch, label)).uploadedBlobs;
+    for await (const read of readInBatches(changed, async (paths) => (await workspace.readFiles({ id: workspaceId, paths })).files)) {
+      const files: NewFile[] = read
+        .filter((f) => f.contentBase64 !== undefined)
+        .map((f) => ({ path: f.path, bytes: Buffer.from(f.contentBase64!, "base64"), mode: modes.get(f.path) ?? DEFAULT_MODE }));
+      for (const batch of chunks(files, limits.maxBatchFiles)) uploadedBlobs += (await store.writeFiles(projectId, batch, label)).uploadedBlobs;
+    }
   }
   if (deleted.length > 0) {
     for (const batch of chunks(deleted, limits.maxBatchFiles)) await store.deleteFiles(projectId, batch, label);
@@ -73,7 +76,8 @@ export async function backupWorkspace(
 
 /**
  * Gives a workspace the files of a snapshot (the latest by default; the current files when the project
- * has none) in one batch, byte for byte: a fresh sandbox gets the project back.
+ * has none), byte for byte: a fresh sandbox gets the project back. Files are read from the store and
+ * written to the sandbox one batch at a time, each call under the internal-call limit.
  */
 export async function restoreWorkspace(
   store: VfsStore,
@@ -85,9 +89,10 @@ export async function restoreWorkspace(
   const snapshot = snapshotId ? await store.getSnapshot(projectId, snapshotId) : null;
   const entries = snapshot ? snapshot.files : (await store.listFiles(projectId, "", true)).files;
   const revision = snapshot?.snapshot.revision;
-  const contents = await Promise.all(entries.map((e) => store.readFile(projectId, e.path, revision)));
-  if (contents.length > 0) {
-    await workspace.writeFiles({ id: workspaceId, files: contents.map((c) => ({ path: c.path, contentBase64: c.contentBase64, mode: c.mode })) });
+  for (const group of batchBySize(entries, (e) => base64Length(e.size), (e) => JSON.stringify(e.path))) {
+    const contents = await Promise.all(group.map((e) => store.readFile(projectId, e.path, revision)));
+    const files = contents.map((c) => ({ path: c.path, contentBase64: c.contentBase64, mode: c.mode }));
+    await inBatches(files, (batch) => workspace.writeFiles({ id: workspaceId, files: batch }));
   }
-  return { files: contents.length, snapshotId: snapshotId ?? null };
+  return { files: entries.length, snapshotId: snapshotId ?? null };
 }

@@ -1,3 +1,4 @@
+import { FILE_CALL_BODY_LIMIT } from "../lib/batches";
 import type { ServiceHealth } from "../lib/health";
 import type { AuthData, Routes } from "../lib/routes";
 
@@ -309,7 +310,7 @@ export interface VfsApi {
 /** Where each VfsApi method is served (mirrored by vfs/api.ts). */
 export const vfsRoutes = {
   health: { method: "GET", path: "/vfs/health", expose: true, auth: false, fields: {} },
-  writeFiles: { method: "POST", path: "/vfs/:projectId/files", expose: true, auth: true },
+  writeFiles: { method: "POST", path: "/vfs/:projectId/files", expose: true, auth: true, bodyLimit: FILE_CALL_BODY_LIMIT },
   readFile: {
     method: "GET",
     path: "/vfs/:projectId/file",

@@ -65,9 +65,9 @@ export const del = api(
   async (req: WorkspaceRef): Promise<void> => call(async () => (await workspace()).del(req)),
 );
 
-/** Writes files in one provider call. */
+/** Writes files in one provider call (callers batch them; one file up to 10 MiB fits alone: lib/batches.ts). */
 export const writeFiles = api(
-  { expose: false, auth: false, method: "POST", path: "/workspaces/:id/files" },
+  { expose: false, auth: false, method: "POST", path: "/workspaces/:id/files", bodyLimit: 16 * 1024 * 1024 },
   async (req: WriteFilesRequest): Promise<FileList> => call(async () => (await workspace()).writeFiles(req)),
 );
 

@@ -1,3 +1,4 @@
+import { FILE_CALL_BODY_LIMIT } from "../lib/batches";
 import type { ServiceHealth } from "../lib/health";
 import type { Routes } from "../lib/routes";
 
@@ -229,7 +230,7 @@ export interface WorkspaceApi {
   stop(req: WorkspaceRef): Promise<Workspace>;
   /** Deletes a workspace and its sandbox. */
   del(req: WorkspaceRef): Promise<void>;
-  /** Writes files in one provider call. */
+  /** Writes files in one provider call (callers batch them: lib/batches.ts; one file up to 10 MiB fits alone). */
   writeFiles(req: WriteFilesRequest): Promise<FileList>;
   /** Reads files in one provider call. */
   readFiles(req: ReadFilesRequest): Promise<ReadFilesResponse>;
@@ -265,7 +266,7 @@ export const workspaceRoutes = {
   start: { method: "POST", path: "/workspaces/:id/start", expose: false, auth: false },
   stop: { method: "POST", path: "/workspaces/:id/stop", expose: false, auth: false },
   del: { method: "DELETE", path: "/workspaces/:id", expose: false, auth: false, fields: { id: "string" } },
-  writeFiles: { method: "POST", path: "/workspaces/:id/files", expose: false, auth: false },
+  writeFiles: { method: "POST", path: "/workspaces/:id/files", expose: false, auth: false, bodyLimit: FILE_CALL_BODY_LIMIT },
   readFiles: { method: "POST", path: "/workspaces/:id/files/read", expose: false, auth: false },
   listFiles: { method: "GET", path: "/workspaces/:id/files", expose: false, auth: false, fields: { id: "string", path: "string", recursive: "boolean", hashes: "boolean" } },
   deleteFiles: { method: "POST", path: "/workspaces/:id/files/delete", expose: false, auth: false },

@@ -3,6 +3,7 @@ import { detectStack } from "../agent/stack";
 import type { AuthData } from "../../lib/routes";
 import type { VfsApi } from "../../vfs/contract";
 import type { WorkspaceApi } from "../../workspace/contract";
+import { inBatches, readAlone } from "../../lib/batches";
 import { newId } from "../../lib/ids";
 import { safeRelativePath, shellQuote } from "../../lib/paths";
 
@@ -14,10 +15,11 @@ export function sandboxOf(workspace: WorkspaceApi, workspaceId: string): AgentSa
   let background = 0;
   return {
     async writeFile(path, content) {
-      await workspace.writeFiles({ id: workspaceId, files: [{ path, contentBase64: Buffer.from(content).toString("base64") }] });
+      const files = [{ path, contentBase64: Buffer.from(content).toString("base64") }];
+      await inBatches(files, (batch) => workspace.writeFiles({ id: workspaceId, files: batch }));
     },
     async readFile(path) {
-      const [file] = (await workspace.readFiles({ id: workspaceId, paths: [path] })).files;
+      const file = await readAlone(path, async (paths) => (await workspace.readFiles({ id: workspaceId, paths })).files);
       if (!file || file.contentBase64 === undefined) throw new Error(`${path}: ${file?.error?.replace(/_/g, " ") ?? "not found"} in the sandbox`);
       return Buffer.from(file.contentBase64, "base64").toString("utf8");
     },
@@ -69,7 +71,8 @@ export type JobVfs = Pick<VfsApi, "writeFiles" | "readFile" | "backupWorkspace" 
 export function backupOf(vfs: JobVfs, projectId: string, jobId: string, auth: AuthData): AgentBackup {
   return {
     async save(path, content) {
-      await vfs.writeFiles({ projectId, jobId, files: [{ path, contentBase64: Buffer.from(content).toString("base64") }] }, auth);
+      const files = [{ path, contentBase64: Buffer.from(content).toString("base64") }];
+      await inBatches(files, (batch) => vfs.writeFiles({ projectId, jobId, files: batch }, auth));
     },
     async readLatest(path) {
       try {
@@ -89,7 +92,7 @@ export function finisherOf(workspace: WorkspaceApi, vfs: JobVfs, ids: { projectI
     async finish(request) {
       const listing = await workspace.listFiles({ id: ids.workspaceId, path: "", recursive: false });
       const names = listing.files.map((f) => f.path);
-      const [pkg] = names.includes("package.json") ? (await workspace.readFiles({ id: ids.workspaceId, paths: ["package.json"] })).files : [];
+      const pkg = names.includes("package.json") ? await readAlone("package.json", async (paths) => (await workspace.readFiles({ id: ids.workspaceId, paths })).files) : undefined;
       const stack = detectStack(names, pkg?.contentBase64 === undefined ? null : Buffer.from(pkg.contentBase64, "base64").toString("utf8"));
       await vfs.backupWorkspace({ projectId: ids.projectId, workspaceId: ids.workspaceId, jobId: ids.jobId, label: "completion" }, auth);
       const command = request.devCommand ?? stack.devCommand;

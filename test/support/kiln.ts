@@ -8,6 +8,7 @@ import { issueToken } from "../../projects/tokens";
 import { createUser } from "../../projects/users";
 import { DATABASE_OWNERS, type ComposeOptions } from "../../server/compose";
 import { startServer, type RunningServer } from "../../server/start";
+import type { Workspace, WorkspaceApi } from "../../workspace/contract";
 import { scriptedSessionIsolation, searchableTempDir } from "./isolation";
 
 /** A Kiln server for one test file, with its own database and every log line it wrote. */
@@ -81,4 +82,14 @@ export async function startTestKiln(
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A new workspace of the project, once it is running. */
+export async function runningWorkspace(workspace: Pick<WorkspaceApi, "create" | "get">, projectId: string): Promise<Workspace> {
+  const created = await workspace.create({ projectId });
+  for (;;) {
+    const ws = await workspace.get({ id: created.id });
+    if (ws.status === "running") return ws;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
