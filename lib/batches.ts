@@ -8,9 +8,10 @@
  * `file-payload-batching`) refuses a file-payload call made anywhere else.
  */
 import { AppError } from "./errors";
+import { ENCORE_DEFAULT_BODY_LIMIT, FILE_CALL_BODY_LIMIT } from "./routes";
 
-/** Encore's request body limit of an endpoint that declares none (api.rs:376-380). */
-export const ENCORE_DEFAULT_BODY_LIMIT = 2 * 1024 * 1024;
+export { ENCORE_DEFAULT_BODY_LIMIT, FILE_CALL_BODY_LIMIT };
+
 
 /** The most encoded file bytes one batch carries: 1.5 MiB, leaving a quarter of the default limit to JSON. */
 export const INTERNAL_CALL_BYTES = 1.5 * 1024 * 1024;
@@ -18,12 +19,6 @@ export const INTERNAL_CALL_BYTES = 1.5 * 1024 * 1024;
 /** The most files one batch carries (the vfs takes 1,000 per write, the workspace 5,000). */
 export const INTERNAL_CALL_FILES = 1000;
 
-/**
- * The body limit declared by the endpoints that take one file alone: 16 MiB holds the vfs's largest file
- * (10 MiB, 13.4 MiB in base64) with its JSON around it. workspace/api.ts and vfs/api.ts write this number
- * as a literal (Encore's parser takes nothing else); the contract-drift check holds them to it.
- */
-export const FILE_CALL_BODY_LIMIT = 16 * 1024 * 1024;
 
 /** Room for a file's JSON around its content: quotes, field names, mode, error. */
 const PER_FILE_OVERHEAD = 128;

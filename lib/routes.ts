@@ -1,5 +1,16 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 
+/** Encore's request body limit of an endpoint that declares none (api.rs:376-380); see lib/batches.ts. */
+export const ENCORE_DEFAULT_BODY_LIMIT = 2 * 1024 * 1024;
+
+/**
+ * The body limit declared by the endpoints that take one file alone: 16 MiB holds the vfs's largest file
+ * (10 MiB, 13.4 MiB in base64) with its JSON around it. workspace/api.ts and vfs/api.ts write this number
+ * as a literal (Encore's parser takes nothing else); the contract-drift check holds them to it. Here, not
+ * in lib/batches.ts, because the contracts (which the dashboard bundles) name it.
+ */
+export const FILE_CALL_BODY_LIMIT = 16 * 1024 * 1024;
+
 /** HTTP methods an endpoint may use. */
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 

@@ -1,6 +1,5 @@
-import { FILE_CALL_BODY_LIMIT } from "../lib/batches";
 import type { ServiceHealth } from "../lib/health";
-import type { AuthData, Routes } from "../lib/routes";
+import { FILE_CALL_BODY_LIMIT, type AuthData, type Routes } from "../lib/routes";
 
 /** Who made a change: the generation job and the turn of its agent loop, when a job made it. */
 export interface ChangeLabel {

@@ -1,6 +1,5 @@
-import { FILE_CALL_BODY_LIMIT } from "../lib/batches";
 import type { ServiceHealth } from "../lib/health";
-import type { Routes } from "../lib/routes";
+import { FILE_CALL_BODY_LIMIT, type Routes } from "../lib/routes";
 
 /** Where a workspace is in its life. */
 export type WorkspaceStatus = "creating" | "running" | "stopped" | "archived" | "error" | "deleted";
