@@ -36,42 +36,71 @@ function frame(event: JobEvent): string {
 }
 
 /**
+ * How long one stream stays open before it ends and the client resumes with `Last-Event-ID`. It bounds
+ * a stream whose client left without the runtime saying so: Encore's `api.raw` emits no `close` or
+ * `error` and no failed write when the client goes away (encoredev/encore#2515).
+ */
+export const MAX_STREAM_MS = 120_000;
+
+/** What a job's event stream reads and how long it may run. */
+export interface StreamOptions {
+  store: Pick<JobStore, "eventsAfter">;
+  live: LiveEvents;
+  jobId: string;
+  afterSeq: number;
+  heartbeatMs: number;
+  /** Lifetime of one stream (default MAX_STREAM_MS). */
+  maxStreamMs?: number;
+}
+
+/**
  * Streams a job's events as Server-Sent Events: replays those after `afterSeq`, then follows live
  * (woken by `live`, or by polling for events written by another process), sends a heartbeat comment
- * every `heartbeatMs`, and ends after the final event. A closed connection stops everything.
+ * every `heartbeatMs`, and ends after the final event. It stops at the first sign the client is gone
+ * (`close` on the request or response, an `error`, a failed write) and in any case after
+ * `maxStreamMs`, when the client resumes where it was: after that nothing is written, no timer or
+ * listener is left, and the database is no longer polled.
  */
-export async function streamJobEvents(
-  req: IncomingMessage,
-  res: ServerResponse,
-  options: { store: JobStore; live: LiveEvents; jobId: string; afterSeq: number; heartbeatMs: number },
-): Promise<void> {
-  res.writeHead(200, {
-    "content-type": "text/event-stream",
-    "cache-control": "no-cache, no-transform",
-    connection: "keep-alive",
-    "x-accel-buffering": "no",
-  });
-  res.flushHeaders();
+export async function streamJobEvents(req: IncomingMessage, res: ServerResponse, options: StreamOptions): Promise<void> {
   let last = options.afterSeq;
   let closed = false;
   let dirty = false;
   let wake: (() => void) | undefined;
+  const stop = () => {
+    closed = true;
+    wake?.();
+  };
+  const gone = () => closed || res.destroyed || res.writableEnded;
+  const write = (chunk: string) => {
+    if (gone()) return stop();
+    res.write(chunk, (err) => {
+      if (err) stop();
+    });
+  };
+  req.on("close", stop);
+  res.on("close", stop);
+  res.on("error", stop);
   const unsubscribe = options.live.subscribe(options.jobId, () => {
     dirty = true;
     wake?.();
   });
-  const heartbeat = setInterval(() => res.write(": keep-alive\n\n"), options.heartbeatMs);
-  req.on("close", () => {
-    closed = true;
-    wake?.();
-  });
+  const heartbeat = setInterval(() => write(": keep-alive\n\n"), options.heartbeatMs);
+  const lifetime = setTimeout(stop, options.maxStreamMs ?? MAX_STREAM_MS);
   try {
-    while (!closed) {
+    res.writeHead(200, {
+      "content-type": "text/event-stream",
+      "cache-control": "no-cache, no-transform",
+      connection: "keep-alive",
+      "x-accel-buffering": "no",
+    });
+    res.flushHeaders();
+    while (!gone()) {
       dirty = false;
       const events = await options.store.eventsAfter(options.jobId, last);
       let ended = false;
       for (const event of events) {
-        res.write(frame(event));
+        if (gone()) break;
+        write(frame(event));
         last = event.seq;
         ended ||= FINAL_EVENTS.has(event.type);
       }
@@ -84,10 +113,16 @@ export async function streamJobEvents(
           resolve();
         };
       });
+      wake = undefined;
     }
   } finally {
+    closed = true;
     clearInterval(heartbeat);
+    clearTimeout(lifetime);
     unsubscribe();
-    res.end();
+    req.off("close", stop);
+    res.off("close", stop);
+    // Keep an `error` listener: a late write error on a response nobody listens to would crash the process.
+    if (!res.destroyed && !res.writableEnded) res.end();
   }
 }
