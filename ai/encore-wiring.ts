@@ -2,9 +2,9 @@ import Anthropic from "@anthropic-ai/sdk";
 import { secret } from "encore.dev/config";
 import { SQLDatabase } from "encore.dev/storage/sqldb";
 import { projects, vfs, workspace } from "~encore/clients";
-import pg from "pg";
 import { loadConfig } from "../lib/config";
 import { encoreLogger } from "../lib/encore";
+import { missingSecret, secretValue, servicePool } from "../lib/startup";
 import type { ProjectsApi } from "../projects/contract";
 import type { WorkspaceApi } from "../workspace/contract";
 import type { AiApi } from "./contract";
@@ -54,19 +54,27 @@ const vfsClient: JobVfs & Pick<import("../vfs/contract").VfsApi, "health"> = {
   restoreWorkspace: (req, auth) => vfs.restoreWorkspace(req, { authData: auth }),
 };
 
-let instance: AiApi | undefined;
+const apiKey = secretValue(anthropicApiKey);
+const config = loadConfig();
+const log = encoreLogger.child({ service: "ai" });
 
-/** The ai service under Encore, built once on first use; its job runner starts with it. */
+/**
+ * The ai service and its job runner, started when Encore loads the service (at process start, before
+ * any request): queued jobs run after a restart without waiting for someone to call an ai endpoint,
+ * and the runner's calls to other services carry no request's trace or auth.
+ */
+export const aiRuntime = startAiRuntime({
+  db: servicePool(db.connectionString, log),
+  projects: projectsClient,
+  workspace: workspaceClient,
+  vfs: vfsClient,
+  anthropic: new Anthropic({ apiKey: apiKey || null, baseURL: config.anthropicBaseUrl ?? null }),
+  config,
+  unconfigured: apiKey ? undefined : missingSecret("anthropic", "AnthropicAPIKey", "every generation calls Claude with it"),
+  log,
+});
+
+/** The ai service under Encore. */
 export function ai(): AiApi {
-  if (instance) return instance;
-  ({ ai: instance } = startAiRuntime({
-    db: new pg.Pool({ connectionString: db.connectionString }),
-    projects: projectsClient,
-    workspace: workspaceClient,
-    vfs: vfsClient,
-    anthropic: new Anthropic({ apiKey: anthropicApiKey(), baseURL: loadConfig().anthropicBaseUrl }),
-    config: loadConfig(),
-    log: encoreLogger.child({ service: "ai" }),
-  }));
-  return instance;
+  return aiRuntime.ai;
 }

@@ -1,8 +1,11 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import type Anthropic from "@anthropic-ai/sdk";
 import type pg from "pg";
 import type { Config } from "../lib/config";
+import { summarize } from "../lib/health";
 import { newId } from "../lib/ids";
 import type { Logger } from "../lib/log";
+import type { NotConfigured } from "../lib/startup";
 import type { ProjectsApi } from "../projects/contract";
 import type { VfsApi } from "../vfs/contract";
 import type { WorkspaceApi } from "../workspace/contract";
@@ -24,15 +27,63 @@ export interface AiRuntimeDeps {
   anthropic: Anthropic;
   config: Config;
   metrics?: JobMetrics;
+  /**
+   * Why generations cannot run at all (the model's secret is missing): health reports it, starting a
+   * generation answers it, and no runner starts. Everything else (listing, events, cancel) still works.
+   */
+  unconfigured?: NotConfigured;
   log: Logger;
 }
+
+/**
+ * The async context this module was loaded in: a service's modules load when it starts, before any
+ * request, so it holds no request. Encore keeps the current request in an AsyncLocalStorage and every
+ * `~encore/clients` call sends it along (its trace, and its caller's auth unless `authData` is given):
+ * the runner runs in this context, so its calls never carry the request that happened to start it.
+ */
+const serviceContext = AsyncLocalStorage.snapshot();
+
+/** A runner that runs nothing (no model to run jobs with). */
+const IDLE_RUNNER: Runner = { wake: () => undefined, cancel: () => undefined, stop: async () => undefined };
 
 /** The ai service with its job runner started: the same assembly under Encore and in standalone. */
 export function startAiRuntime(deps: AiRuntimeDeps): { ai: AiApi; runner: Runner } {
   const { config, log } = deps;
   const live = new LiveEvents();
   const store = createJobStore(deps.db);
-  const runner = startRunner({
+  const runner = deps.unconfigured ? IDLE_RUNNER : serviceContext(() => startJobRunner(deps, store, live));
+  const service = createAiService({
+    db: deps.db,
+    projects: deps.projects,
+    workspace: deps.workspace,
+    vfs: deps.vfs,
+    live,
+    // Waking and cancelling run in the service's context too: a cancel's abort handlers call other services.
+    wakeRunner: () => serviceContext(runner.wake),
+    cancelRunning: (jobId) => serviceContext(() => runner.cancel(jobId)),
+    model: config.model,
+    sseHeartbeatMs: 15_000,
+    log,
+  });
+  const reason = deps.unconfigured;
+  if (!reason) return { ai: service, runner };
+  log.error("generations cannot run", { reason: reason.message });
+  const ai: AiApi = {
+    ...service,
+    health: async () => {
+      const report = await service.health();
+      return summarize("ai", [...report.checks, { name: reason.check, status: "fail", detail: reason.message, latencyMs: 0 }]);
+    },
+    start: async () => {
+      throw reason;
+    },
+  };
+  return { ai, runner };
+}
+
+function startJobRunner(deps: AiRuntimeDeps, store: ReturnType<typeof createJobStore>, live: LiveEvents): Runner {
+  const { config, log } = deps;
+  return startRunner({
     store,
     execute: createPipeline({
       projects: deps.projects,
@@ -55,17 +106,4 @@ export function startAiRuntime(deps: AiRuntimeDeps): { ai: AiApi; runner: Runner
     salvage: createSalvage({ vfs: deps.vfs }),
     log,
   });
-  const ai = createAiService({
-    db: deps.db,
-    projects: deps.projects,
-    workspace: deps.workspace,
-    vfs: deps.vfs,
-    live,
-    wakeRunner: runner.wake,
-    cancelRunning: runner.cancel,
-    model: config.model,
-    sseHeartbeatMs: 15_000,
-    log,
-  });
-  return { ai, runner };
 }
