@@ -27,6 +27,7 @@ export type RuleId =
   | "migration-names"
   | "single-auth"
   | "file-payload-batching"
+  | "cron-job"
   | "contract-drift";
 
 /** One broken rule. */
@@ -50,6 +51,20 @@ export interface Endpoint {
   raw: boolean;
   /** The declared `bodyLimit` (null: unlimited); undefined when the endpoint keeps Encore's 2 MiB. */
   bodyLimit?: number | null;
+  /** Whether the handler takes a request (a cron job's endpoint must not). */
+  takesRequest: boolean;
+}
+
+/** A cron job as Encore's parser would see it. */
+export interface CronJobDecl {
+  id: string;
+  service: string;
+  /** The endpoint it calls (an identifier in the same file). */
+  endpoint: string;
+  every?: string;
+  schedule?: string;
+  file: string;
+  line: number;
 }
 
 /** What the checker learned of an app. */
@@ -59,6 +74,7 @@ export interface AppReport {
   violations: Violation[];
   /** Services that declare the app's auth handler (at most one). */
   authHandlers: { service: string; name: string; file: string; line: number }[];
+  cronJobs: CronJobDecl[];
 }
 
 const SKIPPED_DIRS = new Set(["node_modules", "encore.gen", "__tests__", "dist"]);
@@ -99,7 +115,7 @@ export function checkApp(root: string): AppReport {
     paths: { "~encore/*": ["./encore.gen/*"] },
   });
   const checker = program.getTypeChecker();
-  const report: AppReport = { services: [], endpoints: [], violations: [], authHandlers: [] };
+  const report: AppReport = { services: [], endpoints: [], violations: [], authHandlers: [], cronJobs: [] };
   const serviceOf = (file: string) => {
     const owners = serviceDirs.filter((d) => file === d || file.startsWith(`${d}/`));
     return owners.sort((a, b) => b.length - a.length)[0];
@@ -113,6 +129,7 @@ export function checkApp(root: string): AppReport {
   }
   checkServicesNesting(appRoot, serviceDirs, report);
   checkDuplicates(report);
+  checkCronEndpoints(report);
   if (report.authHandlers.length > 1) {
     for (const h of report.authHandlers.slice(1)) {
       report.violations.push({ rule: "single-auth", file: h.file, line: h.line, message: `single-auth: a second authHandler (${h.name}); an app has exactly one` });
@@ -253,6 +270,7 @@ class FileChecker {
       }
       if (this.resolves(callee, "encore.dev/storage/sqldb:SQLDatabase")) this.checkDatabase(node);
       if (this.resolves(callee, "encore.dev/api:Gateway")) this.checkLiteralObject(node.arguments?.[0], { authHandler: "reference" }, "Gateway");
+      if (this.resolves(callee, "encore.dev/cron:CronJob")) this.checkCronJob(node);
       return;
     }
     if (this.resolves(callee, "encore.dev/config:secret")) return this.checkSecret(node);
@@ -279,6 +297,33 @@ class FileChecker {
     if (!this.serviceDir) this.violation("secret-top-level", node, "secret() must be used inside a service folder");
     const name = node.arguments[0];
     if (!name || !ts.isStringLiteral(name)) this.violation("secret-top-level", node, "the secret's name must be a string literal");
+  }
+
+  /** `new CronJob("id", { title, every | schedule, endpoint })` (notes/encore.md §5, checklist 15–16). */
+  private checkCronJob(node: ts.NewExpression): void {
+    const [id, options] = node.arguments ?? [];
+    if (!id || !ts.isStringLiteral(id)) {
+      this.violation("cron-job", node, "the cron job's ID must be a string literal");
+      return;
+    }
+    const values = this.checkLiteralObject(options, { title: "string", every: "string", schedule: "string", endpoint: "reference" }, "CronJob");
+    const every = values.get("every") as string | undefined;
+    const schedule = values.get("schedule") as string | undefined;
+    const problem =
+      (every === undefined) === (schedule === undefined)
+        ? "set exactly one of every and schedule"
+        : every !== undefined
+          ? everyProblem(every)
+          : schedule!.trim().split(/\s+/).length !== 5
+            ? `schedule ${JSON.stringify(schedule)} is not a 5-field cron expression`
+            : undefined;
+    if (problem) this.violation("cron-job", node, `cron job ${id.text}: ${problem}`);
+    const endpoint = values.get("endpoint") as string | undefined;
+    if (!endpoint) {
+      this.violation("cron-job", node, `cron job ${id.text}: endpoint must name an api endpoint`);
+      return;
+    }
+    this.report.cronJobs.push({ id: id.text, service: this.serviceName(), endpoint, every, schedule, file: this.file, line: this.lineOf(node) });
   }
 
   private checkAuthHandler(node: ts.CallExpression): void {
@@ -400,6 +445,7 @@ class FileChecker {
       auth: (options.get("auth") as boolean | undefined) ?? false,
       raw,
       ...(options.has("bodyLimit") ? { bodyLimit: options.get("bodyLimit") as number | null } : {}),
+      takesRequest: takesRequest(node, raw),
     };
     this.report.endpoints.push(endpoint);
     if (!raw) this.checkHandler(node, endpoint);
@@ -496,6 +542,42 @@ class FileChecker {
 }
 
 const INVALID = Symbol("invalid");
+
+/** Whether an endpoint's handler takes a request: a first parameter, or a request type argument; raw ones always do. */
+function takesRequest(node: ts.CallExpression, raw: boolean): boolean {
+  if (raw) return true;
+  const handler = node.arguments[1];
+  if (node.typeArguments?.[0]) return !(node.typeArguments[0].kind === ts.SyntaxKind.VoidKeyword);
+  return !!handler && (ts.isArrowFunction(handler) || ts.isFunctionExpression(handler)) ? handler.parameters.length > 0 : true;
+}
+
+/** What is wrong with a cron job's `every`: Encore takes whole minutes up to 24h, and the docs ask that they divide 24h. */
+function everyProblem(every: string): string | undefined {
+  const match = /^(?:(\d+)h)?(?:(\d+)m)?$/.exec(every);
+  const minutes = match && (match[1] || match[2]) ? Number(match[1] ?? 0) * 60 + Number(match[2] ?? 0) : NaN;
+  if (!(minutes >= 1)) return `every ${JSON.stringify(every)} is not a duration of whole minutes such as "10m" or "1h"`;
+  if (minutes > 24 * 60) return `every ${JSON.stringify(every)} is longer than 24h`;
+  if ((24 * 60) % minutes !== 0) return `every ${JSON.stringify(every)} does not divide 24h evenly`;
+  return undefined;
+}
+
+/** Each cron job calls an endpoint of its own file that takes no request; cron IDs are unique app-wide. */
+function checkCronEndpoints(report: AppReport): void {
+  const seen = new Map<string, CronJobDecl>();
+  for (const job of report.cronJobs) {
+    const clash = seen.get(job.id);
+    if (clash) {
+      report.violations.push({ rule: "cron-job", file: job.file, line: job.line, message: `cron-job: cron job ID ${job.id} is used twice (also ${clash.file}:${clash.line})` });
+    }
+    seen.set(job.id, job);
+    const endpoint = report.endpoints.find((e) => e.file === job.file && e.name === job.endpoint);
+    if (!endpoint) {
+      report.violations.push({ rule: "cron-job", file: job.file, line: job.line, message: `cron-job: cron job ${job.id} calls ${job.endpoint}, which is not an api endpoint of ${job.file}` });
+    } else if (endpoint.takesRequest) {
+      report.violations.push({ rule: "cron-job", file: job.file, line: job.line, message: `cron-job: cron job ${job.id} calls ${job.endpoint}, which takes a request: a cron job's endpoint takes no params` });
+    }
+  }
+}
 
 function describeKind(kind: ValueKind): string {
   return {

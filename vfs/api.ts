@@ -1,4 +1,5 @@
 import { api } from "encore.dev/api";
+import { CronJob } from "encore.dev/cron";
 import { getAuthData } from "~encore/auth";
 import { call } from "../lib/encore";
 import type { ServiceHealth } from "../lib/health";
@@ -114,6 +115,15 @@ export const sweep = api(
   { expose: false, auth: false, method: "POST", path: "/vfs/sweep" },
   async (req: SweepRequest): Promise<SweepResult> => call(() => vfs().sweep(req)),
 );
+
+/** The scheduled sweep: every project's blobs unused for an hour (the cron job's endpoint takes no params). */
+export const sweepAll = api(
+  { expose: false, auth: false, method: "POST", path: "/vfs/sweep/all" },
+  async (): Promise<SweepResult> => call(() => vfs().sweepAll({})),
+);
+
+/** Every hour: blobs no file, revision or snapshot references are deleted (cron jobs do not run under `encore run`). */
+const _sweepBlobs = new CronJob("sweep-unused-blobs", { title: "Sweep unused blobs", every: "1h", endpoint: sweepAll });
 
 /** Backs a workspace up incrementally and snapshots it (called by the ai service for the job's owner). */
 export const backupWorkspace = api(

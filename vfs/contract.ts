@@ -228,6 +228,9 @@ export interface SweepRequest {
   olderThanSeconds?: number;
 }
 
+/** A request with no fields (what a cron job's endpoint takes). */
+export type Empty = Record<string, never>;
+
 /** What a sweep deleted. */
 export interface SweepResult {
   deletedBlobs: number;
@@ -304,6 +307,8 @@ export interface VfsApi {
   purgeProject(req: ProjectFilesRef): Promise<PurgeResult>;
   /** Deletes blobs no file, revision or snapshot references (service-to-service; never in the write path). */
   sweep(req: SweepRequest): Promise<SweepResult>;
+  /** The scheduled sweep (Encore's cron job, the standalone maintenance loop): every project, blobs unused for an hour. */
+  sweepAll(req: Empty): Promise<SweepResult>;
 }
 
 /** Where each VfsApi method is served (mirrored by vfs/api.ts). */
@@ -365,4 +370,5 @@ export const vfsRoutes = {
   restoreWorkspace: { method: "POST", path: "/vfs/:projectId/restore", expose: false, auth: true },
   purgeProject: { method: "DELETE", path: "/vfs/:projectId", expose: false, auth: false, fields: { projectId: "string" } },
   sweep: { method: "POST", path: "/vfs/sweep", expose: false, auth: false },
+  sweepAll: { method: "POST", path: "/vfs/sweep/all", expose: false, auth: false },
 } as const satisfies Routes<VfsApi>;

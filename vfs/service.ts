@@ -69,6 +69,14 @@ export function createVfsService(deps: VfsDeps): VfsApi {
     return id;
   };
 
+  const sweep: VfsApi["sweep"] = async (req) => {
+    const projectId = req.projectId === undefined ? undefined : projectIdOf(req.projectId);
+    const age = optionalInteger("olderThanSeconds", req.olderThanSeconds, 0, 365 * 24 * 3600) ?? DEFAULT_SWEEP_AGE_SECONDS;
+    const result = await using((s) => s.sweep(projectId, new Date(Date.now() - age * 1000)));
+    deps.log.info("vfs orphan sweep", { projectId, ...result });
+    return result;
+  };
+
   if (deps.mongo) {
     store().catch((err: unknown) => deps.log.warn("vfs indexes not created at start; retrying on first use", errorFields(err)));
   }
@@ -183,12 +191,8 @@ export function createVfsService(deps: VfsDeps): VfsApi {
       return result;
     },
 
-    async sweep(req) {
-      const projectId = req.projectId === undefined ? undefined : projectIdOf(req.projectId);
-      const age = optionalInteger("olderThanSeconds", req.olderThanSeconds, 0, 365 * 24 * 3600) ?? DEFAULT_SWEEP_AGE_SECONDS;
-      const result = await using((s) => s.sweep(projectId, new Date(Date.now() - age * 1000)));
-      deps.log.info("vfs orphan sweep", { projectId, ...result });
-      return result;
-    },
+    sweep,
+
+    sweepAll: () => sweep({}),
   };
 }

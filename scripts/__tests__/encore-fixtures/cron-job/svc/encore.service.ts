@@ -1,0 +1,2 @@
+import { Service } from "encore.dev/service";
+export default new Service("svc");
