@@ -6,6 +6,7 @@ import { startAiRuntime } from "../ai/runtime";
 import type { Config } from "../lib/config";
 import type { ServiceHealth } from "../lib/health";
 import type { Logger } from "../lib/log";
+import { isUnreachable, retryStart, type RetryPolicy } from "../lib/startup";
 import { openDatabases, type DatabaseOwner, type Databases } from "../lib/postgres";
 import { createProjectsService } from "../projects/service";
 import { authenticate } from "../projects/tokens";
@@ -27,16 +28,24 @@ export const DATABASE_OWNERS: DatabaseOwner[] = ["projects", "workspace", "ai"].
 export interface ComposeOptions {
   /** Keep embedded Postgres in memory instead of under the data directory (tests). */
   inMemoryDatabase?: boolean;
+  /** How long a Postgres server that is not up yet is waited for (default: STARTUP_RETRY, about 45 s). */
+  databaseRetry?: RetryPolicy;
 }
 
-/** Opens and migrates every service's database as this configuration names them (KILN_SCHEMA_PREFIX included). */
+/**
+ * Opens and migrates every service's database as this configuration names them (KILN_SCHEMA_PREFIX
+ * included). A server that cannot be reached yet (a container still starting) is retried with backoff,
+ * each attempt logged; any other failure, and the last attempt's, stops the start.
+ */
 export function openKilnDatabases(config: Config, log: Logger, options: ComposeOptions = {}): Promise<Databases> {
-  return openDatabases(DATABASE_OWNERS, {
-    url: config.databaseUrl,
-    dataDir: options.inMemoryDatabase ? null : config.dataDir,
-    schemaPrefix: config.schemaPrefix,
-    log,
-  });
+  const open = () =>
+    openDatabases(DATABASE_OWNERS, {
+      url: config.databaseUrl,
+      dataDir: options.inMemoryDatabase ? null : config.dataDir,
+      schemaPrefix: config.schemaPrefix,
+      log,
+    });
+  return retryStart("the Postgres databases", open, { log, policy: options.databaseRetry, retryable: isUnreachable });
 }
 
 /** Kiln assembled for one process: every service, wired to the others directly. */
@@ -91,7 +100,7 @@ export async function composeKiln(config: Config, log: Logger, options: ComposeO
   const maintenance = startMaintenance(
     [
       { name: "reconcile sandboxes", run: () => workspace.reconcile({}) },
-      ...(mongoClient ? [{ name: "sweep unused blobs", run: () => vfs.sweep({}) }] : []),
+      ...(mongoClient ? [{ name: "sweep unused blobs", run: () => vfs.sweepAll({}) }] : []),
     ],
     config.maintenanceIntervalMs,
     log,
