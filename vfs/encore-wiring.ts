@@ -1,9 +1,11 @@
 import { secret } from "encore.dev/config";
 import { projects, workspace } from "~encore/clients";
 import { MongoClient } from "mongodb";
+import { ConfigError, loadConfig } from "../lib/config";
 import { encoreLogger } from "../lib/encore";
+import { missingSecret, NotConfigured, secretValue, startInBackground } from "../lib/startup";
 import type { ProjectsApi } from "../projects/contract";
-import type { VfsApi } from "./contract";
+import { vfsRoutes, type VfsApi } from "./contract";
 import type { WorkspaceFiles } from "./backup";
 import { createVfsService } from "./service";
 
@@ -21,18 +23,34 @@ const workspaceClient: WorkspaceFiles = {
   writeFiles: (req) => workspace.writeFiles(req),
 };
 
-let instance: VfsApi | undefined;
+const log = encoreLogger.child({ service: "vfs" });
 
-/** The vfs service under Encore, built once on first use. */
-export function vfs(): VfsApi {
-  if (!instance) {
-    const client = new MongoClient(mongoUri());
-    instance = createVfsService({
-      mongo: client.db("kiln"),
-      projects: projectsClient,
-      workspace: workspaceClient,
-      log: encoreLogger.child({ service: "vfs" }),
-    });
+/** Connects to the MongoDB of the MongoDBURI secret; an empty or malformed secret is final, an unreachable server is retried. */
+async function openVfs(): Promise<VfsApi> {
+  const uri = secretValue(mongoUri);
+  if (!uri) throw missingSecret("mongodb", "MongoDBURI", "the vfs keeps every project file in MongoDB GridFS");
+  let client: MongoClient;
+  let database: string;
+  try {
+    database = loadConfig().mongodbDatabase;
+    client = new MongoClient(uri, { serverSelectionTimeoutMS: 5000 });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new NotConfigured("config", err.message);
+    throw new NotConfigured("mongodb", `the MongoDBURI secret is not a MongoDB connection string: ${err instanceof Error ? err.message : String(err)}`);
   }
-  return instance;
+  try {
+    await client.connect();
+  } catch (err) {
+    await client.close().catch(() => undefined);
+    throw err;
+  }
+  return createVfsService({ mongo: client.db(database), projects: projectsClient, workspace: workspaceClient, log });
+}
+
+/** Started when Encore loads the service; until MongoDB answers, health says why and calls answer unavailable. */
+const service = startInBackground<VfsApi>({ service: "vfs", methods: Object.keys(vfsRoutes), start: openVfs, log });
+
+/** The vfs service under Encore. */
+export function vfs(): VfsApi {
+  return service.api;
 }

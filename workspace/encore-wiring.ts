@@ -1,37 +1,37 @@
 import { secret } from "encore.dev/config";
 import { SQLDatabase } from "encore.dev/storage/sqldb";
-import pg from "pg";
-import { loadConfig } from "../lib/config";
+import { ConfigError, loadConfig } from "../lib/config";
 import { encoreLogger } from "../lib/encore";
-import type { WorkspaceApi } from "./contract";
-import { createProvider } from "./providers";
+import { missingSecret, NotConfigured, secretValue, servicePool, startInBackground } from "../lib/startup";
+import { workspaceRoutes, type WorkspaceApi } from "./contract";
+import { createProvider, providerName } from "./providers";
 import { createWorkspaceService } from "./service";
 
 const db = new SQLDatabase("workspace", { migrations: "./migrations" });
 const daytonaApiKey = secret("DaytonaAPIKey");
 
-/** The Daytona key when the secret is set (reading an unset secret throws under Encore). */
-function optionalDaytonaKey(): string | undefined {
+const log = encoreLogger.child({ service: "workspace" });
+const pool = servicePool(db.connectionString, log);
+
+/** Builds the service and its sandbox provider: Daytona with the DaytonaAPIKey secret, else local sandboxes. */
+async function openWorkspace(): Promise<WorkspaceApi> {
+  let config: ReturnType<typeof loadConfig>;
   try {
-    return daytonaApiKey() || undefined;
-  } catch {
-    return undefined;
+    config = loadConfig({ ...process.env, DAYTONA_API_KEY: secretValue(daytonaApiKey) || process.env.DAYTONA_API_KEY });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new NotConfigured("config", err.message);
+    throw err;
   }
+  if (providerName(config) === "daytona" && !config.daytonaApiKey) {
+    throw missingSecret("sandbox", "DaytonaAPIKey", "KILN_SANDBOX=daytona runs every sandbox on Daytona");
+  }
+  return createWorkspaceService({ db: pool, provider: await createProvider(config, log), portRange: config.previewPorts, log });
 }
 
-let instance: Promise<WorkspaceApi> | undefined;
+/** Started when Encore loads the service; a provider that cannot start yet is retried, and meanwhile reported. */
+const service = startInBackground<WorkspaceApi>({ service: "workspace", methods: Object.keys(workspaceRoutes), start: openWorkspace, log });
 
-/** The workspace service under Encore, built once on first use (its sandbox provider starts asynchronously). */
+/** The workspace service under Encore. */
 export function workspace(): Promise<WorkspaceApi> {
-  instance ??= (async () => {
-    const config = loadConfig({ ...process.env, DAYTONA_API_KEY: optionalDaytonaKey() ?? process.env.DAYTONA_API_KEY });
-    const log = encoreLogger.child({ service: "workspace" });
-    return createWorkspaceService({
-      db: new pg.Pool({ connectionString: db.connectionString }),
-      provider: await createProvider(config, log),
-      portRange: config.previewPorts,
-      log,
-    });
-  })();
-  return instance;
+  return Promise.resolve(service.api);
 }

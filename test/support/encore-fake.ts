@@ -8,6 +8,9 @@
  *   vi.mock("encore.dev/log", async () => (await import("../test/support/encore-fake")).logModule);
  *   vi.mock("~encore/clients", async () => (await import("../test/support/encore-fake")).clientsModule);
  *
+ * and, to load `api.ts` files too, `encore.dev/cron` (cronModule), `~encore/auth` (authModule) and
+ * `encore.dev` (rootModule).
+ *
  * It models what the adapters rely on and nothing more: secrets read as "" when unset (Encore's local
  * behaviour), a database's connection string, APIError, the structured logger, and service clients that
  * pass the current request along as their source, as Encore's runtime does (encore.dev's reqtrack keeps
@@ -23,15 +26,6 @@ export interface FakeRequest {
   authData?: { userID: string };
 }
 
-/** The current request: enter it with `requestContext.run(req, fn)` to act inside an endpoint. */
-export const requestContext = new AsyncLocalStorage<FakeRequest>();
-
-/** Secret values by name; a missing one reads as "". */
-export const secrets = new Map<string, string>();
-
-/** Connection strings by database name. */
-export const databases = new Map<string, string>();
-
 /** Each service-to-service call made, with the request it was made from (null: none) and its auth. */
 export interface ClientCall {
   service: string;
@@ -42,15 +36,44 @@ export interface ClientCall {
   authData: { userID: string } | undefined;
 }
 
-export const clientCalls: ClientCall[] = [];
-
 type Handler = (request: unknown, opts?: { authData?: { userID: string } }) => Promise<unknown>;
 
+/**
+ * The runtime's state lives on globalThis: a test that re-imports the adapters after
+ * `vi.resetModules()` (a second instance, a restart) gets new module instances, one runtime.
+ */
+const state = ((globalThis as { __kilnEncoreFake?: unknown }).__kilnEncoreFake ??= {
+  requestContext: new AsyncLocalStorage<FakeRequest>(),
+  secrets: new Map<string, string>(),
+  databases: new Map<string, string>(),
+  clientCalls: [] as ClientCall[],
+  clientHandlers: new Map<string, Handler>(),
+  logLines: [] as { level: string; message: string; fields: Record<string, unknown> }[],
+}) as {
+  requestContext: AsyncLocalStorage<FakeRequest>;
+  secrets: Map<string, string>;
+  databases: Map<string, string>;
+  clientCalls: ClientCall[];
+  clientHandlers: Map<string, Handler>;
+  logLines: { level: string; message: string; fields: Record<string, unknown> }[];
+};
+
+/** The current request: enter it with `requestContext.run(req, fn)` to act inside an endpoint. */
+export const requestContext = state.requestContext;
+
+/** Secret values by name; a missing one reads as "". */
+export const secrets = state.secrets;
+
+/** Connection strings by database name. */
+export const databases = state.databases;
+
+export const clientCalls = state.clientCalls;
+
 /** What each `~encore/clients` endpoint does, by "service.endpoint"; unset ones answer `unavailable`. */
-export const clientHandlers = new Map<string, Handler>();
+export const clientHandlers = state.clientHandlers;
 
 /** Log lines written through encore.dev/log. */
-export const logLines: { level: string; message: string; fields: Record<string, unknown> }[] = [];
+export const logLines = state.logLines;
 
 /** Forgets every secret, database, call, handler and log line. */
 export function resetEncoreFake(): void {
@@ -93,9 +116,39 @@ class APIError extends Error {
   }
 }
 
+/** Encore's `api()` returns the handler itself (a direct call runs it in-process): so does this one. */
+const api = Object.assign(<T>(_options: unknown, handler: T): T => handler, {
+  raw: <T>(_options: unknown, handler: T): T => handler,
+});
+
 export const apiModule = {
+  api,
   APIError,
   ErrCode: Object.fromEntries(ERR_CODES.map((code) => [camel(code), code])),
+  Gateway: class {
+    constructor(readonly options: unknown) {}
+  },
+};
+
+/** Every CronJob declared, as Encore's runtime would schedule them (never run here). */
+export const cronJobs: { id: string; options: { title?: string; every?: string; schedule?: string; endpoint: unknown } }[] = ((
+  globalThis as { __kilnEncoreCronJobs?: unknown }
+).__kilnEncoreCronJobs ??= []) as never;
+
+export const cronModule = {
+  CronJob: class {
+    constructor(id: string, options: (typeof cronJobs)[number]["options"]) {
+      cronJobs.push({ id, options });
+    }
+  },
+};
+
+export const authModule = {
+  getAuthData: () => requestContext.getStore()?.authData,
+};
+
+export const rootModule = {
+  currentRequest: () => requestContext.getStore(),
 };
 
 function logger(fields: Record<string, unknown>) {
