@@ -8,8 +8,8 @@
  *   vi.mock("encore.dev/log", async () => (await import("../test/support/encore-fake")).logModule);
  *   vi.mock("~encore/clients", async () => (await import("../test/support/encore-fake")).clientsModule);
  *
- * and, to load `api.ts` files too, `encore.dev/cron` (cronModule), `~encore/auth` (authModule) and
- * `encore.dev` (rootModule).
+ * and, to load `api.ts` files too, `encore.dev/cron` (cronModule), `~encore/auth` (authModule),
+ * `encore.dev/auth` (encoreAuthModule) and `encore.dev` (rootModule).
  *
  * It models what the adapters rely on and nothing more: secrets read as "" when unset (Encore's local
  * behaviour), a database's connection string, APIError, the structured logger, and service clients that
@@ -143,8 +143,14 @@ export const cronModule = {
   },
 };
 
+/** `~encore/auth`. */
 export const authModule = {
   getAuthData: () => requestContext.getStore()?.authData,
+};
+
+/** `encore.dev/auth`: the handler is the function itself, called with the request's auth params. */
+export const encoreAuthModule = {
+  authHandler: <T>(handler: T): T => handler,
 };
 
 export const rootModule = {
@@ -159,7 +165,11 @@ function logger(fields: Record<string, unknown>) {
     debug: line("debug"),
     info: line("info"),
     warn: line("warn"),
-    error: (messageOrError: unknown, message?: string) => logLines.push({ level: "error", message: String(message ?? messageOrError), fields }),
+    // encore.dev/log takes error(message, fields) or error(err, message, fields).
+    error: (first: unknown, second?: unknown, third?: Record<string, unknown>) =>
+      typeof first === "string"
+        ? logLines.push({ level: "error", message: first, fields: { ...fields, ...(second as Record<string, unknown>) } })
+        : logLines.push({ level: "error", message: String(second), fields: { ...fields, ...third, err: first } }),
     with: (more: Record<string, unknown>) => logger({ ...fields, ...more }),
   };
 }
