@@ -16,6 +16,7 @@ import type {
   ProjectPage,
   ProjectRef,
   RecordActivityRequest,
+  TemplateList,
   TokenInfo,
   TokenList,
   TokenRef,
@@ -96,4 +97,10 @@ export const listTokens = api(
 export const revokeToken = api(
   { expose: true, auth: true, method: "DELETE", path: "/projects/tokens/:id" },
   async (req: TokenRef): Promise<TokenInfo> => call(() => projects().revokeToken(req, caller())),
+);
+
+/** The templates a project can start from. */
+export const templates = api(
+  { expose: true, auth: true, method: "GET", path: "/templates" },
+  async (): Promise<TemplateList> => call(() => projects().templates({}, caller())),
 );

@@ -8,6 +8,8 @@ export interface Project {
   description: string;
   /** What the project's latest generation left: "new", "generating", "ready", "failed", ... */
   status: string;
+  /** The template it started from ("blank": none). */
+  template: string;
   workspaceId: string | null;
   previewUrl: string | null;
   latestJobId: string | null;
@@ -21,6 +23,8 @@ export interface CreateProjectRequest {
   name: string;
   /** Up to 2,000 characters. */
   description?: string;
+  /** A template's name from `GET /templates`; `vite-react` by default, `blank` for an empty project. */
+  template?: string;
 }
 
 /** Names one project. */
@@ -120,6 +124,25 @@ export interface TokenRef {
   id: string;
 }
 
+/** A starter a project can be created from, as the new-project form shows it. */
+export interface TemplateSummary {
+  name: string;
+  title: string;
+  /** One line. */
+  description: string;
+  /** What it is built with ("Vite", "React", ...); empty for blank. */
+  stack: string[];
+  /** Prompts a user can start from. */
+  examples: string[];
+}
+
+/** Every template, the default first. */
+export interface TemplateList {
+  templates: TemplateSummary[];
+  /** The template a project gets when its creator names none. */
+  defaultTemplate: string;
+}
+
 /** No request fields. */
 export type Empty = Record<string, never>;
 
@@ -149,6 +172,8 @@ export interface ProjectsApi {
   listTokens(req: Empty, auth: AuthData): Promise<TokenList>;
   /** Revokes one of the caller's tokens: it stops working at once. */
   revokeToken(req: TokenRef, auth: AuthData): Promise<TokenInfo>;
+  /** The templates a project can start from. */
+  templates(req: Empty, auth: AuthData): Promise<TemplateList>;
 }
 
 /** Where each ProjectsApi method is served (mirrored by projects/api.ts). */
@@ -165,4 +190,5 @@ export const projectsRoutes = {
   createToken: { method: "POST", path: "/projects/tokens", expose: true, auth: true },
   listTokens: { method: "GET", path: "/projects/tokens", expose: true, auth: true, fields: {} },
   revokeToken: { method: "DELETE", path: "/projects/tokens/:id", expose: true, auth: true, fields: { id: "string" } },
+  templates: { method: "GET", path: "/templates", expose: true, auth: true, fields: {} },
 } as const satisfies Routes<ProjectsApi>;

@@ -5,6 +5,7 @@ import { postgresCheck, summarize } from "../lib/health";
 import { newId } from "../lib/ids";
 import type { Logger } from "../lib/log";
 import type { AuthData } from "../lib/routes";
+import { TemplateCatalog } from "../lib/templates";
 import { optionalBoolean, optionalText, pageLimit, requireText } from "../lib/validate";
 import type { VfsApi } from "../vfs/contract";
 import type { WorkspaceApi } from "../workspace/contract";
@@ -19,6 +20,8 @@ export interface ProjectsDeps {
   /** Deleting with `purge` removes its files from the vfs. */
   vfs: Pick<VfsApi, "purgeProject">;
   log: Logger;
+  /** The templates projects start from (the repository's by default). */
+  templates?: TemplateCatalog;
 }
 
 const NAME = { min: 1, max: 100 };
@@ -30,6 +33,7 @@ interface ProjectRow {
   name: string;
   description: string;
   status: string;
+  template: string;
   workspace_id: string | null;
   preview_url: string | null;
   latest_job_id: string | null;
@@ -37,7 +41,7 @@ interface ProjectRow {
   updated_at: Date;
 }
 
-const PROJECT_COLUMNS = "id, name, description, status, workspace_id, preview_url, latest_job_id, created_at, updated_at";
+const PROJECT_COLUMNS = "id, name, description, status, template, workspace_id, preview_url, latest_job_id, created_at, updated_at";
 
 function toProject(row: ProjectRow): Project {
   return {
@@ -45,6 +49,7 @@ function toProject(row: ProjectRow): Project {
     name: row.name,
     description: row.description,
     status: row.status,
+    template: row.template,
     workspaceId: row.workspace_id,
     previewUrl: row.preview_url,
     latestJobId: row.latest_job_id,
@@ -60,6 +65,7 @@ function requireId(field: string, value: unknown): string {
 /** The projects service, framework-free: every project query is scoped to its owner. */
 export function createProjectsService(deps: ProjectsDeps): ProjectsApi {
   const { db } = deps;
+  const templates = deps.templates ?? TemplateCatalog.shared();
 
   async function owned(id: unknown, auth: AuthData): Promise<ProjectRow> {
     const projectId = requireId("id", id);
@@ -79,9 +85,10 @@ export function createProjectsService(deps: ProjectsDeps): ProjectsApi {
     async create(req, auth) {
       const name = requireText("name", req.name, NAME);
       const description = optionalText("description", req.description, DESCRIPTION_MAX) ?? "";
+      const template = templates.resolve("template", req.template).manifest.name;
       const result = await db.query<ProjectRow>(
-        `INSERT INTO projects (id, owner_id, name, description) VALUES ($1, $2, $3, $4) RETURNING ${PROJECT_COLUMNS}`,
-        [newId("prj"), auth.userID, name, description],
+        `INSERT INTO projects (id, owner_id, name, description, template) VALUES ($1, $2, $3, $4, $5) RETURNING ${PROJECT_COLUMNS}`,
+        [newId("prj"), auth.userID, name, description, template],
       );
       return toProject(result.rows[0]!);
     },
@@ -197,6 +204,17 @@ export function createProjectsService(deps: ProjectsDeps): ProjectsApi {
 
     async revokeToken(req, auth) {
       return revokeToken(db, auth.userID, requireId("id", req.id));
+    },
+
+    async templates() {
+      const list = templates.all().map(({ manifest }) => ({
+        name: manifest.name,
+        title: manifest.title,
+        description: manifest.description,
+        stack: manifest.stack,
+        examples: manifest.examples,
+      }));
+      return { templates: list, defaultTemplate: templates.defaultName };
     },
   };
 }

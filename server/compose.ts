@@ -8,6 +8,7 @@ import type { ServiceHealth } from "../lib/health";
 import type { Logger } from "../lib/log";
 import { isUnreachable, retryStart, type RetryPolicy } from "../lib/startup";
 import { openDatabases, type DatabaseOwner, type Databases } from "../lib/postgres";
+import { TemplateCatalog } from "../lib/templates";
 import { createProjectsService } from "../projects/service";
 import { authenticate } from "../projects/tokens";
 import { createVfsService } from "../vfs/service";
@@ -81,6 +82,7 @@ export async function composeKiln(config: Config, log: Logger, options: ComposeO
     db: databases.pool("projects"),
     workspace,
     vfs: { purgeProject: (req) => vfs.purgeProject(req) },
+    templates: TemplateCatalog.shared(config.defaultTemplate),
     log: log.child({ service: "projects" }),
   });
   const vfs = createVfsService({ mongo: mongoClient?.db(config.mongodbDatabase) ?? null, projects, workspace, log: log.child({ service: "vfs" }) });

@@ -18,6 +18,10 @@ export interface Workspace {
   devPort: number;
   /** The preview last seen answering. */
   previewUrl: string | null;
+  /** The template it was made from; null for an empty project. */
+  template: string | null;
+  /** The command its dev server runs (the template's, until a generation names another); null when none was started. */
+  devCommand: string | null;
   createdAt: string;
   updatedAt: string;
   readyAt: string | null;
@@ -26,6 +30,10 @@ export interface Workspace {
 /** Creates a project's workspace. */
 export interface CreateWorkspaceRequest {
   projectId: string;
+  /** A template's name: its files, its installed dependencies and its dev server, started at once. Absent: empty. */
+  template?: string;
+  /** The project's own files are about to be restored into it: the template's dependencies only, no files, no dev server yet. */
+  restoring?: boolean;
 }
 
 /** Names a workspace. */

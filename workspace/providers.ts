@@ -29,6 +29,7 @@ export async function createProvider(config: Config, log: Logger): Promise<Sandb
   }
   return createLocalProvider({
     root: join(resolve(config.dataDir), "sandboxes"),
+    templateCache: config.templateCache ? resolve(config.templateCache) : undefined,
     portRange: config.previewPorts,
     previewHost: config.previewHost,
     isolation: config.sandboxIsolation,

@@ -5,10 +5,11 @@ import { newId } from "../lib/ids";
 import { safeRelativePath } from "../lib/paths";
 import { errorFields, type Logger } from "../lib/log";
 import { inSpan } from "../lib/tracing";
-import { requireText } from "../lib/validate";
+import { hasStarter, TemplateCatalog, type Template } from "../lib/templates";
+import { optionalBoolean, requireText } from "../lib/validate";
 import type { Workspace, WorkspaceApi, WorkspaceStatus } from "./contract";
 import { probeHttp } from "./probe";
-import type { SandboxInfo, SandboxProvider, SandboxState } from "./sandbox/provider";
+import type { SandboxInfo, SandboxProvider, SandboxState, SandboxTemplate } from "./sandbox/provider";
 
 /** What the workspace service needs from its host. */
 export interface WorkspaceDeps {
@@ -17,6 +18,8 @@ export interface WorkspaceDeps {
   /** Ports handed to workspaces' dev servers, one per live workspace. */
   portRange: [number, number];
   log: Logger;
+  /** The templates workspaces are made from (the repository's by default). */
+  templates?: TemplateCatalog;
 }
 
 interface WorkspaceRow {
@@ -30,6 +33,7 @@ interface WorkspaceRow {
   dev_process_id: string | null;
   dev_command: string | null;
   preview_url: string | null;
+  template: string | null;
   created_at: Date;
   updated_at: Date;
   ready_at: Date | null;
@@ -45,6 +49,8 @@ function toWorkspace(row: WorkspaceRow): Workspace {
     lastError: row.last_error,
     devPort: row.dev_port,
     previewUrl: row.preview_url,
+    template: row.template,
+    devCommand: row.dev_command,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
     readyAt: row.ready_at?.toISOString() ?? null,
@@ -98,9 +104,20 @@ function environment(value: unknown): Record<string, string> {
   return value as Record<string, string>;
 }
 
+/** What the provider gets of a template: its files (none when the project's own are about to be restored) and its dependencies. */
+function sandboxTemplate(template: Template, restoring: boolean): SandboxTemplate {
+  return {
+    name: template.manifest.name,
+    files: restoring ? [] : template.files,
+    install: template.manifest.install,
+    dependencyVersion: template.dependencyVersion,
+  };
+}
+
 /** The workspace service, framework-free: rows in Postgres, sandboxes at the provider. */
 export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { close(): Promise<void> } {
   const { db, provider, log } = deps;
+  const templates = deps.templates ?? TemplateCatalog.shared();
   const provisioning = new Set<Promise<void>>();
   /** Commands started with an execId, so `cancelExec` can kill them (they run in this process). */
   const runningCommands = new Map<string, AbortController>();
@@ -162,10 +179,22 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
     return current as WorkspaceRow & { provider_sandbox_id: string };
   }
 
-  function provision(workspace: WorkspaceRow): void {
+  /** Starts a new workspace's dev server, so its preview answers before a model's first turn ends; a failure leaves the workspace usable. */
+  async function startDevServer(workspace: WorkspaceRow, sandboxId: string, template: Template): Promise<Partial<WorkspaceRow>> {
+    try {
+      const { processId } = await provider.startProcess(sandboxId, { name: DEV_PROCESS, command: template.manifest.dev, env: envWithPort(workspace, {}) });
+      return { dev_process_id: processId, dev_command: template.manifest.dev };
+    } catch (err) {
+      log.warn("the template's dev server did not start", { workspaceId: workspace.id, template: template.manifest.name, ...errorFields(err) });
+      return {};
+    }
+  }
+
+  function provision(workspace: WorkspaceRow, template: Template | undefined, restoring: boolean): void {
     const task = (async () => {
       try {
-        const info = await provider.create({ workspaceId: workspace.id, projectId: workspace.project_id });
+        const spec = { workspaceId: workspace.id, projectId: workspace.project_id, template: template && sandboxTemplate(template, restoring) };
+        const info = await provider.create(spec);
         // A workspace deleted while its sandbox was being made stays deleted, and the sandbox goes too.
         const claimed = await db.query<WorkspaceRow>(
           "UPDATE workspaces SET provider_sandbox_id = $2, updated_at = now() WHERE id = $1 AND status <> 'deleted' RETURNING *",
@@ -175,7 +204,9 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
           await provider.delete(info.id);
           return;
         }
-        await sync(claimed.rows[0], info);
+        // Started before the workspace reads running, so a generation finds it starting rather than starting a second one.
+        const dev = template && !restoring && info.state === "running" ? await startDevServer(workspace, info.id, template) : {};
+        await sync(Object.keys(dev).length > 0 ? await update(workspace.id, dev) : claimed.rows[0], info);
       } catch (err) {
         log.warn("provisioning failed", { workspaceId: workspace.id, ...errorFields(err) });
         await db
@@ -197,6 +228,9 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
 
     async create(req) {
       const projectId = requireText("projectId", req.projectId, { min: 1, max: 100 });
+      const template = req.template === undefined || req.template === null ? undefined : templates.resolve("template", req.template);
+      const restoring = optionalBoolean("restoring", req.restoring) ?? false;
+      const starter = template && hasStarter(template) ? template : undefined;
       const [low, high] = deps.portRange;
       const client = await db.connect();
       let created: WorkspaceRow | undefined;
@@ -205,12 +239,12 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
         await client.query("BEGIN");
         await client.query("SELECT pg_advisory_xact_lock(hashtext('kiln-workspace-ports'))");
         const result = await client.query<WorkspaceRow>(
-          `INSERT INTO workspaces (id, project_id, status, provider, dev_port)
-           SELECT $1, $2, 'creating', $3, port FROM generate_series($4::int, $5::int) AS port
+          `INSERT INTO workspaces (id, project_id, status, provider, dev_port, template)
+           SELECT $1, $2, 'creating', $3, port, $6 FROM generate_series($4::int, $5::int) AS port
             WHERE NOT EXISTS (SELECT 1 FROM workspaces WHERE dev_port = port AND status <> 'deleted')
             ORDER BY port LIMIT 1
            RETURNING *`,
-          [newId("wsp"), projectId, provider.name, low, high],
+          [newId("wsp"), projectId, provider.name, low, high, starter?.manifest.name ?? null],
         );
         await client.query("COMMIT");
         created = result.rows[0];
@@ -223,7 +257,7 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
       if (!created) {
         throw new AppError("resource_exhausted", `every preview port from ${low} to ${high} is in use; delete idle workspaces or widen KILN_PREVIEW_PORTS`);
       }
-      provision(created);
+      provision(created, starter, restoring);
       return toWorkspace(created);
     },
 
@@ -351,11 +385,15 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
       const tail = async (processId: string) => (await provider.processLogs(ws.provider_sandbox_id, processId, { tailBytes: 4000 })).output;
 
       if (ws.dev_process_id) {
-        const logs = await provider.processLogs(ws.provider_sandbox_id, ws.dev_process_id).catch(() => null);
-        if (ws.dev_command === command && logs?.running && (await probeHttp(link, { timeoutMs: 2000 })).ok) {
-          return { ok: true, previewUrl: link.url, previewToken: link.token ?? null, processId: ws.dev_process_id, problem: null, logTail: "" };
+        const processId = ws.dev_process_id;
+        const logs = await provider.processLogs(ws.provider_sandbox_id, processId).catch(() => null);
+        // The same command still running may still be booting (a template's, started with the workspace): wait for it rather than restart it.
+        const stillRunning = async () => (await provider.processLogs(ws.provider_sandbox_id, processId)).running;
+        if (ws.dev_command === command && logs?.running && (await probeHttp(link, { timeoutMs: probeTimeoutMs, stillRunning })).ok) {
+          if (ws.preview_url !== link.url) await update(ws.id, { preview_url: link.url });
+          return { ok: true, previewUrl: link.url, previewToken: link.token ?? null, processId, problem: null, logTail: "" };
         }
-        await provider.stopProcess(ws.provider_sandbox_id, ws.dev_process_id).catch(() => undefined);
+        await provider.stopProcess(ws.provider_sandbox_id, processId).catch(() => undefined);
       }
       const { processId } = await provider.startProcess(ws.provider_sandbox_id, { name: DEV_PROCESS, command, cwd, env: envWithPort(ws, {}) });
       await update(ws.id, { dev_process_id: processId, dev_command: command });

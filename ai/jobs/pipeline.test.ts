@@ -23,14 +23,14 @@ afterAll(async () => {
 
 function workspaceRow(id: string, status: WorkspaceStatus, lastError: string | null = null): Workspace {
   const now = new Date().toISOString();
-  return { id, projectId: "p", status, provider: "local", providerSandboxId: "s", lastError, devPort: 4100, previewUrl: null, createdAt: now, updatedAt: now, readyAt: null };
+  return { id, projectId: "p", status, provider: "local", providerSandboxId: "s", lastError, devPort: 4100, previewUrl: null, template: null, devCommand: null, createdAt: now, updatedAt: now, readyAt: null };
 }
 
 /** Stubs of the other services, recording calls; the workspace answers `statuses` in turn (the last one forever). */
 function services(options: { existing?: Workspace; statuses: [WorkspaceStatus, string?][] }) {
   const calls: string[] = [];
   let polls = 0;
-  const project: Project = { id: "p", name: "p", description: "", status: "new", workspaceId: options.existing?.id ?? null, previewUrl: null, latestJobId: null, createdAt: "", updatedAt: "" };
+  const project: Project = { id: "p", name: "p", description: "", status: "new", template: "blank", workspaceId: options.existing?.id ?? null, previewUrl: null, latestJobId: null, createdAt: "", updatedAt: "" };
   const refuse = async (): Promise<never> => {
     throw new Error("not expected in this test");
   };

@@ -2,7 +2,8 @@ import type Anthropic from "@anthropic-ai/sdk";
 import type { Logger } from "../../lib/log";
 import { inSpan } from "../../lib/tracing";
 import type { AuthData } from "../../lib/routes";
-import type { ProjectsApi } from "../../projects/contract";
+import { hasStarter, TemplateCatalog, type Template } from "../../lib/templates";
+import type { Project, ProjectsApi } from "../../projects/contract";
 import type { Workspace, WorkspaceApi } from "../../workspace/contract";
 import { runAgent, type AgentEvent, type AgentLimits } from "../agent/loop";
 import { PendingBackups } from "../agent/ports";
@@ -27,8 +28,11 @@ export interface PipelineDeps {
   anthropic: Anthropic;
   model: string;
   limits: AgentLimits;
+  /** The longest pause between two looks at a workspace that is not ready yet (the first look is at once). */
   workspacePollMs: number;
   workspaceReadyTimeoutMs: number;
+  /** The templates projects start from (the repository's by default). */
+  templates?: TemplateCatalog;
   metrics?: JobMetrics;
   log: Logger;
 }
@@ -62,9 +66,10 @@ export function createSalvage(deps: Pick<PipelineDeps, "vfs">): (job: JobRecord)
  * poll until it runs, run the agent with the project's conversation, then finish with the preview.
  */
 export function createPipeline(deps: PipelineDeps): Executor {
+  const templates = deps.templates ?? TemplateCatalog.shared();
+
   /** Finds or makes the project's workspace; says whether its files must be restored from the vfs. */
-  async function prepare(ctx: JobContext, auth: AuthData): Promise<{ workspace: Workspace; restore: boolean }> {
-    const project = await deps.projects.get({ id: ctx.job.projectId }, auth);
+  async function prepare(ctx: JobContext, project: Project): Promise<{ workspace: Workspace; restore: boolean }> {
     if (project.workspaceId) {
       const existing = await deps.workspace.get({ id: project.workspaceId }).catch(() => null);
       if (existing && (existing.status === "stopped" || existing.status === "archived")) {
@@ -74,15 +79,21 @@ export function createPipeline(deps: PipelineDeps): Executor {
       if (existing && existing.status !== "deleted" && existing.status !== "error") return { workspace: existing, restore: false };
       await ctx.emit("workspace", { action: "recreating", previous: project.workspaceId, reason: existing?.lastError ?? "its sandbox is gone" });
     }
-    const created = await deps.workspace.create({ projectId: ctx.job.projectId });
+    // A re-created workspace gets the template's dependencies, and its own files back from the vfs.
+    const restore = project.workspaceId !== null;
+    const created = await deps.workspace.create({ projectId: ctx.job.projectId, template: project.template, restoring: restore });
     await deps.projects.recordActivity({ id: ctx.job.projectId, workspaceId: created.id });
-    return { workspace: created, restore: project.workspaceId !== null };
+    return { workspace: created, restore };
   }
 
-  /** Polls the workspace until it runs; its error, deletion or the timeout fail the job. */
+  /**
+   * Looks at the workspace at once and then less and less often (25 ms doubling up to `workspacePollMs`)
+   * until it runs: a local sandbox is ready in tens of milliseconds, a cloud one in seconds. Its error,
+   * deletion or the timeout fail the job.
+   */
   async function waitUntilRunning(ctx: JobContext, workspaceId: string): Promise<void> {
     const started = Date.now();
-    for (;;) {
+    for (let pause = 25; ; pause = Math.min(pause * 2, deps.workspacePollMs)) {
       const current = await deps.workspace.get({ id: workspaceId });
       if (current.status === "running") return;
       if (current.status === "error") throw new JobFailure(`workspace ${workspaceId} failed: ${current.lastError ?? "no reason given"}`);
@@ -91,8 +102,28 @@ export function createPipeline(deps: PipelineDeps): Executor {
         throw new JobFailure(`workspace ${workspaceId} was not ready after waiting ${seconds(deps.workspaceReadyTimeoutMs)} (still ${current.status})`);
       }
       if (ctx.signal.aborted) return;
-      await sleep(deps.workspacePollMs, ctx.signal);
+      await sleep(pause, ctx.signal);
     }
+  }
+
+  /**
+   * Brings the template's dev server up beside the agent's first turn and says `preview_ready` the moment
+   * it answers, so the user watches the app from the first edit (hot reload shows the rest). Never fails
+   * the job: the agent's completion checks the dev server again.
+   */
+  function earlyPreview(ctx: JobContext, workspace: Workspace, template: Template, finished: () => boolean, log: Logger): Promise<void> {
+    return deps.workspace
+      .ensureDevServer({ id: workspace.id, command: workspace.devCommand ?? template.manifest.dev })
+      .then(async (status) => {
+        if (finished()) return;
+        if (!status.ok) {
+          await ctx.emit("workspace", { action: "dev_server_not_answering", problem: status.problem, logTail: status.logTail });
+          return;
+        }
+        await ctx.emit("preview_ready", { url: status.previewUrl, token: status.previewToken });
+        await deps.projects.recordActivity({ id: ctx.job.projectId, previewUrl: status.previewUrl });
+      })
+      .catch((err) => log.warn("the early preview failed", { reason: err instanceof Error ? err.message : String(err) }));
   }
 
   async function history(projectId: string, auth: AuthData): Promise<Anthropic.MessageParam[]> {
@@ -111,10 +142,15 @@ export function createPipeline(deps: PipelineDeps): Executor {
     const { job } = ctx;
     const auth: AuthData = { userID: job.ownerId };
     const log = deps.log.child({ jobId: job.id, projectId: job.projectId });
+    // An early preview still probing when the job ends keeps quiet: nothing is said after the final event.
+    let finished = false;
     try {
       await ctx.step("preparing_workspace", 5);
       await deps.projects.recordActivity({ id: job.projectId, status: "generating", latestJobId: job.id });
-      const { workspace, restore } = await prepare(ctx, auth);
+      const project = await deps.projects.get({ id: job.projectId }, auth);
+      const template = templates.find(project.template);
+      const starter = template && hasStarter(template) ? template : undefined;
+      const { workspace, restore } = await prepare(ctx, project);
       await ctx.record({ workspaceId: workspace.id });
 
       await ctx.step("waiting_for_workspace", 10, { workspaceId: workspace.id });
@@ -124,6 +160,7 @@ export function createPipeline(deps: PipelineDeps): Executor {
         const restored = await deps.vfs.restoreWorkspace({ projectId: job.projectId, workspaceId: workspace.id }, auth);
         await ctx.emit("restored", { files: restored.files, snapshotId: restored.snapshotId });
       }
+      if (starter) void earlyPreview(ctx, await deps.workspace.get({ id: workspace.id }), starter, () => finished || ctx.signal.aborted, log);
 
       await ctx.step("generating", 20);
       const conversation = await history(job.projectId, auth);
@@ -195,6 +232,8 @@ export function createPipeline(deps: PipelineDeps): Executor {
       await deps.projects.recordActivity({ id: job.projectId, status: ctx.signal.aborted ? "cancelled" : "failed" }).catch(() => undefined);
       if (err instanceof JobFailure) return { status: "failed", error: err.message };
       throw err;
+    } finally {
+      finished = true;
     }
   };
 

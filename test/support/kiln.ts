@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { Writable } from "node:stream";
 import { loadConfig, type Config } from "../../lib/config";
+import { TEST_TEMPLATE_CACHE } from "./templates";
 import { createPinoLogger, type Logger } from "../../lib/log";
 import { dropSchemas } from "../../lib/postgres";
 import { issueToken } from "../../projects/tokens";
@@ -61,6 +62,10 @@ export async function startTestKiln(
     KILN_PREVIEW_PORTS: `${firstPort}-${firstPort + 19}`,
     KILN_SCHEMA_PREFIX: schemaPrefix,
     KILN_SANDBOX_ISOLATION: scriptedSessionIsolation("the test server"),
+    // Projects of tests that name no template start empty, as their scripted sessions expect; the
+    // template tests name theirs, and share one installation per template version across test files.
+    KILN_DEFAULT_TEMPLATE: "blank",
+    KILN_TEMPLATE_CACHE: TEST_TEMPLATE_CACHE,
     ...env,
   });
   const { log, lines, text } = memoryLogger();

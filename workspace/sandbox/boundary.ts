@@ -34,12 +34,27 @@ export interface CommandLimits {
 
 const DEFAULT_LIMITS: CommandLimits = { processes: 1024, fileSizeBlocks: 2 * 1024 * 1024, openFiles: 8192, dataKiB: 4 * 1024 * 1024 };
 
-/** Where a sandbox lives on the host: its project directory, a private directory for Kiln's own sockets, its host uid. */
+/**
+ * A directory of the project seen as an overlay: a shared read-only `lower` (installed dependencies),
+ * the sandbox's own `upper` and `work` (what it changes), mounted at `merged` and bound at `target`.
+ */
+export interface SandboxLayer {
+  /** Relative to the project root (`node_modules`). */
+  target: string;
+  lower: string;
+  upper: string;
+  work: string;
+  merged: string;
+}
+
+/** Where a sandbox lives on the host: its project directory, a private directory for Kiln's own sockets, its host uid, its layers. */
 export interface SandboxPlace {
   id: string;
   projectDir: string;
   runDir: string;
   uid?: number;
+  /** Only for a boundary whose {@link Boundary.layers} is true. */
+  layers?: SandboxLayer[];
 }
 
 /** A running sandbox: its toolbox, and the way its ports reach the host. */
@@ -60,6 +75,8 @@ export interface Boundary {
   readonly description: string;
   /** The host uid a new sandbox gets (its own one when Kiln runs as root), or undefined to keep Kiln's. */
   sandboxUid(taken: Set<number>): number | undefined;
+  /** Whether sandboxes can have overlay {@link SandboxLayer}s (Kiln runs as root and util-linux is there); else layers are copied. */
+  readonly layers: boolean;
   open(place: SandboxPlace, log: Logger): Promise<LiveSandbox>;
 }
 
@@ -91,6 +108,7 @@ async function unconfinedBoundary(graceMs: number): Promise<Boundary> {
     isolation: "none",
     description: "UNCONFINED (KILN_SANDBOX_ISOLATION=none): generated code runs on this machine as Kiln's own user, with its network and files",
     sandboxUid: () => undefined,
+    layers: false,
     async open(place, log) {
       const limits = { ...DEFAULT_LIMITS, processes: undefined };
       const toolbox = await Toolbox.start(
@@ -132,6 +150,7 @@ function etcFiles(uid: number, gid: number, hostname: string): Array<{ path: str
  */
 async function isolatedBoundary(bwrap: string, slirp: string, graceMs: number): Promise<Boundary> {
   const prefix = await nodePrefix();
+  const mounter = process.getuid?.() === 0 ? await layerMounter() : undefined;
   const system = await systemBinds(prefix);
   const sources = await toolboxSources();
   const asRoot = process.getuid?.() === 0;
@@ -142,6 +161,7 @@ async function isolatedBoundary(bwrap: string, slirp: string, graceMs: number): 
   return {
     isolation: "bubblewrap",
     description: `isolated with bubblewrap (own namespaces and /proc${asRoot ? ", a host uid per sandbox" : ""}) and slirp4netns (own network, host loopback unreachable)`,
+    layers: mounter !== undefined,
     sandboxUid(taken) {
       if (!asRoot) return undefined;
       for (;;) {
@@ -161,20 +181,25 @@ async function isolatedBoundary(bwrap: string, slirp: string, graceMs: number): 
       const projectFd = await open(place.projectDir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
       let reportPid!: (pid: number | undefined) => void;
       const sandboxPid = new Promise<number | undefined>((resolve) => (reportPid = resolve));
+      const layers = place.layers ?? [];
+      if (layers.length > 0 && (!mounter || place.uid === undefined)) throw new AppError("internal", "this boundary cannot mount layers");
       const options = bwrapOptions({
         system,
         projectFd: 5,
         files: files.map((file, index) => ({ fd: 6 + index, path: file.path })),
+        projectBinds: layers.map((layer) => ({ source: layer.merged, target: layer.target })),
         hostname,
         env: { PATH: env.PATH, HOME: SANDBOX_PROJECT_DIR },
       });
+      const command = [bwrap, "--args", "4", "--", process.execPath, posix.join(SANDBOX_KILN_DIR, "toolbox.mjs"), toolboxConfig(SANDBOX_PROJECT_DIR, "bubblewrap", limits, graceMs, bwrapInside)];
+      const launch = layers.length > 0 ? mounter!(place.uid!, layers, command) : { file: command[0]!, args: command.slice(1), uid: place.uid };
       const spawn: ToolboxSpawn = {
-        file: bwrap,
-        args: ["--args", "4", "--", process.execPath, posix.join(SANDBOX_KILN_DIR, "toolbox.mjs"), toolboxConfig(SANDBOX_PROJECT_DIR, "bubblewrap", limits, graceMs, bwrapInside)],
+        file: launch.file,
+        args: launch.args,
         cwd: "/",
         env: { PATH: STANDARD_PATH.join(":") },
-        uid: place.uid,
-        gid: place.uid,
+        uid: launch.uid,
+        gid: launch.uid,
         fds: [
           { pipe: (stream) => readChildPid(stream).then(reportPid) },
           { data: Buffer.from(options.map((arg) => `${arg}\0`).join("")) },
@@ -209,6 +234,35 @@ async function isolatedBoundary(bwrap: string, slirp: string, graceMs: number): 
         await projectFd.close();
       }
     },
+  };
+}
+
+/**
+ * Mounts a sandbox's layers in a mount namespace of its own (so they vanish with it and the host never
+ * sees them), then becomes the sandbox's uid and runs `command` (bubblewrap) there. Every value reaches
+ * the shell as a positional argument, never as code. Undefined when util-linux's tools are missing.
+ */
+type LayerMounter = (uid: number, layers: SandboxLayer[], command: string[]) => { file: string; args: string[]; uid?: number };
+
+const MOUNT_LAYERS = [
+  'uid=$1; count=$2; shift 2',
+  'while [ "$count" -gt 0 ]; do mount -t overlay kiln-layer -o "$1" "$2" || exit 70; shift 2; count=$((count - 1)); done',
+  'exec setpriv --reuid="$uid" --regid="$uid" --clear-groups -- "$@"',
+].join("\n");
+
+/** Characters overlayfs's option string gives a meaning to: a layer path holding one cannot be mounted. */
+const OVERLAY_SPECIAL = /[,:\\=\s]/;
+
+async function layerMounter(): Promise<LayerMounter | undefined> {
+  const [unshare, setpriv, mount] = await Promise.all([findOnPath("unshare"), findOnPath("setpriv"), findOnPath("mount")]);
+  if (!unshare || !setpriv || !mount) return undefined;
+  return (uid, layers, command) => {
+    const mounts = layers.flatMap((layer) => {
+      const paths = [layer.lower, layer.upper, layer.work];
+      if (paths.some((path) => OVERLAY_SPECIAL.test(path))) throw new AppError("internal", `a layer path holds a character overlayfs cannot take: ${paths.join(" ")}`);
+      return [`lowerdir=${layer.lower},upperdir=${layer.upper},workdir=${layer.work}`, layer.merged];
+    });
+    return { file: unshare, args: ["--mount", "--propagation", "private", "--", "/bin/sh", "-c", MOUNT_LAYERS, "kiln-layers", String(uid), String(layers.length), ...mounts, ...command] };
   };
 }
 

@@ -1,6 +1,6 @@
 import { constants } from "node:fs";
 import { access, lstat, readlink, realpath } from "node:fs/promises";
-import { delimiter, dirname, join } from "node:path";
+import { delimiter, dirname, join, posix } from "node:path";
 
 /** Where the project directory appears inside a bubblewrap sandbox (also its HOME). */
 export const SANDBOX_PROJECT_DIR = "/workspace";
@@ -69,6 +69,8 @@ export interface BwrapSandbox {
   projectFd: number;
   /** Descriptors of {@link SandboxFile}s in order, each with its path inside. */
   files: Array<{ fd: number; path: string }>;
+  /** Host directories bound writable below the project (a dependency layer's merged view), each at `target` relative to it. */
+  projectBinds: Array<{ source: string; target: string }>;
   hostname: string;
   env: Record<string, string>;
 }
@@ -88,6 +90,7 @@ export function bwrapOptions(sandbox: BwrapSandbox): string[] {
     ...sandbox.system,
     ...sandbox.files.flatMap((file) => ["--ro-bind-data", String(file.fd), file.path]),
     ...["--bind-fd", String(sandbox.projectFd), SANDBOX_PROJECT_DIR],
+    ...sandbox.projectBinds.flatMap((bind) => ["--bind", bind.source, posix.join(SANDBOX_PROJECT_DIR, bind.target)]),
     ...["--size", String(TMP_BYTES), "--tmpfs", "/tmp", "--proc", "/proc", "--tmpfs", "/dev", ...devices],
     ...["--symlink", "/proc/self/fd", "/dev/fd", "--symlink", "/proc/self/fd/0", "/dev/stdin", "--symlink", "/proc/self/fd/1", "/dev/stdout"],
     ...["--symlink", "/proc/self/fd/2", "/dev/stderr", "--size", String(SHM_BYTES), "--tmpfs", "/dev/shm", "--remount-ro", "/"],

@@ -1,9 +1,11 @@
 import { constants } from "node:fs";
-import { access, mkdir, realpath } from "node:fs/promises";
+import { access, chown, cp, lstat, mkdir, realpath, rm } from "node:fs/promises";
+import { join } from "node:path";
 import { AppError, invalidArgument, notFound } from "../../lib/errors";
 import type { Logger } from "../../lib/log";
 import { describePath, safeRelativePath } from "../../lib/paths";
-import { chooseBoundary, openSandbox, type Boundary, type BoundaryChoice, type Isolation, type LiveSandbox } from "./boundary";
+import { chooseBoundary, openSandbox, type Boundary, type BoundaryChoice, type Isolation, type LiveSandbox, type SandboxLayer } from "./boundary";
+import { DEPENDENCY_DIR, DependencyCache } from "./dependency-cache";
 import { checkExecRequest, checkProcessRequest } from "./command-checks";
 import { ProcessTable } from "./process-table";
 import {
@@ -16,10 +18,11 @@ import {
   type ProviderHealth,
   type SandboxInfo,
   type SandboxProvider,
+  type SandboxSpec,
 } from "./provider";
 import type { CommandStarter } from "./run-command";
 import { fileFailure, SandboxFiles } from "./sandbox-files";
-import { infoOf, SandboxStore, type SandboxRecord } from "./sandbox-store";
+import { chownTree, infoOf, SandboxStore, type SandboxRecord } from "./sandbox-store";
 import { ToolboxOpError } from "./toolbox-client";
 
 /** Configuration of the local sandbox provider. */
@@ -40,6 +43,8 @@ export interface LocalProviderOptions {
   killGraceMs?: number;
   /** The largest file `readFiles` returns (32 MiB by default). */
   maxReadBytes?: number;
+  /** Where templates' dependencies are installed once and shared (`<root>/.template-cache` by default); Kiln's alone. */
+  templateCache?: string;
 }
 
 const MAX_LABEL_VALUE = 200;
@@ -80,6 +85,8 @@ class LocalProvider implements SandboxProvider {
   private readonly processes = new ProcessTable();
   /** The running boundary instance of each sandbox, by id; removed when its toolbox exits. */
   private readonly live = new Map<string, Promise<LiveSandbox>>();
+  /** Templates' installed dependencies; undefined when local sandboxes are refused. */
+  private readonly dependencies: DependencyCache | undefined;
   private closed = false;
 
   constructor(
@@ -89,6 +96,15 @@ class LocalProvider implements SandboxProvider {
     private readonly log: Logger,
   ) {
     this.store = new SandboxStore(root, log);
+    const boundary = choice.boundary;
+    if (boundary) {
+      const cacheRoot = options.templateCache ?? join(root, ".template-cache");
+      this.dependencies = new DependencyCache(cacheRoot, boundary, () => boundary.sandboxUid(new Set()), log);
+    }
+  }
+
+  private async takenUids(): Promise<Set<number>> {
+    return new Set((await this.store.list()).map((record) => record.uid).filter((uid): uid is number => uid !== undefined));
   }
 
   private ensureOpen(): void {
@@ -126,7 +142,8 @@ class LocalProvider implements SandboxProvider {
       const uid = boundary.sandboxUid(new Set());
       if (uid !== undefined && current.uid === undefined) current = await this.store.adopt(current, uid);
       await mkdir(this.store.runDir(current.id), { recursive: true, mode: 0o700 });
-      const place = { id: current.id, projectDir: this.store.projectDir(current.id), runDir: this.store.runDir(current.id), uid: boundary.isolation === "none" ? undefined : current.uid };
+      const layers = await Promise.all((current.layers ?? []).map((layer) => this.layer(current, layer)));
+      const place = { id: current.id, projectDir: this.store.projectDir(current.id), runDir: this.store.runDir(current.id), uid: boundary.isolation === "none" ? undefined : current.uid, layers };
       const sandbox = await openSandbox(boundary, place, this.log);
       void sandbox.toolbox.exited.then(() => {
         if (this.live.get(current.id) === booting) this.live.delete(current.id);
@@ -138,6 +155,32 @@ class LocalProvider implements SandboxProvider {
       if (this.live.get(record.id) === booting) this.live.delete(record.id);
     });
     return booting;
+  }
+
+  /**
+   * The overlay of one of a sandbox's layers, its directories made: the shared installation below, the
+   * sandbox's own changes above. The project's mount point is made a plain directory first (the sandbox
+   * may have left a symlink or a file there; none of its processes runs while it boots).
+   */
+  private async layer(record: SandboxRecord, layer: { target: string; entry: string }): Promise<SandboxLayer> {
+    const dependencies = this.dependencies!;
+    if (!this.boundary().layers) throw new AppError("failed_precondition", `sandbox ${record.id} shares installed dependencies, which this machine's sandboxes cannot mount (Kiln must run as root with util-linux); create a new workspace`);
+    if (!(await dependencies.has(layer.entry))) throw new AppError("failed_precondition", `sandbox ${record.id}'s ${layer.target} comes from template dependencies ${layer.entry}, which are no longer installed; create a new workspace`);
+    const dir = this.store.layerDir(record.id, layer.target);
+    await mkdir(dir, { recursive: true, mode: 0o711 });
+    const paths = { upper: join(dir, "upper"), work: join(dir, "work"), merged: join(dir, "merged") };
+    await mkdir(paths.upper, { recursive: true, mode: 0o755 });
+    await mkdir(paths.work, { recursive: true, mode: 0o700 });
+    await mkdir(paths.merged, { recursive: true, mode: 0o755 });
+    if (record.uid !== undefined) await chown(paths.upper, record.uid, record.uid);
+    const mountPoint = join(this.store.projectDir(record.id), layer.target);
+    const existing = await lstat(mountPoint).catch(() => undefined);
+    if (existing && !existing.isDirectory()) await rm(mountPoint, { force: true });
+    if (!existing?.isDirectory()) {
+      await mkdir(mountPoint, { mode: 0o755 });
+      if (record.uid !== undefined) await chown(mountPoint, record.uid, record.uid);
+    }
+    return { target: layer.target, lower: dependencies.location(layer.entry), ...paths };
   }
 
   /** Ends a sandbox's processes and its boundary instance. */
@@ -168,19 +211,31 @@ class LocalProvider implements SandboxProvider {
     };
   }
 
-  async create(spec: { workspaceId: string; projectId: string }): Promise<SandboxInfo> {
+  async create(spec: SandboxSpec): Promise<SandboxInfo> {
     checkLabelValue("workspaceId", spec.workspaceId);
     checkLabelValue("projectId", spec.projectId);
     const boundary = this.boundary();
-    const taken = new Set((await this.store.list()).map((record) => record.uid).filter((uid): uid is number => uid !== undefined));
-    const record = await this.store.create(kilnLabels(spec), boundary.sandboxUid(taken));
+    const template = spec.template;
+    // Installed once per version (minutes the first time, nothing after); every sandbox of it shares that installation.
+    const installed = template?.dependencyVersion ? await this.dependencies!.ensure(template) : undefined;
+    const layered = installed !== undefined && boundary.layers;
+    const layers = layered ? [{ target: DEPENDENCY_DIR, entry: DependencyCache.entryName(template!) }] : undefined;
+    const record = await this.store.create(kilnLabels(spec), boundary.sandboxUid(await this.takenUids()), layers);
     try {
+      if (installed !== undefined && !layered) {
+        // No overlays here (Kiln is not root, or unconfined): a copy of its own, before any of its processes runs.
+        const copy = join(this.store.projectDir(record.id), DEPENDENCY_DIR);
+        await cp(installed, copy, { recursive: true, verbatimSymlinks: true });
+        if (record.uid !== undefined) await chownTree(copy, record.uid);
+      }
       await this.boot(record);
+      if (template && template.files.length > 0) await (await this.files(record.id)).write(template.files);
     } catch (err) {
+      await this.shutdown(record.id, true).catch(() => undefined);
       await this.store.remove(record.id).catch(() => undefined);
       throw err;
     }
-    this.log.info("local sandbox created", { sandboxId: record.id, workspaceId: spec.workspaceId });
+    this.log.info("local sandbox created", { sandboxId: record.id, workspaceId: spec.workspaceId, template: template?.name, layered });
     return infoOf(record);
   }
 

@@ -128,11 +128,32 @@ export function kilnLabels(spec: { workspaceId: string; projectId: string }): Re
   return { [KILN_LABEL]: "true", "kiln.workspace": spec.workspaceId, "kiln.project": spec.projectId };
 }
 
+/**
+ * The starter a new sandbox is made from: its files, and its dependencies installed once per
+ * `dependencyVersion` by the provider and shared by every sandbox of that version (each sandbox still
+ * writes its own). `files` is empty when the project's own files are about to be restored over it.
+ */
+export interface SandboxTemplate {
+  name: string;
+  files: FileWrite[];
+  /** How the dependencies install inside a sandbox (`npm ci ...`); null when there are none. */
+  install: string | null;
+  /** The key of one installation of the dependencies; null with no `install`. */
+  dependencyVersion: string | null;
+}
+
+/** What a new sandbox is for: labels name its workspace and project; `template` fills it. */
+export interface SandboxSpec {
+  workspaceId: string;
+  projectId: string;
+  template?: SandboxTemplate;
+}
+
 /** One place that holds sandboxes: see the module comment for the rules every implementation follows. */
 export interface SandboxProvider {
   readonly name: "local" | "daytona";
-  /** A new sandbox labelled with {@link kilnLabels}; resolves once it is running. */
-  create(spec: { workspaceId: string; projectId: string }): Promise<SandboxInfo>;
+  /** A new sandbox labelled with {@link kilnLabels}, filled from its template; resolves once it is running. */
+  create(spec: SandboxSpec): Promise<SandboxInfo>;
   /** The state as the provider knows it now; `gone` when it no longer exists. */
   get(id: string): Promise<SandboxInfo>;
   /** Every sandbox labelled as Kiln's, for reconciliation. */

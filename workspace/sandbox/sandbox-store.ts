@@ -16,6 +16,8 @@ export interface SandboxRecord {
   labels: Record<string, string>;
   /** The host uid the sandbox runs as, when it has one of its own (Kiln running as root). */
   uid?: number;
+  /** Directories of the project seen through a shared installation (see dependency-cache.ts): where, and which entry. */
+  layers?: Array<{ target: string; entry: string }>;
   createdAt: string;
   updatedAt: string;
 }
@@ -23,7 +25,8 @@ export interface SandboxRecord {
 /**
  * Local sandboxes on disk: `<root>/<id>/sandbox.json` (state and labels, replaced atomically) beside
  * `<root>/<id>/project` (the files, owned by the sandbox's uid: the only directory it can write) and
- * `<root>/<id>/run` (Kiln's own sockets, never seen by the sandbox). Survives a restart of the process;
+ * `<root>/<id>/run` (Kiln's own sockets, never seen by the sandbox) and `<root>/<id>/layers` (what the
+ * sandbox changed of a shared layer, see {@link layerDir}). Survives a restart of the process;
  * ids that are not of the local shape never reach the file system.
  */
 export class SandboxStore {
@@ -47,15 +50,20 @@ export class SandboxStore {
     return join(this.root, id, "run");
   }
 
+  /** The host directory of a layer of a sandbox: `upper` and `work` of its overlay, and `merged`, where it is mounted. */
+  layerDir(id: string, target: string): string {
+    return join(this.root, id, "layers", target);
+  }
+
   /** A new, running sandbox: its directories and its record. */
-  async create(labels: Record<string, string>, uid: number | undefined): Promise<SandboxRecord> {
+  async create(labels: Record<string, string>, uid: number | undefined, layers?: SandboxRecord["layers"]): Promise<SandboxRecord> {
     const id = newId("sbx");
     await mkdir(join(this.root, id), { mode: 0o755 });
     await mkdir(this.projectDir(id), { mode: 0o700 });
     await mkdir(this.runDir(id), { mode: 0o700 });
     if (uid !== undefined) await chown(this.projectDir(id), uid, uid);
     const now = new Date().toISOString();
-    const record: SandboxRecord = { id, state: "running", labels, uid, createdAt: now, updatedAt: now };
+    const record: SandboxRecord = { id, state: "running", labels, uid, ...(layers?.length ? { layers } : {}), createdAt: now, updatedAt: now };
     await this.save(record);
     return record;
   }
@@ -65,12 +73,7 @@ export class SandboxStore {
    * themselves, never what they point to). Only while none of its processes runs, so nothing races it.
    */
   async adopt(record: SandboxRecord, uid: number): Promise<SandboxRecord> {
-    const walk = async (path: string): Promise<void> => {
-      const stats = await lstat(path);
-      await lchown(path, uid, uid);
-      if (stats.isDirectory()) for (const name of await readdir(path)) await walk(join(path, name));
-    };
-    await walk(this.projectDir(record.id));
+    await chownTree(this.projectDir(record.id), uid);
     await mkdir(this.runDir(record.id), { recursive: true, mode: 0o700 });
     const next: SandboxRecord = { ...record, uid, updatedAt: new Date().toISOString() };
     await this.save(next);
@@ -122,6 +125,13 @@ export class SandboxStore {
     await rename(join(this.root, id), trash);
     await rm(trash, { recursive: true, force: true });
   }
+}
+
+/** Gives `path` and everything below it to `uid`: symlinks themselves, never what they point to. Only where no sandbox process runs. */
+export async function chownTree(path: string, uid: number): Promise<void> {
+  const stats = await lstat(path);
+  await lchown(path, uid, uid);
+  if (stats.isDirectory()) for (const name of await readdir(path)) await chownTree(join(path, name), uid);
 }
 
 /** What a caller of the provider sees of a record. */
