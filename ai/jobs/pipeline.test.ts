@@ -98,6 +98,16 @@ describe("preparing and waiting for the workspace", () => {
     expect(steps).toEqual(["preparing_workspace", "waiting_for_workspace"]);
   });
 
+  it("looks at the workspace at once and then backs off: a workspace ready in milliseconds costs no fixed poll", async () => {
+    const { deps } = services({ statuses: [["creating"], ["creating"], ["running"]] });
+    // With the old fixed poll, two looks at "creating" cost two full periods (20 s here) before the third.
+    const slowPoll = { ...deps, workspacePollMs: 10_000, workspaceReadyTimeoutMs: 60_000 };
+    const started = Date.now();
+    await runOne(slowPoll);
+    const waited = Date.now() - started;
+    expect(waited).toBeLessThan(5_000);
+  });
+
   it("starts a stopped workspace rather than creating a new one", async () => {
     const { deps, calls } = services({ existing: workspaceRow("wsp_old", "stopped"), statuses: [["error", "stop here"]] });
     await runOne(deps);
