@@ -2,6 +2,7 @@ import Anthropic from "@anthropic-ai/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeAnthropic, text, toolUse, lastToolResults, type FakeAnthropic } from "../../test/fakes/anthropic/server";
 import { runAgent, type AgentEvent, type AgentLimits } from "./loop";
+import { systemPrompt } from "./prompt";
 import { agentDoubles } from "../../test/support/agent-doubles";
 
 let fake: FakeAnthropic;
@@ -22,7 +23,7 @@ function run(tools: ReturnType<typeof doubles>["tools"], overrides: Partial<Para
   const outcome = runAgent({
     client,
     model: "claude-sonnet-4-6",
-    system: "You build apps.",
+    system: [{ type: "text", text: "You build apps." }],
     tools,
     history: [],
     prompt: "Build a hello page",
@@ -58,13 +59,16 @@ describe("the agent loop, through the real SDK against the fake Messages API", (
     expect(result.usage.outputTokens).toBeGreaterThan(0);
   });
 
-  it("puts cache_control on the system prompt, the tools and the conversation's newest block", async () => {
+  it("puts cache_control on both system blocks, the tools and the conversation's newest block: four, Anthropic's limit", async () => {
     const d = doubles();
     const before = fake.requests.length;
     fake.setScript([{ content: [toolUse("write_to_file", { path: "a.txt", content: "a" })] }, { content: [toolUse("attempt_completion", { summary: "done" })] }]);
-    await run(d.tools).outcome;
+    await run(d.tools, { system: systemPrompt(LIMITS, { name: "vite-react", title: "Web app", notes: "Edit src/App.tsx." }) }).outcome;
     const second = fake.requests[before + 1]!.body!;
-    expect(JSON.stringify(second.system)).toContain('"cache_control":{"type":"ephemeral"}');
+    const system = second.system as Anthropic.TextBlockParam[];
+    expect(system.map((block) => block.cache_control)).toEqual([{ type: "ephemeral" }, { type: "ephemeral" }]);
+    expect(system[0]!.text).toBe(systemPrompt(LIMITS)[0]!.text);
+    expect(JSON.stringify(second).match(/"cache_control"/g)).toHaveLength(4);
     expect((second.tools!.at(-1) as { cache_control?: unknown }).cache_control).toEqual({ type: "ephemeral" });
     const lastMessage = second.messages.at(-1)!;
     expect(JSON.stringify((lastMessage.content as unknown[]).at(-1))).toContain('"cache_control"');

@@ -77,7 +77,8 @@ export function compactToolResults(messages: MessageParam[], keep: number): numb
 export interface AgentRun {
   client: Anthropic;
   model: string;
-  system: string;
+  /** The system prompt's blocks (see `systemPrompt`): the static guide first, this run's context last. */
+  system: Anthropic.TextBlockParam[];
   tools: Tool[];
   /** Earlier turns of the project's conversation. */
   history: MessageParam[];
@@ -100,6 +101,15 @@ function withCachedPrefix(messages: MessageParam[]): MessageParam[] {
   if (!tail) return messages;
   blocks[blocks.length - 1] = { ...tail, cache_control: CACHE } as typeof tail;
   return [...messages.slice(0, -1), { ...last, content: blocks } as MessageParam];
+}
+
+/**
+ * The system blocks with a cache breakpoint on the first (the guide every run shares) and on the last
+ * (the prefix through this run's context), none on blocks between. With the tools' and the newest
+ * message's that makes at most four, Anthropic's limit per request.
+ */
+function withCachedSystem(blocks: Anthropic.TextBlockParam[]): Anthropic.TextBlockParam[] {
+  return blocks.map(({ cache_control: _, ...block }, i) => (i === 0 || i === blocks.length - 1 ? { ...block, cache_control: CACHE } : block));
 }
 
 /**
@@ -143,7 +153,7 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
           {
             model: run.model,
             max_tokens: limits.maxOutputTokens,
-            system: [{ type: "text", text: run.system, cache_control: CACHE }],
+            system: withCachedSystem(run.system),
             tools: toolParams,
             messages: withCachedPrefix(messages),
           },

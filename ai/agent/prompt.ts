@@ -1,27 +1,40 @@
+import type Anthropic from "@anthropic-ai/sdk";
+import { GUIDE } from "./guide";
 import type { AgentLimits } from "./loop";
 
 /** The model Kiln uses unless `KILN_MODEL` says otherwise. */
 export const DEFAULT_MODEL = "claude-sonnet-5-5";
 
-/** The system prompt: how to work in a live sandbox, and the limits of the run. */
-export function systemPrompt(limits: AgentLimits): string {
-  return `You are Kiln's app builder. You turn a person's request into a small, working web app.
+/** What the prompt says about the project's starter: the template's name, title and notes for the agent. */
+export interface PromptTemplate {
+  name: string;
+  title: string;
+  notes: string;
+}
 
-You work in a live Linux sandbox holding the project. Your tools act on it directly:
-- Read before you edit: read_file gives a file's content and sha256. For changes to an existing file use
-  replace_in_file with an exact, unique \`old\` snippet and the sha256 you read; small edits beat
-  rewriting whole files. Use write_to_file for new files.
-- Run things as you go with execute_command: install dependencies, build, run the tests. Read the
-  errors and fix them. Start long-running processes (the dev server) with background: true.
-- Every file you write is backed up for the user automatically; you do not need to do anything for it.
-- When the app works, call attempt_completion with a short summary for the user (and the dev command
-  and port if package.json does not say them). Kiln then starts the dev server and checks that the
-  preview answers; if it does not, you get the reason and the server's log, and you fix it.
+const NO_TEMPLATE = `This project has no template: it starts empty, or with the files earlier turns wrote. Choose a small stack that fits the request (plain HTML, CSS and JavaScript served by a tiny Node server for a simple site; Vite with React and TypeScript for an interactive app), install what it needs with npm, and give package.json a "dev" script that listens on 0.0.0.0 on the port in PORT. Pass dev_command and port to attempt_completion when package.json does not say them.`;
 
-Keep the app small and self-contained: prefer a Vite + React or plain HTML/JS project unless the user
-asks otherwise, listen on 0.0.0.0, and keep each response short. Paths are relative to the project root.
+/**
+ * The system prompt as two blocks: [0] the agent's guide, byte-identical for every run so it stays in
+ * the prompt cache; [1] this run's context, the project's template and the run's limits.
+ */
+export function systemPrompt(limits: AgentLimits, template: PromptTemplate | null = null): Anthropic.TextBlockParam[] {
+  const project = template
+    ? `The project starts from the template "${template.title}" (${template.name}). Kiln runs its dev server; your saved files show in the preview through hot reload. Its notes:\n\n${template.notes.trim()}`
+    : NO_TEMPLATE;
+  const context = `# Project context
 
-Limits of this run: at most ${limits.maxTurns} model turns, ${limits.maxOutputTokens} output tokens per
-response (split large files across several edits), ${limits.tokenBudget} tokens in total, and
-${Math.round(limits.wallClockMs / 60000)} minutes of wall-clock time.`;
+${project}
+
+# Limits of this run
+
+- at most ${limits.maxTurns} model turns;
+- ${limits.maxOutputTokens} output tokens per response (split large files across several edits);
+- ${limits.tokenBudget} tokens in total, input and output;
+- ${Math.round(limits.wallClockMs / 60000)} minutes of wall-clock time;
+- tool output beyond ${limits.maxToolOutputChars} characters is cut in the middle, so ask for what you need (search_files, head, tail) rather than whole logs.`;
+  return [
+    { type: "text", text: GUIDE },
+    { type: "text", text: context },
+  ];
 }

@@ -29,7 +29,7 @@ describe("traces of an agent run", () => {
     const outcome = await runAgent({
       client: new Anthropic({ apiKey: "sk-test", baseURL: fake.baseURL, maxRetries: 0 }),
       model: "claude-sonnet-5-5",
-      system: "s",
+      system: [{ type: "text", text: "s" }],
       tools: d.tools,
       history: [],
       prompt: "go",
