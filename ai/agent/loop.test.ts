@@ -67,7 +67,7 @@ describe("the agent loop, through the real SDK against the fake Messages API", (
     const second = fake.requests[before + 1]!.body!;
     const system = second.system as Anthropic.TextBlockParam[];
     expect(system.map((block) => block.cache_control)).toEqual([{ type: "ephemeral" }, { type: "ephemeral" }]);
-    expect(system[0]!.text).toBe(systemPrompt(LIMITS)[0]!.text);
+    expect(system[0]!.text).toBe(systemPrompt(LIMITS, null)[0]!.text);
     expect(JSON.stringify(second).match(/"cache_control"/g)).toHaveLength(4);
     expect((second.tools!.at(-1) as { cache_control?: unknown }).cache_control).toEqual({ type: "ephemeral" });
     const lastMessage = second.messages.at(-1)!;

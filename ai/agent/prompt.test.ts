@@ -15,12 +15,12 @@ const tools = agentDoubles().tools;
 
 describe("the system prompt", () => {
   it("is two text blocks whose first, the guide, is byte-identical whatever the limits and the template", () => {
-    const prompts = [systemPrompt(LIMITS, VITE), systemPrompt(OTHER, null), systemPrompt(OTHER), systemPrompt(LIMITS, { name: "expo", title: "Mobile app", notes: "x" })];
+    const prompts = [systemPrompt(LIMITS, VITE), systemPrompt(OTHER, null), systemPrompt(LIMITS, { name: "expo", title: "Mobile app", notes: "x" })];
     for (const blocks of prompts) {
       expect(blocks.map((b) => b.type)).toEqual(["text", "text"]);
       expect(blocks[0]!.text).toBe(GUIDE);
     }
-    expect(new Set(prompts.map((blocks) => blocks[1]!.text)).size).toBe(prompts.length - 1); // null and omitted are the same
+    expect(new Set(prompts.map((blocks) => blocks[1]!.text)).size).toBe(prompts.length);
   });
 
   it(`keeps the guide within its budget of ${GUIDE_BUDGET_CHARS} characters`, () => {

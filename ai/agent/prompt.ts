@@ -18,7 +18,7 @@ const NO_TEMPLATE = `This project has no template: it starts empty, or with the 
  * The system prompt as two blocks: [0] the agent's guide, byte-identical for every run so it stays in
  * the prompt cache; [1] this run's context, the project's template and the run's limits.
  */
-export function systemPrompt(limits: AgentLimits, template: PromptTemplate | null = null): Anthropic.TextBlockParam[] {
+export function systemPrompt(limits: AgentLimits, template: PromptTemplate | null): Anthropic.TextBlockParam[] {
   const project = template
     ? `The project starts from the template "${template.title}" (${template.name}). Kiln runs its dev server; your saved files show in the preview through hot reload. Its notes:\n\n${template.notes.trim()}`
     : NO_TEMPLATE;

@@ -203,7 +203,7 @@ export function createPipeline(deps: PipelineDeps): Executor {
       const outcome = await runAgent({
         client: deps.anthropic,
         model: deps.model,
-        system: systemPrompt(deps.limits),
+        system: systemPrompt(deps.limits, starter?.manifest ?? null),
         tools,
         history: conversation,
         prompt: job.prompt,
