@@ -57,6 +57,8 @@ export async function startDemo(options: { port?: number; logLevel?: string } = 
     ANTHROPIC_BASE_URL: model.baseURL,
     ANTHROPIC_API_KEY: "sk-kiln-offline-demo",
     KILN_WORKSPACE_POLL_MS: "200",
+    // The scripted session builds its app from an empty project; a session that edits a template is still to come.
+    KILN_DEFAULT_TEMPLATE: process.env.KILN_DEFAULT_TEMPLATE ?? "blank",
     ...(missing ? { KILN_SANDBOX_ISOLATION: "none" } : {}),
   });
   const log = createPinoLogger(options.logLevel ?? process.env.LOG_LEVEL ?? "warn");
