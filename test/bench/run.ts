@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: every benchmark, side by side in one run, printed as the README's table (and
- * written to test/bench/results.md). Uses the fakes for MongoDB and the model, local sandboxes, and
+ * written to test/bench/results.md). Uses the fakes for MongoDB and the model, local sandboxes (template
+ * installs need the npm registry), and
  * DATABASE_URL when set (else embedded PGlite). `BENCH_LOAD=1,5,20,50` also runs the load curve, each N
  * kept busy for `BENCH_LOAD_SECONDS` (default 60).
  */
@@ -14,6 +15,7 @@ import { startTestMongo } from "../support/mongo";
 import { benchBoundary } from "./boundary";
 import { benchGenerations, loadRound } from "./generations";
 import { fmt, type BenchRow } from "./measure";
+import { benchTemplates } from "./templates";
 import { benchBackup } from "./vfs-backup";
 import { benchWorkspace } from "./workspace";
 
@@ -53,6 +55,7 @@ async function main(): Promise<void> {
     rows.push(...(await benchBackup({ workspace, vfs, db: mongo.db, projectId: project.id, workspaceId: backupWs.id, auth: { userID } })));
 
     rows.push(...(await benchGenerations(kiln, token)));
+    rows.push(...(await benchTemplates(workspace)));
 
     const curve = (process.env.BENCH_LOAD ?? "").split(",").filter(Boolean).map(Number);
     const loadMs = Number(process.env.BENCH_LOAD_SECONDS ?? 60) * 1000;
