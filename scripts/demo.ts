@@ -2,10 +2,12 @@
  * `npm run demo`: the whole pipeline on one machine without network services. The standalone server
  * with embedded Postgres (in memory) and local sandboxes, the MongoDB stand-in (in memory: files are
  * not durable, and the dashboard says so), and the fake Messages API replaying a scripted agent
- * session that builds a small app. Prints the URL and a ready token; opens nothing by itself.
+ * session that turns the vite-react template into a small app (its dependencies are installed on the
+ * first run, from the npm registry, and kept for later runs). Prints the URL and a ready token; opens nothing by itself.
  */
 import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execFileSync } from "node:child_process";
@@ -15,7 +17,7 @@ import { bootstrapLocalUser } from "../projects/users";
 import { stopOnSignals } from "../server/process";
 import { startServer } from "../server/start";
 import { startFakeAnthropic } from "../test/fakes/anthropic/server";
-import { helloAppSession } from "../test/fakes/anthropic/sessions/hello-app";
+import { starterAppSession } from "../test/fakes/anthropic/sessions/starter-app";
 import { startFakeMongo } from "../test/fakes/mongo/server";
 import { searchableTempDir } from "../test/support/isolation";
 import { missingIsolationPrograms } from "../workspace/sandbox/boundary";
@@ -46,7 +48,7 @@ export async function startDemo(options: { port?: number; logLevel?: string } = 
   // The demo's model is our own script, so without bubblewrap its code may run unconfined: said on screen.
   const missing = process.env.KILN_SANDBOX_ISOLATION ? undefined : await missingIsolationPrograms();
   const mongo = await startFakeMongo();
-  const model = await startFakeAnthropic({ script: helloAppSession });
+  const model = await startFakeAnthropic({ script: starterAppSession });
   const config = loadConfig({
     ...process.env,
     PORT: String(options.port ?? process.env.PORT ?? 4000),
@@ -57,8 +59,8 @@ export async function startDemo(options: { port?: number; logLevel?: string } = 
     ANTHROPIC_BASE_URL: model.baseURL,
     ANTHROPIC_API_KEY: "sk-kiln-offline-demo",
     KILN_WORKSPACE_POLL_MS: "200",
-    // The scripted session builds its app from an empty project; a session that edits a template is still to come.
-    KILN_DEFAULT_TEMPLATE: process.env.KILN_DEFAULT_TEMPLATE ?? "blank",
+    // Template dependencies are installed once per machine and kept: later demos run with no network.
+    KILN_TEMPLATE_CACHE: process.env.KILN_TEMPLATE_CACHE ?? join(tmpdir(), "kiln-demo-template-cache"),
     ...(missing ? { KILN_SANDBOX_ISOLATION: "none" } : {}),
   });
   const log = createPinoLogger(options.logLevel ?? process.env.LOG_LEVEL ?? "warn");
@@ -88,7 +90,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
           `  Dashboard:  ${demo.url}`,
           `  Token:      ${demo.token}`,
           "",
-          "The model is a scripted stand-in that builds a small app; files live in an in-memory MongoDB",
+          "The model is a scripted stand-in that turns the vite-react starter into a small app; files live in an in-memory MongoDB",
           "stand-in and are NOT durable: everything is gone when this process stops (Ctrl-C).",
           "For the real thing: set ANTHROPIC_API_KEY and MONGODB_URI and run `npm start`.",
           "",

@@ -38,8 +38,8 @@ function isPrompt(message: Message): boolean {
   return message.content.some((b) => b.type === "text") && !message.content.some((b) => b.type === "tool_result");
 }
 
-/** Where the request stands: how many model turns since the latest prompt, and whether it is a follow-up. */
-function position(request: RecordedRequest): { step: number; followUp: boolean; prompt: string } {
+/** Where a request stands in a session: how many model turns since the latest prompt, and whether it is a follow-up. */
+export function sessionPosition(request: RecordedRequest): { step: number; followUp: boolean; prompt: string } {
   const messages = request.body?.messages ?? [];
   let promptAt = -1;
   messages.forEach((m, i) => {
@@ -54,7 +54,8 @@ function position(request: RecordedRequest): { step: number; followUp: boolean; 
   };
 }
 
-function shaOf(result: string | undefined): string | undefined {
+/** The sha256 a read_file result starts with (what replace_in_file expects back). */
+export function shaOf(result: string | undefined): string | undefined {
   return /^sha256 ([0-9a-f]{64})/.exec(result ?? "")?.[1];
 }
 
@@ -120,7 +121,7 @@ function followUp(step: number, last: ReturnType<typeof lastToolResults>, prompt
 
 /** The session, as a script for the fake Messages API. */
 export const helloAppSession: ScriptFunction = (request) => {
-  const { step, followUp: isFollowUp, prompt } = position(request);
+  const { step, followUp: isFollowUp, prompt } = sessionPosition(request);
   const last = lastToolResults(request);
   return isFollowUp ? followUp(step, last, prompt) : firstBuild(step, last);
 };
