@@ -25,7 +25,7 @@ import { ApiError, errorFromResponse, networkError } from "./errors";
 import { followEvents, type FollowHandlers, type FollowOptions, type Following } from "./sse";
 
 export { ApiError, errorFromResponse, isApiError, networkError } from "./errors";
-export type { GenerationEvent, GenerationEventType, StreamStatus } from "./sse";
+export type { GenerationEvent, GenerationEventType, StreamStatus, WorkspaceEventData } from "./sse";
 
 /** The contract interface of each service, by the name CONTRACT_ROUTES uses. */
 export interface ServiceApis {

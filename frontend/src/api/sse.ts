@@ -6,6 +6,13 @@
 import type { TokenUsage } from "../../../ai/contract";
 import { ApiError, errorFromResponse, networkError } from "./errors";
 
+/** What a `workspace` event says happened to the job's sandbox, or to the dev server of its template. */
+export type WorkspaceEventData =
+  | { action: "starting"; workspaceId: string; status: string }
+  | { action: "recreating"; previous: string; reason: string }
+  /** The template's dev server, started beside the agent's first turn, did not answer: why, and its last output. */
+  | { action: "dev_server_not_answering"; problem: string | null; logTail: string };
+
 /** Every event a generation emits, with the data the server sends (`seq` and `at` on all of them). */
 export type GenerationEvent = { seq: number; at: string } & (
   | { type: "queued"; data: Record<string, unknown> }
@@ -14,7 +21,9 @@ export type GenerationEvent = { seq: number; at: string } & (
   | { type: "tool_started"; data: { id: string; name: string } }
   | { type: "tool_finished"; data: { id: string; name: string; input: unknown; ok: boolean; output: string; durationMs: number } }
   | { type: "usage"; data: TokenUsage }
-  | { type: "workspace"; data: { action: string; workspaceId?: string; status?: string; previous?: string; reason?: string } }
+  | { type: "workspace"; data: WorkspaceEventData }
+  /** The template's dev server answers: the preview can be shown now, while the agent still works (`token`: a signed link's, else null). */
+  | { type: "preview_ready"; data: { url: string; token: string | null } }
   | { type: "restored"; data: { files: number; snapshotId: string | null } }
   | { type: "resumed"; data: { attempt: number; step: string } }
   | { type: "compacted"; data: { savedChars: number } }

@@ -43,6 +43,31 @@ describe("job state from events", () => {
     expect(resumed).toEqual(fold(events));
   });
 
+  it("has the preview from preview_ready, before the job completes, and keeps it through the completion", () => {
+    const url = "http://127.0.0.1:4101";
+    const early = fold([ev("step", { step: "generating", progress: 20 }), ev("preview_ready", { url, token: null }), ev("text", { text: "Editing." })]);
+    expect(early.final).toBeNull();
+    expect(early.preview).toEqual({ url, token: null });
+    expect(early.items.some((i) => i.kind === "note" && /preview is up/.test(i.text))).toBe(true);
+    const done = fold([ev("completed", { summary: "Done", previewUrl: url })], early);
+    expect(done.preview).toEqual({ url, token: null });
+    // A completion that names another URL wins; one with none leaves the early preview.
+    expect(fold([ev("completed", { summary: "Done", previewUrl: "http://127.0.0.1:4102" })], early).preview?.url).toBe("http://127.0.0.1:4102");
+    expect(fold([ev("completed", { summary: "Done", previewUrl: null })], early).preview?.url).toBe(url);
+    expect(fold([ev("preview_ready", { url, token: "signed" })]).preview).toEqual({ url, token: "signed" });
+  });
+
+  it("keeps why the dev server does not answer, with its log tail, until a preview answers", () => {
+    const broken = fold([ev("workspace", { action: "dev_server_not_answering", problem: "the process exited with code 1", logTail: "Error: boom\n" })]);
+    expect(broken.devServer).toEqual({ problem: "the process exited with code 1", logTail: "Error: boom\n" });
+    expect(broken.preview).toBeNull();
+    expect(broken.items).toEqual([expect.objectContaining({ kind: "note", tone: "warn", text: expect.stringContaining("the process exited with code 1") })]);
+    expect(fold([ev("workspace", { action: "dev_server_not_answering", problem: null, logTail: "" })]).devServer?.problem).toBe("the dev server did not answer");
+    expect(fold([ev("preview_ready", { url: "http://127.0.0.1:4101", token: null })], broken).devServer).toBeNull();
+    expect(fold([ev("completed", { summary: "Fixed", previewUrl: "http://127.0.0.1:4101" })], broken).devServer).toBeNull();
+    expect(fold([ev("failed", { error: "gave up" })], broken).devServer).toEqual(broken.devServer);
+  });
+
   it("summarises a tool's input in one short line", () => {
     expect(shortInput("execute_command", { command: "npm install\nnpm test" })).toBe("npm install");
     expect(shortInput("write_to_file", { path: "src/App.tsx", content: "x" })).toBe("src/App.tsx");

@@ -22,6 +22,19 @@ export type FinalState =
   | { type: "failed"; error: string | null }
   | { type: "cancelled"; error: string | null };
 
+/** Where the job's app can be seen: from `preview_ready` (while the agent works) or the completion. */
+export interface JobPreview {
+  url: string;
+  /** The signed link's token where the provider signs previews, else null. */
+  token: string | null;
+}
+
+/** Why the app's dev server does not answer, as the job reported it. */
+export interface DevServerProblem {
+  problem: string;
+  logTail: string;
+}
+
 /** A generation folded from its events (the same events give the same state, replayed or live). */
 export interface JobState {
   lastSeq: number;
@@ -30,12 +43,16 @@ export interface JobState {
   steps: { step: string; progress: number; at: string }[];
   items: TimelineItem[];
   usage: TokenUsage;
+  /** The latest preview the job announced; null until its dev server answers. */
+  preview: JobPreview | null;
+  /** Set when the dev server did not answer, cleared by a later preview. */
+  devServer: DevServerProblem | null;
   final: FinalState | null;
 }
 
 export const EMPTY_USAGE: TokenUsage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
 
-export const initialJobState: JobState = { lastSeq: 0, step: null, progress: 0, steps: [], items: [], usage: EMPTY_USAGE, final: null };
+export const initialJobState: JobState = { lastSeq: 0, step: null, progress: 0, steps: [], items: [], usage: EMPTY_USAGE, preview: null, devServer: null, final: null };
 
 /** What a person reads for each step of the pipeline. */
 export const STEP_LABELS: Record<string, string> = {
@@ -95,17 +112,26 @@ export function applyEvent(state: JobState, event: GenerationEvent): JobState {
     }
     case "workspace": {
       const d = event.data;
-      const text = d.action === "starting" ? `Starting the project's sandbox (it was ${d.status ?? "stopped"})` : d.action === "recreating" ? `Re-creating the sandbox: ${d.reason ?? "it is gone"}` : `Sandbox: ${d.action}`;
+      if (d.action === "dev_server_not_answering") {
+        const problem = d.problem ?? "the dev server did not answer";
+        return { ...next, devServer: { problem, logTail: d.logTail ?? "" }, items: note(next, event.seq, `The app's dev server does not answer: ${problem}`, "warn") };
+      }
+      const text = d.action === "starting" ? `Starting the project's sandbox (it was ${d.status ?? "stopped"})` : d.action === "recreating" ? `Re-creating the sandbox: ${d.reason ?? "it is gone"}` : `Sandbox: ${(d as { action: string }).action}`;
       return { ...next, items: note(next, event.seq, text) };
     }
+    case "preview_ready":
+      return { ...next, preview: { url: event.data.url, token: event.data.token ?? null }, devServer: null, items: note(next, event.seq, "The preview is up: edits appear in it as the agent saves them") };
     case "restored":
       return { ...next, items: note(next, event.seq, `Restored ${event.data.files} file${event.data.files === 1 ? "" : "s"} from the latest snapshot`) };
     case "resumed":
       return { ...next, items: note(next, event.seq, `The server restarted; picking the job up again (attempt ${event.data.attempt})`, "warn") };
     case "compacted":
       return { ...next, items: note(next, event.seq, "Older tool output was shortened to keep the conversation within the model's context") };
-    case "completed":
-      return { ...next, progress: 100, step: "done", final: { type: "completed", summary: event.data.summary ?? null, previewUrl: event.data.previewUrl ?? null } };
+    case "completed": {
+      const previewUrl = event.data.previewUrl ?? null;
+      const preview = previewUrl === null ? next.preview : { url: previewUrl, token: previewUrl === next.preview?.url ? next.preview.token : null };
+      return { ...next, progress: 100, step: "done", preview, devServer: previewUrl === null ? next.devServer : null, final: { type: "completed", summary: event.data.summary ?? null, previewUrl } };
+    }
     case "failed":
       return { ...next, final: { type: "failed", error: event.data.error ?? null } };
     case "cancelled":
