@@ -7,16 +7,19 @@ import { stepLabel } from "../lib/jobState";
 import { ErrorNotice } from "./ErrorNotice";
 import { StatusBadge } from "./StatusBadge";
 import { ToolCard } from "./ToolCard";
-import { useGenerationStream } from "./useGenerationStream";
+import type { GenerationStream } from "./useGenerationStream";
 
 const ACTIVE = new Set(["queued", "running"]);
 
-/** The live view of one generation: steps, streamed text, tool cards, usage and cost, cancel. */
-export function JobView({ jobId, projectId }: { jobId: string; projectId: string }) {
+/**
+ * The live view of one generation: steps, streamed text, tool cards, usage and cost, cancel. The page
+ * follows the stream (its preview pane needs the same events) and hands it in.
+ */
+export function JobView({ jobId, projectId, stream }: { jobId: string; projectId: string; stream: GenerationStream }) {
   const api = useApi();
   const queryClient = useQueryClient();
   const job = useQuery({ queryKey: ["generation", jobId], queryFn: () => api.ai.get({ id: jobId }) });
-  const { state, status } = useGenerationStream(jobId, projectId);
+  const { state, status } = stream;
   const cancel = useMutation({
     mutationFn: () => api.ai.cancel({ id: jobId }),
     onSuccess: (updated: Generation) => {

@@ -4,26 +4,38 @@ import type { GenerationEvent, StreamStatus } from "../api/client";
 import { useApi } from "../auth";
 import { applyEvent, initialJobState, type JobState } from "../lib/jobState";
 
-type Action = { type: "reset" } | { type: "events"; events: GenerationEvent[] };
+type Action = { type: "reset"; jobId: string | null } | { type: "events"; events: GenerationEvent[] };
 
-function reducer(state: JobState, action: Action): JobState {
-  if (action.type === "reset") return initialJobState;
-  return action.events.reduce(applyEvent, state);
+/** The folded events, with the job they belong to (so a newly selected job never shows the previous one's). */
+interface Followed {
+  jobId: string | null;
+  job: JobState;
+}
+
+function reducer(state: Followed, action: Action): Followed {
+  if (action.type === "reset") return { jobId: action.jobId, job: initialJobState };
+  return { ...state, job: action.events.reduce(applyEvent, state.job) };
+}
+
+/** What following a generation gives: its folded events and the stream's connection state. */
+export interface GenerationStream {
+  state: JobState;
+  status: StreamStatus | null;
 }
 
 /**
  * Follows one generation's events (replay, then live; reconnecting after drops) and folds them into
  * a JobState. When the job ends, the project's queries are refreshed (status, preview, files).
  */
-export function useGenerationStream(jobId: string | null, projectId: string): { state: JobState; status: StreamStatus | null } {
+export function useGenerationStream(jobId: string | null, projectId: string): GenerationStream {
   const api = useApi();
   const queryClient = useQueryClient();
-  const [state, dispatch] = useReducer(reducer, initialJobState);
+  const [followed, dispatch] = useReducer(reducer, { jobId, job: initialJobState });
   const [status, setStatus] = useState<StreamStatus | null>(null);
   const usageTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
 
   useEffect(() => {
-    dispatch({ type: "reset" });
+    dispatch({ type: "reset", jobId });
     setStatus(null);
     if (!jobId) return;
     // Events arrive in bursts on replay: apply them once per animation frame.
@@ -47,6 +59,8 @@ export function useGenerationStream(jobId: string | null, projectId: string): { 
         if (event.type === "tool_finished" && ["write_to_file", "replace_in_file"].includes(event.data.name)) {
           void queryClient.invalidateQueries({ queryKey: ["files", projectId] });
         }
+        // The server records the early preview on the project too.
+        if (event.type === "preview_ready") void queryClient.invalidateQueries({ queryKey: ["project", projectId] });
         if (event.type === "completed" || event.type === "failed" || event.type === "cancelled") {
           refreshJob();
           void queryClient.invalidateQueries({ queryKey: ["project", projectId] });
@@ -64,5 +78,5 @@ export function useGenerationStream(jobId: string | null, projectId: string): { 
     };
   }, [api, jobId, projectId, queryClient]);
 
-  return { state, status };
+  return { state: followed.jobId === jobId ? followed.job : initialJobState, status };
 }

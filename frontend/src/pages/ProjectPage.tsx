@@ -10,6 +10,8 @@ import { PreviewPane } from "../components/PreviewPane";
 import { PromptBox } from "../components/PromptBox";
 import { StatusBadge } from "../components/StatusBadge";
 import { TopBar } from "../components/TopBar";
+import { useGenerationStream } from "../components/useGenerationStream";
+import { useTemplate } from "../components/useTemplates";
 import { projectZip, saveBlob, zipName } from "../lib/zip";
 import { Link, navigate, projectPath } from "../router";
 
@@ -64,6 +66,15 @@ export function ProjectPage({ projectId, jobParam }: { projectId: string; jobPar
 
   const selected = jobParam ?? project.data?.latestJobId ?? list[0]?.id ?? null;
   const select = (id: string) => navigate(projectPath(projectId, id), { replace: true });
+  const template = useTemplate(project.data?.template);
+  // The selected job's events drive both its view and the preview: the preview shows the moment the
+  // template's dev server answers (preview_ready), long before the job completes.
+  const stream = useGenerationStream(selected, projectId);
+  const latest = selected !== null && (selected === project.data?.latestJobId || selected === active?.id);
+  const working = latest && stream.state.final === null && active?.id === selected;
+  const earlyPreview = latest && stream.state.final === null ? stream.state.preview : null;
+  const previewUrl = earlyPreview?.url ?? project.data?.previewUrl ?? null;
+  const devServerProblem = latest ? stream.state.devServer : null;
 
   const start = useMutation({
     mutationFn: (prompt: string) => api.ai.start({ projectId, prompt }),
@@ -109,6 +120,11 @@ export function ProjectPage({ projectId, jobParam }: { projectId: string; jobPar
           {p?.name ?? "…"}
         </span>
         {p && <StatusBadge status={p.status} />}
+        {p && (
+          <span className="tag tag-template" data-testid="project-template" data-template={p.template} title={`Started from the ${template?.title ?? p.template} template`}>
+            {template?.title ?? p.template}
+          </span>
+        )}
         <span className="spacer" />
         {p && <DownloadZip projectId={projectId} name={p.name} />}
       </TopBar>
@@ -126,12 +142,14 @@ export function ProjectPage({ projectId, jobParam }: { projectId: string; jobPar
             {showHistory && <JobHistory jobs={list} selected={selected} onSelect={select} />}
             {jobs.error ? <ErrorNotice error={jobs.error} context="Loading the job history" onRetry={() => jobs.refetch()} compact /> : null}
             {selected ? (
-              <JobView key={selected} jobId={selected} projectId={projectId} />
+              <JobView key={selected} jobId={selected} projectId={projectId} stream={stream} />
             ) : (
               !jobs.isPending && (
                 <div className="welcome">
                   <div className="welcome-title">Start building</div>
-                  <div className="muted">Describe the app you want. Kiln's agent writes the files in a sandbox, runs them, and shows you the live preview on the right.</div>
+                  <div className="muted">
+                    Describe the app you want{template && template.stack.length > 0 ? ` (it starts from the ${template.title} template: ${template.stack.join(", ")})` : ""}. Kiln's agent writes the files in a sandbox, runs them, and shows you the live preview on the right.
+                  </div>
                 </div>
               )
             )}
@@ -158,7 +176,11 @@ export function ProjectPage({ projectId, jobParam }: { projectId: string; jobPar
             </button>
           </div>
           <div className="tab-body">
-            {tab === "preview" ? <PreviewPane key={lastCompleted ?? "none"} url={p?.previewUrl ?? null} building={active !== null} /> : <FileBrowser projectId={projectId} live={active !== null} />}
+            {tab === "preview" ? (
+              <PreviewPane key={lastCompleted ?? "none"} url={previewUrl} building={active !== null} live={working && earlyPreview !== null} problem={devServerProblem} />
+            ) : (
+              <FileBrowser projectId={projectId} live={active !== null} />
+            )}
           </div>
         </section>
       </div>

@@ -1,10 +1,12 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState, type FormEvent } from "react";
+import { useRef, useState, type FormEvent } from "react";
 import type { Project } from "../../../projects/contract";
 import { useApi } from "../auth";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { StatusBadge } from "../components/StatusBadge";
+import { ExamplePrompts, TemplatePicker, TemplatePickerSkeleton } from "../components/TemplatePicker";
 import { TopBar } from "../components/TopBar";
+import { useTemplate, useTemplates } from "../components/useTemplates";
 import { timeAgo } from "../lib/format";
 import { Link, navigate, projectPath } from "../router";
 
@@ -20,6 +22,7 @@ function LatestJob({ id }: { id: string }) {
 }
 
 function ProjectCard({ project }: { project: Project }) {
+  const template = useTemplate(project.template);
   return (
     <div className="card" data-testid="project-card" data-project-id={project.id}>
       <div className="card-head">
@@ -29,6 +32,11 @@ function ProjectCard({ project }: { project: Project }) {
         <StatusBadge status={project.status} />
       </div>
       {project.description && <div className="card-desc">{project.description}</div>}
+      {template && (
+        <span className="tag tag-template" data-testid="card-template" title={`Started from the ${template.title} template`}>
+          {template.title}
+        </span>
+      )}
       <div className="card-foot">
         {project.latestJobId ? <LatestJob id={project.latestJobId} /> : <span className="muted small">No generations yet</span>}
         <span className="muted small">Updated {timeAgo(project.updatedAt)}</span>
@@ -45,11 +53,16 @@ function ProjectCard({ project }: { project: Project }) {
 function CreateProject() {
   const api = useApi();
   const queryClient = useQueryClient();
+  const templates = useTemplates();
   const [name, setName] = useState("");
   const [prompt, setPrompt] = useState("");
+  const [picked, setPicked] = useState<string | null>(null);
+  const promptField = useRef<HTMLTextAreaElement>(null);
+  // The server's default until the person picks another; without the list, the server picks.
+  const template = templates.data?.templates.find((t) => t.name === (picked ?? templates.data.defaultTemplate));
   const create = useMutation({
     mutationFn: async () => {
-      const project = await api.projects.create({ name: name.trim(), description: prompt.trim().slice(0, 2000) || undefined });
+      const project = await api.projects.create({ name: name.trim(), description: prompt.trim().slice(0, 2000) || undefined, template: template?.name });
       const job = prompt.trim() ? await api.ai.start({ projectId: project.id, prompt: prompt.trim() }) : null;
       return { project, job };
     },
@@ -66,9 +79,36 @@ function CreateProject() {
     <form className="create" onSubmit={submit} data-testid="create-project">
       <h1>What do you want to build?</h1>
       <input className="create-name" value={name} onChange={(e) => setName(e.target.value)} placeholder="Project name" maxLength={100} aria-label="Project name" data-testid="project-name" />
-      <textarea className="create-prompt" value={prompt} onChange={(e) => setPrompt(e.target.value)} placeholder="Describe your app (optional): a todo list with dark mode, a landing page for my bakery…" rows={3} aria-label="First prompt" data-testid="project-prompt" />
+      {templates.data && template ? (
+        <>
+          <TemplatePicker templates={templates.data.templates} value={template.name} onChange={setPicked} disabled={create.isPending} />
+          <ExamplePrompts
+            template={template}
+            onPick={(example) => {
+              setPrompt(example);
+              promptField.current?.focus();
+            }}
+          />
+        </>
+      ) : templates.error ? (
+        <ErrorNotice error={templates.error} context="Loading the templates (the project gets the server's default)" onRetry={() => templates.refetch()} compact />
+      ) : (
+        <TemplatePickerSkeleton />
+      )}
+      <textarea
+        ref={promptField}
+        className="create-prompt"
+        value={prompt}
+        onChange={(e) => setPrompt(e.target.value)}
+        placeholder="What should it be? (optional) A todo list with dark mode, a landing page for my bakery…"
+        rows={3}
+        aria-label="What should it be? (the first prompt)"
+        data-testid="project-prompt"
+      />
       <div className="create-foot">
-        <span className="muted small">{prompt.trim() ? "Kiln creates the project and starts building right away." : "Leave the description empty to create an empty project."}</span>
+        <span className="muted small">
+          {prompt.trim() ? "Kiln creates the project and starts building right away." : "Leave it empty to create the project now and describe it later."}
+        </span>
         <button className="btn btn-primary" disabled={!name.trim() || create.isPending} data-testid="create-submit">
           {create.isPending ? "Creating…" : prompt.trim() ? "Create & build" : "Create project"}
         </button>
