@@ -13,8 +13,22 @@ import { startFakeAnthropic, type FakeAnthropic } from "../fakes/anthropic/serve
 import { startTestKiln, type TestKiln } from "../support/kiln";
 import { startTestMongo, type TestMongo } from "../support/mongo";
 import { buildFrontend, launchChromium, RESULTS_DIR, startDropProxy, watchConsole } from "./browser";
-import { buildSession, FIRST_SUMMARY, followUpSession, PAGE_HEADING, slowSession, UPDATED_HEADING } from "./script";
-
+import type { Project, TemplateList, TemplateSummary } from "../../projects/contract";
+import {
+  BAKERY_HEADING,
+  bakerySession,
+  breakDevServerSession,
+  buildSession,
+  CRASH_OUTPUT,
+  FIRST_SUMMARY,
+  fixDevServerSession,
+  followUpSession,
+  gatedSession,
+  PAGE_HEADING,
+  slowSession,
+  STATIC_STARTER_HEADING,
+  UPDATED_HEADING,
+} from "./script";
 
 describe("the dashboard in a browser", () => {
   let mongo: TestMongo;
@@ -29,6 +43,19 @@ describe("the dashboard in a browser", () => {
   let projectId: string;
 
   const job = (status?: string) => page.locator(`[data-testid=job-view]${status ? `[data-job-status=${status}]` : ""}`);
+  /** GET on the API as the test's user, straight to Kiln (not through the page). */
+  const getJson = async <T>(path: string): Promise<T> => {
+    const response = await fetch(`${kiln.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    if (!response.ok) throw new Error(`GET ${path}: HTTP ${response.status} ${await response.text()}`);
+    return (await response.json()) as T;
+  };
+  const templatePicker = () => page.getByRole("radiogroup", { name: "Start from" });
+  const templateCard = (name: string) => page.locator(`[data-testid=template-card][data-template='${name}']`);
+  const chipTexts = () => page.getByTestId("example-chip").allTextContents();
+  const projectIdOf = (url: string) => decodeURIComponent(new URL(url).pathname.split("/")[2]!);
+  let templates: TemplateList;
+  const template = (name: string): TemplateSummary => templates.templates.find((t) => t.name === name)!;
+  let staticProjectId: string;
 
   beforeAll(async () => {
     buildFrontend();
@@ -222,8 +249,154 @@ describe("the dashboard in a browser", () => {
     await page.screenshot({ path: join(RESULTS_DIR, "projects.png") });
   });
 
-  it("logged no console errors (apart from failed requests while the network was cut)", () => {
-    const unexpected = consoleLog.errors.filter((e) => !(e.phase === "network drop" && /Failed to load resource|net::ERR_/.test(e.text)));
+  it("offers the templates from GET /templates as a radio group of cards, the default chosen", async () => {
+    consoleLog.phase.current = "templates";
+    templates = await getJson<TemplateList>("/templates");
+    expect(templates.templates.map((t) => t.name).sort()).toEqual(["blank", "expo", "static", "vite-react"]);
+    await templatePicker().waitFor();
+    const radios = templatePicker().getByRole("radio");
+    expect(await radios.evaluateAll((els) => els.map((el) => el.getAttribute("value")))).toEqual(templates.templates.map((t) => t.name));
+    for (const t of templates.templates) {
+      // Named by its title, described by its line; its stack as tags.
+      expect(await templatePicker().getByRole("radio", { name: t.title, exact: true }).count()).toBe(1);
+      expect(await templateCard(t.name).locator(".template-desc").textContent()).toBe(t.description);
+      expect(await templateCard(t.name).locator(".tag").allTextContents()).toEqual(t.stack.length > 0 ? t.stack : ["Agent's choice"]);
+    }
+    const checked = templatePicker().getByRole("radio", { checked: true });
+    expect(await checked.count()).toBe(1);
+    expect(await checked.getAttribute("value")).toBe(templates.defaultTemplate);
+    expect(await chipTexts()).toEqual(template(templates.defaultTemplate).examples);
+    await page.screenshot({ path: join(RESULTS_DIR, "new-project.png") });
+
+    // On a phone the cards wrap into two columns and nothing scrolls sideways.
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      const lefts = await page.getByTestId("template-card").evaluateAll((els) => els.map((el) => Math.round(el.getBoundingClientRect().left)));
+      expect(new Set(lefts).size).toBe(2);
+      const form = page.getByTestId("create-project");
+      expect(await form.evaluate((el) => el.ownerDocument.documentElement.scrollWidth <= el.ownerDocument.documentElement.clientWidth)).toBe(true);
+      await page.screenshot({ path: join(RESULTS_DIR, "new-project-phone.png"), fullPage: true });
+    } finally {
+      await page.setViewportSize({ width: 1440, height: 900 });
+    }
+  });
+
+  it("chooses a template with the arrow keys and creates a project from it", async () => {
+    const names = templates.templates.map((t) => t.name);
+    const steps = names.indexOf("static") - names.indexOf(templates.defaultTemplate);
+    expect(steps).not.toBe(0);
+    await templatePicker().getByRole("radio", { checked: true }).focus();
+    for (let i = 0; i < Math.abs(steps); i++) await page.keyboard.press(steps > 0 ? "ArrowRight" : "ArrowLeft");
+    const website = templatePicker().getByRole("radio", { name: template("static").title, exact: true });
+    expect(await website.isChecked()).toBe(true);
+    expect(await website.evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true);
+    // The focused card shows it: an outline drawn around the card, not only the hidden radio.
+    expect(await templateCard("static").evaluate((el) => el.ownerDocument.defaultView!.getComputedStyle(el).outlineStyle)).toBe("solid");
+    expect(await templateCard(templates.defaultTemplate).evaluate((el) => el.ownerDocument.defaultView!.getComputedStyle(el).outlineStyle)).toBe("none");
+    expect(await chipTexts()).toEqual(template("static").examples);
+
+    await page.getByTestId("project-name").fill("Keyboard site");
+    await page.getByTestId("project-name").press("Enter");
+    await page.waitForURL(/\/p\/[^/?]+$/);
+    staticProjectId = projectIdOf(page.url());
+    const project = await getJson<Project>(`/projects/${staticProjectId}`);
+    expect(project.template).toBe("static");
+    expect(project.latestJobId).toBeNull();
+    // The project's page says what it started from, and so does its card.
+    await page.getByTestId("project-template").getByText(template("static").title, { exact: true }).waitFor();
+    await page.locator(".crumb", { hasText: "Projects" }).click();
+    await page.locator(`[data-testid=project-card][data-project-id='${staticProjectId}'] [data-testid=card-template]`).getByText(template("static").title, { exact: true }).waitFor();
+  });
+
+  it("fills the prompt with an example of the chosen template", async () => {
+    await page.goto(proxy.url);
+    await templatePicker().waitFor();
+    await templateCard("vite-react").click();
+    expect(await chipTexts()).toEqual(template("vite-react").examples);
+    const example = template("vite-react").examples[1]!;
+    await page.getByTestId("example-chip").getByText(example, { exact: true }).click();
+    const prompt = page.getByTestId("project-prompt");
+    expect(await prompt.inputValue()).toBe(example);
+    expect(await prompt.evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true);
+    expect(await page.getByTestId("create-submit").textContent()).toBe("Create & build");
+    await prompt.fill("");
+  });
+
+  it("shows the preview as soon as preview_ready arrives, live while the agent still works", async () => {
+    consoleLog.phase.current = "early preview";
+    const session = gatedSession(bakerySession);
+    model.setScript(session.script);
+    // The server also records the early preview on the project, which the page polls: hide it from the
+    // page while the agent waits, so only the preview_ready event can bring the preview in.
+    const projectGet = (url: URL) => /^\/projects\/[^/]+$/.test(url.pathname) && !["/projects/tokens", "/projects/health"].includes(url.pathname);
+    await page.route(projectGet, async (route) => {
+      const response = await route.fetch();
+      await route.fulfill({ response, json: { ...((await response.json()) as Project), previewUrl: null } });
+    });
+    try {
+      await page.goto(proxy.url);
+      await templateCard("static").click();
+      const example = template("static").examples[0]!;
+      await page.getByTestId("example-chip").getByText(example, { exact: true }).click();
+      await page.getByTestId("project-name").fill("Bakery");
+      await page.getByTestId("create-submit").click();
+      await page.waitForURL(/\/p\/[^/?]+\?job=/);
+      const jobId = new URL(page.url()).searchParams.get("job")!;
+      await session.reached;
+      await page.frameLocator("[data-testid=preview-frame]").getByRole("heading", { name: STATIC_STARTER_HEADING }).waitFor();
+      await page.getByTestId("preview-live").waitFor();
+      // Still before the agent's first turn has ended: the job runs and has not completed.
+      await job("running").waitFor();
+      expect((await getJson<{ status: string }>(`/generations/${jobId}`)).status).toBe("running");
+      const project = await getJson<Project>(`/projects/${projectIdOf(page.url())}`);
+      expect(project.template).toBe("static");
+      expect(await page.getByTestId("preview-frame").getAttribute("src")).toBe(project.previewUrl);
+      await page.screenshot({ path: join(RESULTS_DIR, "early-preview.png") });
+    } finally {
+      await page.unroute(projectGet);
+      session.open();
+    }
+    await job("completed").waitFor({ timeout: 60_000 });
+    await page.frameLocator("[data-testid=preview-frame]").getByRole("heading", { name: BAKERY_HEADING }).waitFor();
+    expect(await page.getByTestId("preview-live").count()).toBe(0);
+    await page.getByTestId("project-template").getByText(template("static").title, { exact: true }).waitFor();
+  });
+
+  it("shows why the dev server does not answer, with its output, instead of a blank frame", async () => {
+    consoleLog.phase.current = "dev server down";
+    // On the bakery project of the test before, once its generation is done.
+    await job("completed").waitFor({ timeout: 60_000 });
+    model.setScript(breakDevServerSession);
+    await page.getByTestId("prompt-input").fill("Use a server of your own");
+    await page.getByTestId("prompt-input").press("Enter");
+    await page.locator("[data-testid=job-view] .bubble-user", { hasText: "Use a server of your own" }).waitFor();
+    await job("failed").waitFor({ timeout: 60_000 });
+
+    // The next generation starts the workspace's dev server (now the crashing one) beside its first turn.
+    const fix = gatedSession(fixDevServerSession);
+    model.setScript(fix.script);
+    await page.getByTestId("prompt-input").fill("Bring the preview back");
+    await page.getByTestId("prompt-input").press("Enter");
+    await page.locator("[data-testid=job-view] .bubble-user", { hasText: "Bring the preview back" }).waitFor();
+    try {
+      await fix.reached;
+      await page.getByTestId("preview-problem").waitFor();
+      expect(await page.getByTestId("preview-problem-text").textContent()).toMatch(/exited before answering/);
+      expect(await page.getByTestId("preview-log").textContent()).toContain(CRASH_OUTPUT);
+      await page.screenshot({ path: join(RESULTS_DIR, "preview-problem.png") });
+      expect(await page.getByTestId("preview-frame").count()).toBe(0);
+      await job("running").waitFor();
+      expect((await getJson<{ status: string }>(`/generations/${new URL(page.url()).searchParams.get("job")}`)).status).toBe("running");
+    } finally {
+      fix.open();
+    }
+    await job("completed").waitFor({ timeout: 60_000 });
+    await page.frameLocator("[data-testid=preview-frame]").getByRole("heading", { name: BAKERY_HEADING }).waitFor();
+    expect(await page.getByTestId("preview-problem").count()).toBe(0);
+  });
+
+  it("logged no console errors (apart from failed requests while the network or the dev server was down)", () => {
+    const unexpected = consoleLog.errors.filter((e) => !((e.phase === "network drop" || e.phase === "dev server down") && /Failed to load resource|net::ERR_/.test(e.text)));
     if (unexpected.length > 0) console.error(unexpected);
     expect(unexpected).toEqual([]);
     expect(model.protocolErrors).toEqual([]);

@@ -60,6 +60,9 @@ describe("the offline demo in a browser", () => {
     await page.locator("[data-testid=job-view] .bubble-user", { hasText: "Add a friendly footer" }).waitFor();
     await job("completed").waitFor({ timeout: 90_000 });
     await page.frameLocator("[data-testid=preview-frame]").getByText("Follow-up: Add a friendly footer").waitFor();
+    // The progress bar grows to 100% over a short transition: let it finish before the screenshot (the README's docs/dashboard.png).
+    const bar = page.locator("[data-testid=job-progress] .progress-bar");
+    await expect.poll(() => bar.evaluate((el) => el.getBoundingClientRect().width / el.parentElement!.getBoundingClientRect().width)).toBeGreaterThan(0.99);
     await page.screenshot({ path: join(RESULTS_DIR, "demo.png") });
     expect(consoleLog.errors).toEqual([]);
   });

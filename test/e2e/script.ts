@@ -1,5 +1,5 @@
 /** The scripted agent sessions the dashboard's browser tests replay through the fake Messages API. */
-import { text, toolUse, type Turn } from "../fakes/anthropic/server";
+import { text, toolUse, type ScriptFunction, type Turn } from "../fakes/anthropic/server";
 
 export const PAGE_HEADING = "Hello from the e2e agent";
 export const UPDATED_HEADING = "Hello again, with a follow-up";
@@ -58,3 +58,53 @@ export const followUpSession: Turn[] = [
 
 /** A long-running command, so the test can drop the network and cancel while it runs. */
 export const slowSession: Turn[] = [{ content: [text("Installing dependencies; this takes a while."), toolUse("execute_command", { command: "sleep 60", timeout_seconds: 120 })] }];
+
+/**
+ * A session whose turn `at` waits until the test calls `open()`: the job is then mid-way for as long as
+ * the test needs (asking the model for that turn), so it can look at what the dashboard shows before
+ * the completion. `reached` resolves when the job asks for that turn.
+ */
+export function gatedSession(turns: readonly Turn[], at = 0): { script: ScriptFunction; reached: Promise<void>; open(): void } {
+  let open!: () => void;
+  let reach!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const reached = new Promise<void>((resolve) => (reach = resolve));
+  const script: ScriptFunction = async (_request, { callIndex }) => {
+    if (callIndex === at) {
+      reach();
+      await gate;
+    }
+    const turn = turns[callIndex];
+    if (!turn) throw new Error(`the gated session has ${turns.length} turns and was asked for turn ${callIndex}`);
+    return turn;
+  };
+  return { script, reached, open: () => open() };
+}
+
+/** What the static template's starter page says before the agent changes it (templates/static/index.html). */
+export const STATIC_STARTER_HEADING = "Your site starts here";
+export const BAKERY_HEADING = "Fresh bread every morning";
+
+/** On a static-template project: rewrite the starter page, then complete on the template's own dev server. */
+export const bakerySession: Turn[] = [
+  {
+    content: [
+      text("The starter page becomes the bakery's."),
+      toolUse("write_to_file", { path: "index.html", content: `<!doctype html>\n<html lang="en">\n  <head>\n    <meta charset="utf-8" />\n    <title>Bakery</title>\n    <link rel="stylesheet" href="/styles.css" />\n  </head>\n  <body>\n    <main class="container hero">\n      <h1>${BAKERY_HEADING}</h1>\n      <p class="lead">Open Tuesday to Sunday, 7 am to 2 pm.</p>\n    </main>\n  </body>\n</html>\n` }),
+    ],
+  },
+  { content: [toolUse("attempt_completion", { summary: "The bakery's page, on the static template." })] },
+];
+
+/** What the dev server the next session breaks the preview with prints before it exits. */
+export const CRASH_OUTPUT = "crash.mjs: the port is taken, giving up";
+
+/** Swaps the template's dev server for one that exits at once; the completion fails and the agent gives up. */
+export const breakDevServerSession: Turn[] = [
+  { content: [text("Trying a server of my own."), toolUse("write_to_file", { path: "crash.mjs", content: `console.error(${JSON.stringify(CRASH_OUTPUT)});\nprocess.exit(1);\n` })] },
+  { content: [toolUse("attempt_completion", { summary: "Switched to my own server.", dev_command: "node crash.mjs" })] },
+  { content: [text("My server does not start, so I am stopping here.")] },
+];
+
+/** Goes back to the template's dev server. */
+export const fixDevServerSession: Turn[] = [{ content: [text("Back to the template's server."), toolUse("attempt_completion", { summary: "The template's dev server runs again.", dev_command: "npm run dev" })] }];
