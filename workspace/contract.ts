@@ -1,8 +1,8 @@
 import type { ServiceHealth } from "../lib/health";
 import { FILE_CALL_BODY_LIMIT, type Routes } from "../lib/routes";
 
-/** Where a workspace is in its life. */
-export type WorkspaceStatus = "creating" | "running" | "stopped" | "archived" | "error" | "deleted";
+/** Where a workspace is in its life. `restoring`: an archived sandbox on its way back (Daytona: minutes, not seconds). */
+export type WorkspaceStatus = "creating" | "running" | "stopped" | "archived" | "restoring" | "error" | "deleted";
 
 /** A project's live sandbox. */
 export interface Workspace {

@@ -62,6 +62,7 @@ const STATUS_OF: Record<SandboxState, WorkspaceStatus> = {
   running: "running",
   stopped: "stopped",
   archived: "archived",
+  restoring: "restoring",
   error: "error",
   gone: "deleted",
 };

@@ -2,16 +2,61 @@
  * The shell scripts the Daytona provider runs inside a sandbox (through `process.executeCommand` or a
  * session), and the parsers of what they print. Every caller-supplied string reaches a script through
  * {@link shellQuote}, every path after `safeRelativePath`; paths are relative to the project directory
- * (the scripts' working directory) and always written `./<path>`, so none reads as an option.
+ * (the scripts' working directory) and always written `./<path>`, so none reads as an option. The
+ * absolute places (project, bookkeeping) come from the sandbox's own home ({@link layoutOf}). The scripts
+ * need bash and GNU tools (Debian, Ubuntu, the `node:*` images); {@link preflightScript} says what is missing.
  */
+import { AppError } from "../../lib/errors";
 import { shellQuote } from "../../lib/paths";
 import { OutputCap } from "./output-cap";
 import { IGNORED_DIRECTORIES, type FileEntry } from "./provider";
 
-/** The project directory as commands name it: below the sandbox user's home. */
-export const PROJECT_IN_HOME = "project";
-/** Where the provider keeps its bookkeeping in a sandbox (pid files of background processes), outside the project. */
-const STATE_DIR = '"$HOME"/.kiln/procs';
+/** Where a sandbox keeps a project and Kiln's bookkeeping, all below its user's home. */
+export interface SandboxLayout {
+  /** The sandbox user's home, as the daemon reports it (root's for `node:*` images). */
+  home: string;
+  /** The project root: every relative path maps below it. */
+  project: string;
+  /** Pid files of background processes, outside the project. */
+  stateDir: string;
+}
+
+/** The layout of a sandbox whose user's home is `home` (an untrusted answer: checked to be a plain absolute path). */
+export function layoutOf(home: unknown): SandboxLayout {
+  const text = typeof home === "string" ? home.replace(/\/+$/, "") : "";
+  if (!/^\/[^\0\n\r]{0,1023}$/.test(text) || text.split("/").some((part) => part === "." || part === "..") || text.includes("//")) {
+    throw new AppError("internal", `Daytona reported a home directory Kiln cannot use: ${JSON.stringify(String(home)).slice(0, 200)}`);
+  }
+  return { home: text, project: `${text}/project`, stateDir: `${text}/.kiln/procs` };
+}
+
+/** What the scripts need that an image may lack, each with a check that fails without it. */
+const NEEDS: Array<[name: string, check: string]> = [
+  ["GNU find (-printf)", "find / -maxdepth 0 -printf ''"],
+  ["GNU sha256sum (-z)", "printf '' | sha256sum -z"],
+  ["GNU mv (-T)", 't=$(mktemp -d) && : > "$t/a" && mv -fT -- "$t/a" "$t/b"; r=$?; rm -rf "$t"; [ "$r" = 0 ]'],
+  ["util-linux setsid (-w)", "setsid -w true"],
+  ["GNU date (+%N)", 'case "$(date +%s%N)" in ""|*[!0-9]*) false;; esac'],
+  ["GNU base64 (-w0)", "printf '' | base64 -w0"],
+  ["mkfifo, tee, head -c, tail -c, wc", "command -v mkfifo && command -v tee && head -c 1 /dev/null && tail -c 1 /dev/null && command -v wc"],
+];
+const PREFLIGHT_MARKER = "KILN-PREFLIGHT";
+
+/** Checks, in one command, that the image has what the scripts need; prints the marker and the index of each missing need. */
+export function preflightScript(): string {
+  return [
+    "m=",
+    ...NEEDS.map(([, check], index) => `{ ${check}; } >/dev/null 2>&1 || m="$m ${index}"`),
+    `printf '%s%s\\n' ${PREFLIGHT_MARKER} "$m"`,
+  ].join("\n");
+}
+
+/** What {@link preflightScript} found missing (an empty list: nothing); bash itself missing shows as its marker missing. */
+export function parsePreflight(output: string): string[] {
+  const line = output.split("\n").find((text) => text.startsWith(PREFLIGHT_MARKER));
+  if (line === undefined) return ["bash"];
+  return line.slice(PREFLIGHT_MARKER.length).trim().split(" ").filter(Boolean).map((index) => NEEDS[Number(index)]?.[0] ?? `check ${index}`);
+}
 
 /** Exit codes the scripts use to say what went wrong. */
 export const EXIT = { notFound: 44, badCwd: 45 } as const;
@@ -265,27 +310,63 @@ export function diagnoseWritesScript(paths: string[]): string {
 }
 
 /** The pid file of a background process (a shell word). */
-function processPidFile(processId: string): string {
-  return `${STATE_DIR}/${shellQuote(`${processId}.pgid`)}`;
+function processPidFile(layout: SandboxLayout, processId: string): string {
+  return shellQuote(`${layout.stateDir}/${processId}.pgid`);
 }
 
 /** Before starting a background process: checks its cwd (exit {@link EXIT.badCwd}) and makes the directory of pid files. */
-export function prepareProcessScript(cwd: string): string {
-  return [`cd -- ${pathWord(cwd)} 2>/dev/null && [ -d . ] || exit ${EXIT.badCwd}`, `mkdir -p ${STATE_DIR} || exit 1`].join("\n");
+export function prepareProcessScript(layout: SandboxLayout, cwd: string): string {
+  return [`cd -- ${pathWord(cwd)} 2>/dev/null && [ -d . ] || exit ${EXIT.badCwd}`, `mkdir -p -- ${shellQuote(layout.stateDir)} || exit 1`].join("\n");
+}
+
+function assignments(env: Record<string, string>): string {
+  return Object.entries(env).map(([key, value]) => shellQuote(`${key}=${value}`)).join(" ");
 }
 
 /**
  * The session command of a background process: its own session (so its whole group can be killed), its
- * group id in a pid file, `bash -lc <command>` in its cwd with its environment.
+ * group id in a pid file, `bash -lc <command>` in its cwd (below the project) with its environment.
  */
-export function processCommand(processId: string, cwd: string, env: Record<string, string>, command: string): string {
-  const dir = cwd === "" ? `"$HOME"/${PROJECT_IN_HOME}` : `"$HOME"/${PROJECT_IN_HOME}/${shellQuote(cwd)}`;
-  const assignments = Object.entries(env).map(([key, value]) => shellQuote(`${key}=${value}`));
+export function processCommand(layout: SandboxLayout, processId: string, cwd: string, env: Record<string, string>, command: string): string {
+  const dir = shellQuote(cwd === "" ? layout.project : `${layout.project}/${cwd}`);
   const inner = 'echo $$ > "$1"; cd -- "$2" || exit 1; shift 2; exec env -- "$@"';
-  return `setsid -w bash -c ${shellQuote(inner)} kiln ${processPidFile(processId)} ${dir} ${assignments.join(" ")} bash -lc ${shellQuote(command)}`;
+  return `setsid -w bash -c ${shellQuote(inner)} kiln ${processPidFile(layout, processId)} ${dir} ${assignments(env)} bash -lc ${shellQuote(command)}`;
 }
 
 /** Kills a background process's whole group (SIGTERM, SIGKILL after the grace period). */
-export function stopProcessScript(processId: string, graceMs: number): string {
-  return killGroup(processPidFile(processId), graceMs);
+export function stopProcessScript(layout: SandboxLayout, processId: string, graceMs: number): string {
+  return killGroup(processPidFile(layout, processId), graceMs);
+}
+
+/** An exec script as a session command (which has no cwd or environment of its own): in the project, with `env`. */
+export function sessionExecCommand(layout: SandboxLayout, env: Record<string, string>, script: string): string {
+  const project = shellQuote(layout.project);
+  return `cd -- ${project} 2>/dev/null || { printf 'the project directory %s is missing\\n' ${project}; exit 97; }; exec env -- ${assignments(env)} bash -c ${shellQuote(script)}`;
+}
+
+/** What a path of a batch read is: a regular file and its size, a directory, something else, or nothing. */
+export type PathKind = { kind: "file"; size: number } | { kind: "dir" } | { kind: "other" } | { kind: "missing" };
+
+/** Prints one line per path, in order: `f <size>`, `d`, `o` (a FIFO, a device: never read) or `n` (nothing there). */
+export function statScript(paths: string[]): string {
+  return [
+    `for p in ${paths.map(pathWord).join(" ")}; do`,
+    '  if [ -f "$p" ]; then printf \'f %s\\n\' "$(wc -c < "$p" | tr -d \' \')"',
+    '  elif [ -d "$p" ]; then echo d',
+    '  elif [ -e "$p" ]; then echo o',
+    "  else echo n; fi",
+    "done",
+  ].join("\n");
+}
+
+/** Parses what {@link statScript} printed; undefined when it does not account for every path. */
+export function parseStatOutput(output: string, count: number): PathKind[] | undefined {
+  const lines = output.split("\n").filter((line) => line !== "");
+  if (lines.length !== count) return undefined;
+  const kinds = lines.map((line): PathKind | undefined => {
+    const file = /^f (\d+)$/.exec(line);
+    if (file) return { kind: "file", size: Number(file[1]) };
+    return line === "d" ? { kind: "dir" } : line === "o" ? { kind: "other" } : line === "n" ? { kind: "missing" } : undefined;
+  });
+  return kinds.every((kind) => kind !== undefined) ? (kinds as PathKind[]) : undefined;
 }

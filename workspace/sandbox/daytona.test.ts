@@ -1,59 +1,34 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { Daytona } from "@daytonaio/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { silentLogger as quiet, startFakeDaytona, type FakeDaytona } from "../../test/fakes/daytona/server";
-import { createDaytonaProvider, type DaytonaProviderOptions } from "./daytona";
+import { startDaytonaHarness } from "../../test/fakes/daytona/harness";
+import { silentLogger as quiet, type FakeDaytona } from "../../test/fakes/daytona/server";
+import { createDaytonaProvider } from "./daytona";
 import { KILN_LABEL, type SandboxInfo, type SandboxProvider } from "./provider";
-import { describeProviderSuite, freePort } from "./provider-suite";
+import { describeProviderSuite, waitFor } from "./provider-suite";
 
 /**
  * Names, kinds and digests of everything below the fake's data directory except what a sandbox may
- * change: the Daytona project directories (`<local id>/project/project`), the provider's bookkeeping
- * (`.kiln`) and the local sandboxes' state files.
+ * change: the Daytona project directories (`<local id>/project/home/daytona/project`), the provider's
+ * bookkeeping (`.kiln` beside them) and the local sandboxes' state files.
  */
 async function fingerprint(root: string, dir = root): Promise<string> {
   const lines: string[] = [];
   for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
     const full = join(dir, entry.name);
     const path = relative(root, full);
-    if (/^[^/]+\/project\/(project|\.kiln)$/.test(path) || entry.name === "sandbox.json") continue;
+    if (/^[^/]+\/project\/home\/daytona\/(project|\.kiln)$/.test(path) || entry.name === "sandbox.json") continue;
     if (entry.isDirectory()) lines.push(`${path}/`, await fingerprint(root, full));
     else lines.push(`${path} ${entry.isFile() ? createHash("sha256").update(await readFile(full)).digest("hex") : "other"}`);
   }
   return lines.join("\n");
 }
 
-/** A fake Daytona API and a Daytona provider (the real SDK, polling over HTTP) pointed at it. */
-async function makeDaytona(options: Partial<DaytonaProviderOptions> = {}) {
-  const devPort = await freePort();
-  const root = await mkdtemp(join(tmpdir(), "kiln-daytona-test-"));
-  const fake = await startFakeDaytona({ previewPorts: [devPort, devPort], log: quiet, root, pageSize: 2 });
-  const provider = createDaytonaProvider({
-    apiKey: fake.apiKey,
-    apiUrl: fake.apiUrl,
-    autoStopMinutes: 15,
-    autoArchiveMinutes: 7 * 24 * 60,
-    public: false,
-    log: quiet,
-    useDeprecatedPolling: true,
-    killGraceMs: 500,
-    startTimeoutSeconds: 20,
-    ...options,
-  });
-  const cleanup = async () => {
-    await provider.close();
-    await fake.close();
-    await rm(root, { recursive: true, force: true });
-  };
-  return { fake, provider, devPort, cleanup, outsideFingerprint: () => fingerprint(root) };
-}
-
-describeProviderSuite("daytona (fake)", async () => {
-  const { provider, devPort, cleanup, outsideFingerprint } = await makeDaytona();
-  return { provider, devPort, outsideFingerprint, cleanup };
+describeProviderSuite("daytona (fake, as real Daytona behaves)", async () => {
+  const { provider, devPort, cleanup, root } = await startDaytonaHarness();
+  return { provider, devPort, outsideFingerprint: () => fingerprint(root), cleanup };
 });
 
 describe("daytona sandbox provider", () => {
@@ -64,7 +39,7 @@ describe("daytona sandbox provider", () => {
   let sandbox: SandboxInfo;
 
   beforeAll(async () => {
-    ({ fake, provider, cleanup, devPort } = await makeDaytona());
+    ({ fake, provider, cleanup, devPort } = await startDaytonaHarness());
     sandbox = await provider.create({ workspaceId: "wsp_day", projectId: "prj_day" });
   });
   afterAll(() => cleanup());
@@ -91,7 +66,7 @@ describe("daytona sandbox provider", () => {
     const uploads = requestsTo("/files/bulk-upload");
     expect(uploads.length - uploadsBefore).toBe(1);
     expect((uploads.at(-1)?.body as { files: Array<{ path: string }> }).files.map((file) => file.path)).toEqual(
-      files.map((file) => `/home/daytona/project/${file.path}`),
+      files.map((file) => `${fake.sandbox(sandbox.id)!.home}/project/${file.path}`),
     );
     expect(await provider.readFiles(sandbox.id, files.map((file) => file.path))).toEqual(files);
     expect(requestsTo("/files/bulk-download").length - downloadsBefore).toBe(1);
@@ -149,12 +124,31 @@ describe("daytona sandbox provider", () => {
     }
   });
 
-  it("gives a private preview link with its token", async () => {
+  it("gives browsers a signed preview URL that opens the app without any header, never the standard token", async () => {
+    await provider.writeFiles(sandbox.id, [{ path: "app.cjs", content: Buffer.from('require("node:http").createServer((q, s) => s.end("signed ok")).listen(Number(process.env.PORT))') }]);
+    const { processId } = await provider.startProcess(sandbox.id, { name: "signed", command: "node app.cjs", env: { PORT: String(devPort) } });
     const link = await provider.previewUrl(sandbox.id, devPort);
-    expect(link.url).toContain(String(devPort));
-    expect(fake.checkPreviewToken(sandbox.id, link.token as string)).toBe(true);
-    expect(fake.checkPreviewToken(sandbox.id, "forged")).toBe(false);
-    expect(requestsTo(`/api/sandbox/${sandbox.id}/ports/${devPort}/preview-url`, "GET")).toHaveLength(1);
+    expect(link).toEqual({ url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/$/), expiresAt: expect.any(String) });
+    expect(Date.parse(link.expiresAt!) - Date.now()).toBeGreaterThan(3500 * 1000);
+    const page = await waitFor("the app through the signed URL", async () => {
+      const answer = await fetch(link.url).catch(() => undefined);
+      return answer?.status === 200 ? answer.text() : undefined;
+    });
+    expect(page).toBe("signed ok");
+    for (const token of fake.standardTokens()) expect(JSON.stringify(link)).not.toContain(token);
+    expect(requestsTo(`/ports/${devPort}/preview-url`, "GET")).toEqual([]);
+    expect(await provider.previewUrl(sandbox.id, devPort)).toEqual(link);
+    expect(requestsTo(`/ports/${devPort}/signed-preview-url`, "GET")).toHaveLength(1);
+    await provider.stopProcess(sandbox.id, processId);
+  });
+
+  it("revokes the signed URLs it handed out when the sandbox is stopped", async () => {
+    const link = await provider.previewUrl(sandbox.id, devPort);
+    await provider.stop(sandbox.id);
+    expect(requestsTo("/expire").length).toBeGreaterThanOrEqual(1);
+    await provider.start(sandbox.id);
+    expect(await (await fetch(link.url)).json()).toMatchObject({ statusCode: 401, source: "DAYTONA_PROXY" });
+    expect((await provider.previewUrl(sandbox.id, devPort)).url).not.toBe(link.url);
   });
 
   it("surfaces Daytona's reason for a sandbox in error", async () => {
@@ -166,11 +160,24 @@ describe("daytona sandbox provider", () => {
     expect(await provider.get(broken.id)).toMatchObject({ state: "error", error: "snapshot build failed: npm ERR!" });
   });
 
-  it("fails a create whose sandbox ends in error, with Daytona's reason", async () => {
+  it("fails a create whose sandbox ends in error (Daytona's 400), with Daytona's reason, and deletes what it left", async () => {
     fake.faults.failNextCreate("no runner available in region us");
     await expect(provider.create({ workspaceId: "wsp_nostart", projectId: "prj_day" })).rejects.toMatchObject({
       code: "failed_precondition",
-      message: expect.stringContaining("no runner available in region us"),
+      message: "Daytona: the new sandbox did not start: no runner available in region us",
+    });
+    const left = requestsTo("/api/sandbox", "POST").at(-1);
+    expect(left?.status).toBe(400);
+    const doomed = [...fake.requests].reverse().find((request) => request.method === "DELETE");
+    expect(doomed?.path).toMatch(/^\/api\/sandbox\/sbx-fake-/);
+    expect(fake.sandbox(doomed!.path.split("/").at(-1)!)?.state ?? "gone").toMatch(/destroying|gone/);
+  });
+
+  it("answers resource_exhausted with Daytona's words when a quota is reached", async () => {
+    fake.faults.exceedQuotaOnNextCreate("Total CPU limit exceeded. Maximum allowed: 4");
+    await expect(provider.create({ workspaceId: "wsp_quota", projectId: "prj_day" })).rejects.toMatchObject({
+      code: "resource_exhausted",
+      message: expect.stringContaining("Total CPU limit exceeded. Maximum allowed: 4"),
     });
   });
 

@@ -1,9 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { Daytona, DaytonaError, DaytonaNotFoundError, DaytonaTimeoutError, type Sandbox } from "@daytonaio/sdk";
+import { Daytona, DaytonaTimeoutError, type Sandbox } from "@daytonaio/sdk";
 import { AppError, invalidArgument, notFound } from "../../lib/errors";
 import type { Logger } from "../../lib/log";
 import { describePath, safeRelativePath } from "../../lib/paths";
 import { checkExecRequest, checkProcessRequest } from "./command-checks";
+import { ActivityKeeper } from "./daytona-activity";
+import { daytonaFailure, failedStartReason, isRetryable, messageOf, retrying, statusOf, STATE_CHANGE_RETRIES, type RetryPolicy } from "./daytona-errors";
+import { readSandboxFiles } from "./daytona-files";
+import { PreviewLinks } from "./daytona-previews";
 import {
   bashCommand,
   cancelExecScript,
@@ -12,15 +16,21 @@ import {
   diagnoseWritesScript,
   execScript,
   EXIT,
+  layoutOf,
   listScript,
   parseExecOutput,
   parseListOutput,
+  parsePreflight,
+  preflightScript,
   prepareProcessScript,
   processCommand,
-  PROJECT_IN_HOME,
   renameScript,
+  sessionExecCommand,
   stopProcessScript,
+  type SandboxLayout,
 } from "./daytona-scripts";
+import { cleanLogs, EndedProcesses, runInSession, tailOf } from "./daytona-sessions";
+import { infoOf, stateOf } from "./daytona-state";
 import { checkWrites } from "./sandbox-files";
 import {
   KILN_LABEL,
@@ -37,7 +47,7 @@ import {
   type ProviderHealth,
   type SandboxInfo,
   type SandboxProvider,
-  type SandboxState,
+  type SandboxSpec,
 } from "./provider";
 
 /** Configuration of the Daytona sandbox provider. */
@@ -49,87 +59,54 @@ export interface DaytonaProviderOptions {
   target?: string;
   /** Idle minutes before Daytona stops a sandbox (0: never). Minutes, not seconds. */
   autoStopMinutes: number;
-  /** Minutes a stopped sandbox stays before Daytona archives it. */
+  /** Minutes a stopped sandbox stays before Daytona archives it (Daytona caps it at 43200). */
   autoArchiveMinutes: number;
-  /** Public previews (anyone with the URL); private by default, reached with the preview token. */
+  /** Public previews (anyone with the URL); private by default, reached through signed preview URLs. */
   public: boolean;
   /** When set, preview links are only given for these ports (inclusive). */
   previewPorts?: [number, number];
-  /** A snapshot to create sandboxes from (Daytona's default when unset). */
+  /** A snapshot to create sandboxes from (Daytona's default when unset); its image decides the user and home. */
   snapshot?: string;
   log: Logger;
   /** Poll sandbox states over HTTP instead of a socket.io connection (tests against the fake). */
   useDeprecatedPolling?: boolean;
-  /** How long create and start wait for `started` (120 s by default). */
+  /** How long create, start and stop wait for their state (120 s by default). */
   startTimeoutSeconds?: number;
+  /** How long an archived sandbox may take to restore before it counts as failed (45 min by default). */
+  restoreTimeoutMinutes?: number;
+  /** How long a signed preview URL is valid (3600 s by default; 60 to 86400). */
+  previewTtlSeconds?: number;
   /** Between SIGTERM and SIGKILL when a command is killed (2 s by default). */
   killGraceMs?: number;
   /** The largest file `readFiles` returns (32 MiB by default). */
   maxReadBytes?: number;
+  /** Commands allowed to run at least this long go as async session commands, polled (45 s by default: proxies cut long requests). */
+  asyncExecAfterMs?: number;
+  /** Keeping sandboxes awake while in use; off when auto-stop is off. */
+  activity?: {
+    /** Between two refreshes (60 s by default, at most a third of the auto-stop time). */
+    intervalMs?: number;
+    /** Awake for this long after each use (10 min by default): a job's model turns between tool calls. */
+    afterUseMs?: number;
+    /** Awake for this long after a preview link was handed out, never past its expiry (30 min by default). */
+    previewMs?: number;
+  };
+  /** Waits on 409/429 answers ({@link STATE_CHANGE_RETRIES} by default). */
+  retries?: RetryPolicy;
 }
 
-/** The sandbox user's home in Daytona's snapshots; the project lives in {@link PROJECT_DIR}. */
-const HOME_DIR = "/home/daytona";
-/** The project root inside a sandbox: every relative path maps below it. */
-export const PROJECT_DIR = `${HOME_DIR}/${PROJECT_IN_HOME}`;
 /** Seconds Daytona's own execute timeout allows beyond ours, so ours (which keeps the output) fires first. */
 const EXECUTE_BACKSTOP_SECONDS = 15;
+/** How long a start waits for an archived sandbox before answering `restoring` (restores take minutes). */
+const ARCHIVED_START_WAIT_SECONDS = 5;
+/** How long `list` hides a sandbox this provider deleted: Daytona's list shows deleted ones as started for a while. */
+const TOMBSTONE_MS = 15 * 60_000;
 const MAX_LABEL_VALUE = 200;
 /** Daytona ids and names as accepted in a URL path segment. */
 const SANDBOX_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** Background processes' sessions; async commands' sessions are `kilnx-<execId>`. */
 const PROCESS_ID = /^kiln-[A-Za-z0-9._-]{1,100}$/;
-
-/** Daytona's states as the provider interface names them. */
-export function stateOf(state: string | undefined): SandboxState {
-  switch (state) {
-    case "started":
-      return "running";
-    case "stopped":
-    case "stopping":
-    case "paused":
-    case "pausing":
-      return "stopped";
-    case "archived":
-    case "archiving":
-      return "archived";
-    case "error":
-    case "build_failed":
-      return "error";
-    case "destroyed":
-    case "destroying":
-      return "gone";
-    default:
-      return "creating";
-  }
-}
-
-function infoOf(sandbox: Sandbox): SandboxInfo {
-  const state = stateOf(sandbox.state);
-  return {
-    id: sandbox.id,
-    state,
-    ...(state === "error" ? { error: sandbox.errorReason || `Daytona reports the sandbox as ${sandbox.state}` } : {}),
-    labels: { ...sandbox.labels },
-  };
-}
-
-function statusOf(err: unknown): number | undefined {
-  return err instanceof DaytonaError ? err.statusCode : undefined;
-}
-
-/** A Daytona SDK failure while doing `what` as the AppError a caller can act on. */
-function daytonaFailure(err: unknown, what: string): AppError {
-  if (err instanceof AppError) return err;
-  const status = statusOf(err);
-  const message = `Daytona: ${what} failed: ${(err as Error)?.message ?? String(err)}`;
-  const details = status === undefined ? null : { daytonaStatus: status };
-  if (status === 404) return new AppError("not_found", message, details);
-  if (status === 401 || status === 403) return new AppError("unavailable", `${message} (check DAYTONA_API_KEY)`, details);
-  if (status === 429) return new AppError("resource_exhausted", message, details);
-  if (status === 408 || status === 504 || err instanceof DaytonaTimeoutError) return new AppError("deadline_exceeded", message, details);
-  if (status === 400 || status === 409 || status === 422) return new AppError("failed_precondition", message, details);
-  return new AppError("unavailable", message, details);
-}
+const OUR_SESSION = /^kilnx?-/;
 
 function checkLabelValue(field: string, value: unknown): void {
   if (typeof value !== "string" || value === "" || value.length > MAX_LABEL_VALUE) {
@@ -137,20 +114,20 @@ function checkLabelValue(field: string, value: unknown): void {
   }
 }
 
-/** A project path (checked, normalised) as the absolute sandbox path of the toolbox API. */
-function sandboxPath(relative: string): string {
-  return relative === "" ? PROJECT_DIR : `${PROJECT_DIR}/${relative}`;
-}
-
 function emptyResult(over: Partial<ExecResult>): ExecResult {
   return { exitCode: null, output: "", stdout: "", stderr: "", timedOut: false, cancelled: false, droppedBytes: 0, durationMs: 0, ...over };
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /**
- * The Daytona sandbox provider, on the real `@daytonaio/sdk`: sandboxes labelled as Kiln's, private by
- * default, auto-stopped and auto-archived after the configured minutes; files through the bulk
- * upload/download endpoints (one request for N files); listings, deletes, renames and commands through
- * `process.executeCommand` running the scripts of daytona-scripts.ts; dev servers in sessions.
+ * The Daytona sandbox provider, on the real `@daytonaio/sdk`, for Daytona as it really behaves
+ * (notes/daytona-real.md): sandboxes labelled as Kiln's, private by default (browsers get signed preview
+ * URLs, never the standard token), auto-stopped (kept awake while in use) and auto-archived; every path
+ * below the home the sandbox reports; files through the bulk upload/download endpoints (sizes checked
+ * first); listings, deletes, renames and commands through the scripts of daytona-scripts.ts (long ones as
+ * polled session commands); dev servers in sessions, deleted when they end. State changes wait out
+ * Daytona's 409s, deletes count `destroying` as done, archived sandboxes answer `restoring`.
  */
 export function createDaytonaProvider(options: DaytonaProviderOptions): SandboxProvider {
   return new DaytonaProvider(options);
@@ -162,10 +139,18 @@ class DaytonaProvider implements SandboxProvider {
   private readonly log: Logger;
   /** Sandbox objects by id (they carry the toolbox client); dropped whenever a call suggests they are stale. */
   private readonly sandboxes = new Map<string, Sandbox>();
+  /** Each sandbox's home and the places below it, asked once per sandbox (with the image's preflight). */
+  private readonly layouts = new Map<string, Promise<SandboxLayout>>();
   /** The session command of each background process this provider started. */
   private readonly commandIds = new Map<string, string>();
+  private readonly ended = new EndedProcesses();
+  /** Sandboxes this provider deleted, and when (Daytona's list still shows them for a while). */
+  private readonly tombstones = new Map<string, number>();
+  private readonly previews: PreviewLinks;
+  private readonly keeper: ActivityKeeper | undefined;
   private readonly graceMs: number;
   private readonly startTimeout: number;
+  private readonly retries: RetryPolicy;
 
   constructor(private readonly options: DaytonaProviderOptions) {
     this.daytona = new Daytona({
@@ -177,92 +162,187 @@ class DaytonaProvider implements SandboxProvider {
     this.log = options.log.child({ provider: "daytona" });
     this.graceMs = options.killGraceMs ?? 2000;
     this.startTimeout = options.startTimeoutSeconds ?? 120;
+    this.retries = options.retries ?? STATE_CHANGE_RETRIES;
+    this.previews = new PreviewLinks(options.previewTtlSeconds ?? 3600, this.log);
+    if (options.autoStopMinutes > 0) {
+      const interval = options.activity?.intervalMs ?? Math.min(60_000, (options.autoStopMinutes * 60_000) / 3);
+      this.keeper = new ActivityKeeper((id) => this.refreshActivity(id), interval, this.log);
+    }
+  }
+
+  private info(sandbox: Sandbox): SandboxInfo {
+    return infoOf(sandbox, { timeoutMs: (this.options.restoreTimeoutMinutes ?? 45) * 60_000, now: Date.now() });
+  }
+
+  private async refreshActivity(id: string): Promise<void> {
+    const sandbox = this.sandboxes.get(id) ?? (await this.fetch(id));
+    await sandbox.refreshActivity().catch((err: unknown) => {
+      throw statusOf(err) === 404 ? notFound("sandbox", id) : err;
+    });
   }
 
   /** The sandbox as Daytona knows it now; `not_found` when it no longer exists. */
   private async fetch(id: string): Promise<Sandbox> {
     if (typeof id !== "string" || !SANDBOX_ID.test(id)) throw notFound("sandbox", String(id));
     try {
-      const sandbox = await this.daytona.get(id);
+      const sandbox = await retrying(() => this.daytona.get(id), this.retries);
       this.sandboxes.set(id, sandbox);
       return sandbox;
     } catch (err) {
       this.sandboxes.delete(id);
-      if (err instanceof DaytonaNotFoundError || statusOf(err) === 404) throw notFound("sandbox", id);
+      if (statusOf(err) === 404) throw notFound("sandbox", id);
       throw daytonaFailure(err, `reading sandbox ${id}`);
     }
   }
 
   private notRunning(sandbox: Sandbox): AppError {
-    const info = infoOf(sandbox);
+    const info = this.info(sandbox);
     if (info.state === "gone") return notFound("sandbox", sandbox.id);
     const reason = info.error ? ` (${info.error})` : "";
     return new AppError("failed_precondition", `sandbox ${JSON.stringify(sandbox.id)} is ${info.state}${reason}; start it first`, { state: info.state });
   }
 
-  /** A started sandbox: the cached object when it was started, else a fresh read. */
+  /** A started sandbox that is meant to stay started: the cached object when it was, else a fresh read. */
   private async running(id: string): Promise<Sandbox> {
     const cached = this.sandboxes.get(id);
-    if (cached?.state === "started") return cached;
+    if (cached && stateOf(cached.state, cached.desiredState) === "running") return cached;
     const sandbox = await this.fetch(id);
-    if (sandbox.state !== "started") throw this.notRunning(sandbox);
+    if (stateOf(sandbox.state, sandbox.desiredState) !== "running") throw this.notRunning(sandbox);
     return sandbox;
   }
 
   /**
-   * A toolbox call on a started sandbox. On failure the sandbox is read again: gone is `not_found`,
-   * no longer started is `failed_precondition`, else the failure itself.
+   * Where the sandbox keeps things: its user's home as the daemon reports it (root's on `node:*` images),
+   * checked once per sandbox together with what the image must have for the scripts (a clear
+   * `failed_precondition` naming what is missing, remembered; other failures are asked again next time).
    */
-  private async toolbox<T>(id: string, what: string, call: (sandbox: Sandbox) => Promise<T>): Promise<T> {
+  private layout(sandbox: Sandbox): Promise<SandboxLayout> {
+    let layout = this.layouts.get(sandbox.id);
+    if (!layout) {
+      layout = (async () => {
+        const home = await sandbox.getUserHomeDir().catch((err: unknown) => {
+          throw daytonaFailure(err, `asking sandbox ${sandbox.id} for its home directory`);
+        });
+        const found = layoutOf(home);
+        const checked = await sandbox.process.executeCommand(bashCommand(preflightScript()), found.home, undefined, 60);
+        const missing = parsePreflight(checked.result);
+        if (missing.length > 0) {
+          throw new AppError(
+            "failed_precondition",
+            `Daytona: the image of sandbox ${sandbox.id} lacks what Kiln's scripts need: ${missing.join(", ")}; use a Debian or Ubuntu based image (Daytona's default snapshot, node:<version>-bookworm or -slim)`,
+            { missing },
+          );
+        }
+        return found;
+      })();
+      this.layouts.set(sandbox.id, layout);
+      layout.catch((err: unknown) => {
+        if (!(err instanceof AppError && err.code === "failed_precondition")) this.layouts.delete(sandbox.id);
+      });
+    }
+    return layout;
+  }
+
+  /**
+   * A toolbox call on a started sandbox, in its layout; the sandbox stays awake a while after it. On
+   * failure the sandbox is read again: gone is `not_found`, no longer started is `failed_precondition`.
+   */
+  private async toolbox<T>(id: string, what: string, call: (sandbox: Sandbox, layout: SandboxLayout) => Promise<T>): Promise<T> {
     const sandbox = await this.running(id);
     try {
-      return await call(sandbox);
+      const layout = await this.layout(sandbox);
+      this.keeper?.extend(id, Date.now() + (this.options.activity?.afterUseMs ?? 10 * 60_000));
+      return await call(sandbox, layout);
     } catch (err) {
       if (err instanceof AppError) throw err;
       this.sandboxes.delete(id);
       const fresh = await this.fetch(id);
-      if (fresh.state !== "started") throw this.notRunning(fresh);
+      if (stateOf(fresh.state, fresh.desiredState) !== "running") throw this.notRunning(fresh);
       throw daytonaFailure(err, what);
     }
   }
 
   /** Runs a script in the project directory; its exit code and output (capped by the script itself). */
   private async script(id: string, what: string, script: string): Promise<{ exitCode: number; output: string }> {
-    const response = await this.toolbox(id, what, (sandbox) => sandbox.process.executeCommand(bashCommand(script), PROJECT_DIR, undefined, 600));
+    const response = await this.toolbox(id, what, (sandbox, layout) => sandbox.process.executeCommand(bashCommand(script), layout.project, undefined, 600));
     return { exitCode: response.exitCode, output: response.result };
   }
 
-  async create(spec: { workspaceId: string; projectId: string }): Promise<SandboxInfo> {
+  /**
+   * Repeats `step` on a fresh read of the sandbox until it answers (a state change is done), waiting out
+   * Daytona's 409s and 429s with a growing pause, for at most the start timeout.
+   */
+  private async settle(id: string, what: string, step: (sandbox: Sandbox, remainingSeconds: number) => Promise<SandboxInfo | undefined>): Promise<SandboxInfo> {
+    const deadline = Date.now() + this.startTimeout * 1000;
+    for (let attempt = 0; ; attempt++) {
+      const sandbox = await this.fetch(id);
+      const remaining = Math.max(1, (deadline - Date.now()) / 1000);
+      try {
+        const done = await step(sandbox, remaining);
+        if (done) return done;
+      } catch (err) {
+        this.sandboxes.delete(id);
+        if (err instanceof AppError) throw err;
+        if (!isRetryable(err) || Date.now() >= deadline) throw daytonaFailure(err, `${what} (it was ${sandbox.state})`);
+      }
+      if (Date.now() >= deadline) throw new AppError("deadline_exceeded", `Daytona: ${what} did not finish within ${this.startTimeout} s (the sandbox is ${sandbox.state})`);
+      await sleep(Math.min(this.retries.maxMs, this.retries.baseMs * 2 ** Math.min(attempt, 10)));
+    }
+  }
+
+  async create(spec: SandboxSpec): Promise<SandboxInfo> {
     checkLabelValue("workspaceId", spec.workspaceId);
     checkLabelValue("projectId", spec.projectId);
     let sandbox: Sandbox;
     try {
-      sandbox = await this.daytona.create(
-        {
-          language: "typescript",
-          labels: kilnLabels(spec),
-          autoStopInterval: this.options.autoStopMinutes,
-          autoArchiveInterval: this.options.autoArchiveMinutes,
-          public: this.options.public,
-          ...(this.options.snapshot ? { snapshot: this.options.snapshot } : {}),
-        },
-        { timeout: this.startTimeout },
+      sandbox = await retrying(
+        () =>
+          this.daytona.create(
+            {
+              language: "typescript",
+              labels: kilnLabels(spec),
+              autoStopInterval: this.options.autoStopMinutes,
+              autoArchiveInterval: this.options.autoArchiveMinutes,
+              public: this.options.public,
+              ...(this.options.snapshot ? { snapshot: this.options.snapshot } : {}),
+            },
+            { timeout: this.startTimeout },
+          ),
+        this.retries,
       );
     } catch (err) {
-      if (err instanceof DaytonaError && /failed to start with status/.test(err.message)) {
-        throw new AppError("failed_precondition", `Daytona: the new sandbox did not start: ${err.message}`, { workspaceId: spec.workspaceId });
-      }
-      throw daytonaFailure(err, `creating a sandbox for workspace ${spec.workspaceId}`);
+      const reason = failedStartReason(err);
+      if (reason === undefined) throw daytonaFailure(err, `creating a sandbox for workspace ${spec.workspaceId}`);
+      await this.removeFailed(spec.workspaceId);
+      throw new AppError("failed_precondition", `Daytona: the new sandbox did not start: ${reason}`, { workspaceId: spec.workspaceId });
     }
     this.sandboxes.set(sandbox.id, sandbox);
-    await this.toolbox(sandbox.id, "creating the project directory", (started) => started.fs.createFolder(PROJECT_DIR, "755"));
-    this.log.info("daytona sandbox created", { sandboxId: sandbox.id, workspaceId: spec.workspaceId });
-    return infoOf(sandbox);
+    try {
+      await this.toolbox(sandbox.id, "creating the project directory", (started, layout) => started.fs.createFolder(layout.project, "755"));
+    } catch (err) {
+      // A sandbox that cannot serve (an image without bash or GNU tools, a home it cannot use) is not kept.
+      await this.delete(sandbox.id).catch((cleanup: unknown) => this.log.warn("deleting a sandbox that failed to set up failed", { sandboxId: sandbox.id, reason: messageOf(cleanup) }));
+      throw err;
+    }
+    // Templates reach Daytona as snapshots (issue 13's Daytona part): until then a Daytona sandbox starts empty.
+    this.log.info("daytona sandbox created", { sandboxId: sandbox.id, workspaceId: spec.workspaceId, templateNotApplied: spec.template?.name });
+    return this.info(sandbox);
+  }
+
+  /** Deletes the sandboxes a failed create left in error (they count against the organisation's quota); best effort. */
+  private async removeFailed(workspaceId: string): Promise<void> {
+    try {
+      for await (const left of this.daytona.list({ labels: { [KILN_LABEL]: "true", "kiln.workspace": workspaceId } })) {
+        if (this.info(left).state === "error") await this.delete(left.id).catch((err: unknown) => this.log.warn("deleting a sandbox that failed to start failed", { sandboxId: left.id, reason: messageOf(err) }));
+      }
+    } catch (err) {
+      this.log.warn("finding the sandbox that failed to start failed", { workspaceId, reason: messageOf(err) });
+    }
   }
 
   async get(id: string): Promise<SandboxInfo> {
     try {
-      return infoOf(await this.fetch(id));
+      return this.info(await this.fetch(id));
     } catch (err) {
       if (err instanceof AppError && err.code === "not_found") return { id, state: "gone", labels: {} };
       throw err;
@@ -270,11 +350,13 @@ class DaytonaProvider implements SandboxProvider {
   }
 
   async list(): Promise<SandboxInfo[]> {
+    const now = Date.now();
+    for (const [id, deletedAt] of this.tombstones) if (now - deletedAt > TOMBSTONE_MS) this.tombstones.delete(id);
     const found: SandboxInfo[] = [];
     try {
       for await (const sandbox of this.daytona.list({ labels: { [KILN_LABEL]: "true" } })) {
-        const info = infoOf(sandbox);
-        if (info.state !== "gone") found.push(info);
+        const info = this.info(sandbox);
+        if (info.state !== "gone" && !this.tombstones.has(sandbox.id)) found.push(info);
       }
     } catch (err) {
       throw daytonaFailure(err, "listing Kiln's sandboxes");
@@ -283,45 +365,79 @@ class DaytonaProvider implements SandboxProvider {
   }
 
   async start(id: string): Promise<SandboxInfo> {
-    const sandbox = await this.fetch(id);
-    const state = stateOf(sandbox.state);
-    if (state === "running") return infoOf(sandbox);
-    if (state === "gone") throw notFound("sandbox", id);
-    if (state === "error") throw this.notRunning(sandbox);
-    try {
-      if (sandbox.state === "stopping") await sandbox.waitUntilStopped(this.startTimeout);
-      if (state === "creating") await sandbox.waitUntilStarted(this.startTimeout);
-      else await sandbox.start(this.startTimeout);
-    } catch (err) {
-      this.sandboxes.delete(id);
-      throw daytonaFailure(err, `starting sandbox ${id} (it was ${sandbox.state})`);
-    }
-    this.log.info("daytona sandbox started", { sandboxId: id, from: state });
-    return infoOf(sandbox);
+    const info = await this.settle(id, `starting sandbox ${id}`, async (sandbox, remaining) => {
+      const current = this.info(sandbox);
+      if (current.state === "running" || current.state === "restoring") return current;
+      if (current.state === "gone") throw notFound("sandbox", id);
+      if (current.state === "error") throw this.notRunning(sandbox);
+      if (current.state === "creating") {
+        await sandbox.waitUntilStarted(remaining);
+        return this.info(sandbox);
+      }
+      // Still on its way to stopped (auto-stop, a stop elsewhere): let it get there, then start it.
+      if (sandbox.state !== "stopped" && sandbox.state !== "archived") return undefined;
+      if (sandbox.state === "stopped") {
+        await sandbox.start(remaining);
+        return this.info(sandbox);
+      }
+      try {
+        await sandbox.start(ARCHIVED_START_WAIT_SECONDS);
+      } catch (err) {
+        if (!(err instanceof DaytonaTimeoutError)) throw err;
+      }
+      return this.info(sandbox);
+    });
+    this.log.info("daytona sandbox started", { sandboxId: id, state: info.state });
+    return info;
   }
 
   async stop(id: string): Promise<SandboxInfo> {
-    const sandbox = await this.fetch(id);
-    if (sandbox.state === "started") {
-      try {
-        await sandbox.stop(this.startTimeout);
-      } catch (err) {
-        this.sandboxes.delete(id);
-        throw daytonaFailure(err, `stopping sandbox ${id}`);
+    return this.settle(id, `stopping sandbox ${id}`, async (sandbox, remaining) => {
+      const current = this.info(sandbox);
+      if (current.state === "gone") throw notFound("sandbox", id);
+      if (sandbox.state === "started" && sandbox.desiredState !== "stopped") {
+        this.keeper?.drop(id);
+        await this.previews.revokeAll(sandbox);
+        await sandbox.stop(remaining);
+        return this.info(sandbox);
       }
-    }
-    return infoOf(sandbox);
+      if (sandbox.state === "started" || sandbox.state === "stopping") {
+        await sandbox.waitUntilStopped(remaining);
+        return this.info(sandbox);
+      }
+      // Starting or restoring: a stop now would answer 409; wait for it to settle.
+      return current.state === "creating" || current.state === "restoring" ? undefined : current;
+    });
   }
 
   async delete(id: string): Promise<void> {
     const sandbox = await this.fetch(id);
+    if (this.info(sandbox).state === "gone") throw notFound("sandbox", id);
+    this.keeper?.drop(id);
+    const deleted = async (): Promise<boolean> => {
+      try {
+        await sandbox.delete();
+        return true;
+      } catch (err) {
+        const status = statusOf(err);
+        if (status === 404) return true;
+        if (status !== 409) throw err;
+        // Deleted by another caller meanwhile (a second delete answers 409), or a state change in the way.
+        const again = await this.get(id);
+        if (again.state === "gone") return true;
+        throw err;
+      }
+    };
     try {
-      await sandbox.delete();
+      await retrying(deleted, this.retries);
     } catch (err) {
-      if (!(err instanceof DaytonaNotFoundError)) throw daytonaFailure(err, `deleting sandbox ${id}`);
+      throw daytonaFailure(err, `deleting sandbox ${id}`);
     } finally {
       this.sandboxes.delete(id);
     }
+    this.tombstones.set(id, Date.now());
+    this.layouts.delete(id);
+    this.previews.forget(id);
     this.log.info("daytona sandbox deleted", { sandboxId: id });
   }
 
@@ -331,18 +447,20 @@ class DaytonaProvider implements SandboxProvider {
       await this.running(id);
       return;
     }
-    const uploads = checked.map((file) => ({ source: Buffer.from(file.content), destination: sandboxPath(file.relative) }));
     try {
-      await this.toolbox(id, `uploading ${checked.length} files`, (sandbox) => sandbox.fs.uploadFiles(uploads));
+      await this.toolbox(id, `uploading ${checked.length} files`, (sandbox, layout) =>
+        sandbox.fs.uploadFiles(checked.map((file) => ({ source: Buffer.from(file.content), destination: `${layout.project}/${file.relative}` }))),
+      );
     } catch (err) {
       // Refused by Daytona while the sandbox runs (not a state or transport problem): find the path in the way.
+      // Daytona's uploads are not atomic: the other files of the batch may have been written.
       if (!(err instanceof AppError) || err.details?.daytonaStatus === undefined) throw err;
       throw await this.explainFailedUpload(id, checked, err);
     }
-    const modes = checked.filter((_, index) => files[index].mode !== undefined);
+    const modes = checked.filter((_, index) => files[index]!.mode !== undefined);
     if (modes.length > 0) {
-      const chmod = await this.script(id, "setting file modes", chmodScript(modes.map((file) => ({ path: file.relative, mode: file.mode }))));
-      if (chmod.exitCode !== 0) throw new AppError("internal", `Daytona: setting file modes failed: ${chmod.output.trim()}`);
+      const chmod = await this.script(id, "setting file modes", chmodScript(modes.map((file) => ({ path: file.relative, mode: file.mode! }))));
+      if (chmod.exitCode !== 0) throw new AppError("internal", `Daytona: setting file modes failed: ${chmod.output.trim().slice(0, 500)}`);
     }
   }
 
@@ -363,23 +481,9 @@ class DaytonaProvider implements SandboxProvider {
       await this.running(id);
       return [];
     }
-    const maxBytes = this.options.maxReadBytes ?? 32 * 1024 * 1024;
-    const downloads = await this.toolbox(id, `downloading ${paths.length} files`, (sandbox) =>
-      sandbox.fs.downloadFiles(relative.map((path) => ({ source: sandboxPath(path) }))),
+    return this.toolbox(id, `reading ${paths.length} files`, (sandbox, layout) =>
+      readSandboxFiles(sandbox, layout, paths, relative, this.options.maxReadBytes ?? 32 * 1024 * 1024),
     );
-    return downloads.map((download, index): FileRead => {
-      const path = paths[index];
-      if (download.result !== undefined && download.error === undefined) {
-        const content = Buffer.isBuffer(download.result) ? download.result : Buffer.from(download.result);
-        return content.length > maxBytes ? { path, error: "too_large" } : { path, content };
-      }
-      const details = download.errorDetails;
-      const text = `${details?.code ?? ""} ${details?.message ?? download.error ?? ""}`;
-      if (details?.statusCode === 404 || /not.?found|no such file/i.test(text)) return { path, error: "not_found" };
-      if (/director/i.test(text)) return { path, error: "is_directory" };
-      if (details?.statusCode === 413 || /too.?large/i.test(text)) return { path, error: "too_large" };
-      throw new AppError("unavailable", `Daytona: reading ${describePath(path)} failed: ${download.error}`);
-    });
   }
 
   async listFiles(id: string, opts: ListFilesOptions): Promise<FileEntry[]> {
@@ -419,25 +523,22 @@ class DaytonaProvider implements SandboxProvider {
     if (req.signal?.aborted) return emptyResult({ cancelled: true });
     const execId = randomBytes(8).toString("hex");
     const script = execScript({ execId, command: req.command, cwd, timeoutMs: req.timeoutMs, graceMs: this.graceMs, maxOutputBytes: req.maxOutputBytes });
-    const backstop = Math.ceil((req.timeoutMs + this.graceMs) / 1000) + EXECUTE_BACKSTOP_SECONDS;
     const onAbort = () => {
-      sandbox.process.executeCommand(bashCommand(cancelExecScript(execId, this.graceMs)), PROJECT_DIR, undefined, 60).catch((err: Error) => {
-        this.log.warn("cancelling a daytona command failed", { sandboxId: id, reason: err.message });
-      });
+      void this.layout(sandbox)
+        .then((layout) => sandbox.process.executeCommand(bashCommand(cancelExecScript(execId, this.graceMs)), layout.project, undefined, 60))
+        .catch((err: unknown) => this.log.warn("cancelling a daytona command failed", { sandboxId: id, reason: messageOf(err) }));
     };
     req.signal?.addEventListener("abort", onAbort, { once: true });
+    const release = this.keeper?.lease(id);
     const started = performance.now();
     let result: string;
     try {
-      result = await this.toolbox(id, "running a command", async (current) => {
-        try {
-          return (await current.process.executeCommand(bashCommand(script), PROJECT_DIR, req.env, backstop)).result;
-        } catch (err) {
-          if (statusOf(err) === 408) return undefined;
-          throw err;
-        }
-      }).then((text) => text ?? "");
+      const longRunning = req.timeoutMs >= (this.options.asyncExecAfterMs ?? 45_000);
+      result = await this.toolbox(id, "running a command", (current, layout) =>
+        longRunning ? this.execInSession(current, layout, execId, script, req) : this.execInRequest(current, layout, script, req),
+      );
     } finally {
+      release?.();
       req.signal?.removeEventListener("abort", onAbort);
     }
     const durationMs = Math.round(performance.now() - started);
@@ -460,30 +561,66 @@ class DaytonaProvider implements SandboxProvider {
     };
   }
 
+  /** A short command in one request; Daytona's own timeout (408) loses the output: an empty result. */
+  private async execInRequest(sandbox: Sandbox, layout: SandboxLayout, script: string, req: ExecRequest): Promise<string> {
+    const backstop = Math.ceil((req.timeoutMs + this.graceMs) / 1000) + EXECUTE_BACKSTOP_SECONDS;
+    try {
+      const response = await sandbox.process.executeCommand(bashCommand(script), layout.project, req.env, backstop);
+      // A cwd the daemon cannot enter never runs the command: exitCode -1 and nothing printed.
+      if (response.exitCode === -1 && response.result === "") throw new AppError("internal", `Daytona could not run a command (exit code -1): the project directory ${layout.project} is missing`);
+      return response.result;
+    } catch (err) {
+      if (statusOf(err) === 408) return "";
+      throw err;
+    }
+  }
+
+  /** A long command as an async session command, polled to its end; the cancel path kills it as it kills any exec. */
+  private async execInSession(sandbox: Sandbox, layout: SandboxLayout, execId: string, script: string, req: ExecRequest): Promise<string> {
+    const deadlineMs = Date.now() + req.timeoutMs + this.graceMs + EXECUTE_BACKSTOP_SECONDS * 1000;
+    const run = await runInSession(sandbox, { sessionId: `kilnx-${execId}`, command: sessionExecCommand(layout, req.env ?? {}, script), deadlineMs }, this.log);
+    return run.finished ? (run.stdout ?? run.output) : "";
+  }
+
   async startProcess(id: string, req: ProcessRequest): Promise<{ processId: string }> {
     checkProcessRequest(req);
     const cwd = safeRelativePath("cwd", req.cwd ?? "", { allowRoot: true });
     const processId = `kiln-${req.name}-${randomBytes(6).toString("hex")}`;
-    const prepared = await this.script(id, "preparing a background process", prepareProcessScript(cwd));
+    const layout = await this.layout(await this.running(id));
+    const prepared = await this.script(id, "preparing a background process", prepareProcessScript(layout, cwd));
     if (prepared.exitCode === EXIT.badCwd) throw invalidArgument("cwd", `path ${describePath(req.cwd ?? "")} is not a directory of the project`);
     if (prepared.exitCode !== 0) throw new AppError("internal", `Daytona: preparing the process failed: ${prepared.output.trim().slice(0, 500)}`);
-    const clash = await this.runningProcessNamed(id, req.name);
+    const clash = await this.sweepSessions(id, req.name);
     if (clash) throw new AppError("already_exists", `a process named ${JSON.stringify(req.name)} is already running`, { processId: clash });
-    const command = processCommand(processId, cwd, req.env ?? {}, req.command);
+    const command = processCommand(layout, processId, cwd, req.env ?? {}, req.command);
     const { cmdId } = await this.toolbox(id, "starting a background process", async (sandbox) => {
       await sandbox.process.createSession(processId);
       return sandbox.process.executeSessionCommand(processId, { command, runAsync: true });
     });
-    this.commandIds.set(processId, cmdId);
+    if (cmdId) this.commandIds.set(processId, cmdId);
     this.log.info("daytona process started", { sandboxId: id, processId, name: req.name });
     return { processId };
   }
 
-  /** The id of a running background process named `name` (a session of ours whose command has not ended), if any. */
-  private async runningProcessNamed(id: string, name: string): Promise<string | undefined> {
-    const sessions = await this.toolbox(id, "listing background processes", (sandbox) => sandbox.process.listSessions());
-    const ours = new RegExp(`^kiln-${name.replace(/[.]/g, "\\.")}-[0-9a-f]{12}$`);
-    return sessions.find((session) => ours.test(session.sessionId) && session.commands?.some((command) => command.exitCode == null))?.sessionId;
+  /**
+   * Deletes the sessions of Kiln's that have ended (a replaced dev server, a command whose provider
+   * died); answers the id of a running process named `name`, if there is one.
+   */
+  private async sweepSessions(id: string, name: string): Promise<string | undefined> {
+    return this.toolbox(id, "listing background processes", async (sandbox) => {
+      const named = new RegExp(`^kiln-${name.replace(/[.]/g, "\\.")}-[0-9a-f]{12}$`);
+      let running: string | undefined;
+      for (const session of await sandbox.process.listSessions()) {
+        if (!OUR_SESSION.test(session.sessionId)) continue;
+        const live = session.commands?.some((command) => command.exitCode == null) ?? false;
+        if (live) {
+          if (named.test(session.sessionId)) running = session.sessionId;
+          continue;
+        }
+        await sandbox.process.deleteSession(session.sessionId).catch((err: unknown) => this.log.warn("deleting an ended session failed", { sandboxId: id, sessionId: session.sessionId, reason: messageOf(err) }));
+      }
+      return running;
+    });
   }
 
   /** The session command of a background process; `not_found` for a process this sandbox does not have. */
@@ -498,14 +635,14 @@ class DaytonaProvider implements SandboxProvider {
   }
 
   /** A session call, its 404 as the process's `not_found`. */
-  private async onProcess<T>(id: string, processId: string, what: string, call: (sandbox: Sandbox, cmdId: string) => Promise<T>): Promise<T> {
+  private async onProcess<T>(id: string, processId: string, what: string, call: (sandbox: Sandbox, cmdId: string, layout: SandboxLayout) => Promise<T>): Promise<T> {
     if (typeof processId !== "string" || !PROCESS_ID.test(processId)) {
       await this.running(id);
       throw notFound("process", String(processId));
     }
-    return this.toolbox(id, what, async (sandbox) => {
+    return this.toolbox(id, what, async (sandbox, layout) => {
       try {
-        return await call(sandbox, await this.commandOf(sandbox, processId));
+        return await call(sandbox, await this.commandOf(sandbox, processId), layout);
       } catch (err) {
         if (statusOf(err) === 404) throw notFound("process", processId);
         throw err;
@@ -513,29 +650,47 @@ class DaytonaProvider implements SandboxProvider {
     });
   }
 
+  /** Remembers how a process ended and deletes its session (its shell and logs would stay otherwise). */
+  private async retire(sandbox: Sandbox, processId: string, output: string, exitCode: number | null): Promise<void> {
+    this.ended.remember(processId, output, exitCode);
+    this.commandIds.delete(processId);
+    await sandbox.process.deleteSession(processId).catch((err: unknown) => this.log.warn("deleting an ended session failed", { sandboxId: sandbox.id, sessionId: processId, reason: messageOf(err) }));
+  }
+
   async processLogs(id: string, processId: string, opts?: { tailBytes?: number }): Promise<ProcessLogs> {
     const tailBytes = opts?.tailBytes;
     if (tailBytes !== undefined && (!Number.isInteger(tailBytes) || tailBytes < 1)) throw invalidArgument("tailBytes", "must be a positive whole number");
+    const ended = this.ended.get(processId);
+    if (ended) {
+      await this.running(id);
+      return { output: tailOf(ended.output, tailBytes), running: false, exitCode: ended.exitCode };
+    }
     return this.onProcess(id, processId, "reading process logs", async (sandbox, cmdId) => {
       const command = await sandbox.process.getSessionCommand(processId, cmdId);
-      const logs = await sandbox.process.getSessionCommandLogs(processId, cmdId);
-      const all = Buffer.from(logs.output ?? `${logs.stdout ?? ""}${logs.stderr ?? ""}`);
-      const output = (tailBytes === undefined ? all : all.subarray(Math.max(0, all.length - tailBytes))).toString("utf8");
+      const output = cleanLogs(await sandbox.process.getSessionCommandLogs(processId, cmdId));
       const exitCode = command.exitCode ?? null;
-      return { output, running: exitCode === null, exitCode };
+      if (exitCode !== null) await this.retire(sandbox, processId, output, exitCode);
+      return { output: tailOf(output, tailBytes), running: exitCode === null, exitCode };
     });
   }
 
   async stopProcess(id: string, processId: string): Promise<void> {
-    await this.onProcess(id, processId, "stopping a process", async (sandbox, cmdId) => {
-      await sandbox.process.executeCommand(bashCommand(stopProcessScript(processId, this.graceMs)), PROJECT_DIR, undefined, 60);
+    if (this.ended.get(processId)) {
+      await this.running(id);
+      return;
+    }
+    await this.onProcess(id, processId, "stopping a process", async (sandbox, cmdId, layout) => {
+      await sandbox.process.executeCommand(bashCommand(stopProcessScript(layout, processId, this.graceMs)), layout.project, undefined, 60);
       // The session notices the end of its command a moment later: wait for it (bounded), so logs say so.
       const deadline = Date.now() + this.graceMs + 5000;
-      while (Date.now() < deadline) {
-        if ((await sandbox.process.getSessionCommand(processId, cmdId)).exitCode != null) return;
-        await new Promise((resolve) => setTimeout(resolve, 50));
+      let exitCode: number | null = null;
+      while (exitCode === null && Date.now() < deadline) {
+        exitCode = (await sandbox.process.getSessionCommand(processId, cmdId)).exitCode ?? null;
+        if (exitCode === null) await sleep(50);
       }
-      this.log.warn("a stopped daytona process still shows as running", { sandboxId: id, processId });
+      if (exitCode === null) this.log.warn("a stopped daytona process still shows as running", { sandboxId: id, processId });
+      const output = cleanLogs(await sandbox.process.getSessionCommandLogs(processId, cmdId));
+      await this.retire(sandbox, processId, output, exitCode);
     });
   }
 
@@ -543,8 +698,12 @@ class DaytonaProvider implements SandboxProvider {
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw invalidArgument("port", `${port} is not a port`);
     const range = this.options.previewPorts;
     if (range && (port < range[0] || port > range[1])) throw invalidArgument("port", `${port} is outside the preview port range ${range[0]}-${range[1]}`);
-    const link = await this.toolbox(id, `getting the preview link of port ${port}`, (sandbox) => sandbox.getPreviewLink(port));
-    return this.options.public ? { url: link.url } : { url: link.url, token: link.token };
+    const link = await this.toolbox(id, `getting the preview link of port ${port}`, (sandbox) =>
+      this.options.public ? this.previews.publicLink(sandbox, port) : this.previews.signedLink(sandbox, port),
+    );
+    const keepAwake = Date.now() + (this.options.activity?.previewMs ?? 30 * 60_000);
+    this.keeper?.extend(id, link.expiresAt ? Math.min(Date.parse(link.expiresAt), keepAwake) : keepAwake);
+    return link;
   }
 
   async health(): Promise<ProviderHealth> {
@@ -557,6 +716,7 @@ class DaytonaProvider implements SandboxProvider {
   }
 
   async close(): Promise<void> {
+    this.keeper?.close();
     await this.daytona[Symbol.asyncDispose]?.();
   }
 }

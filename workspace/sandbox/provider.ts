@@ -10,8 +10,11 @@
  * - files, commands, processes and preview URLs need a running sandbox (`failed_precondition` otherwise).
  */
 
-/** The lifecycle of a sandbox as its provider knows it. `archived` is restorable; `gone` no longer exists. */
-export type SandboxState = "creating" | "running" | "stopped" | "archived" | "error" | "gone";
+/**
+ * The lifecycle of a sandbox as its provider knows it. `archived` is restorable; `restoring` is on its way
+ * back from an archive (minutes, not seconds); `gone` no longer exists.
+ */
+export type SandboxState = "creating" | "running" | "stopped" | "archived" | "restoring" | "error" | "gone";
 
 /** One sandbox as its provider knows it. */
 export interface SandboxInfo {
@@ -158,7 +161,7 @@ export interface SandboxProvider {
   get(id: string): Promise<SandboxInfo>;
   /** Every sandbox labelled as Kiln's, for reconciliation. */
   list(): Promise<SandboxInfo[]>;
-  /** Starts a stopped or archived sandbox; resolves once it is running. */
+  /** Starts a stopped or archived sandbox; resolves once it is running, or `restoring` while an archive comes back (poll `get`). */
   start(id: string): Promise<SandboxInfo>;
   /** Kills the sandbox's processes and stops it; its files stay. */
   stop(id: string): Promise<SandboxInfo>;

@@ -48,14 +48,25 @@ export function parseMultipart(body: Buffer, contentType: string | undefined): M
   return parts;
 }
 
-/** A multipart/form-data body of `parts` and its Content-Type header. */
-export function buildMultipart(parts: MultipartPart[]): { body: Buffer; contentType: string } {
+/** RFC 2231/5987 percent-encoding of a parameter value's UTF-8 bytes (attr-chars stay as they are). */
+function extendedValue(value: string): string {
+  return encodeURIComponent(value).replace(/['()*]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/**
+ * A multipart/form-data body of `parts` and its Content-Type header. With `extendedFilenames`, a
+ * filename that is not plain ASCII is written as Go's mime.FormatMediaType writes it (Daytona's daemon):
+ * `filename*=utf-8''<percent-encoded>` and no plain `filename`.
+ */
+export function buildMultipart(parts: MultipartPart[], options: { extendedFilenames?: boolean } = {}): { body: Buffer; contentType: string } {
   const boundary = "DAYTONA-FILE-BOUNDARY";
   const quote = (value: string) => value.replace(/(["\\])/g, "\\$1");
+  const filenameParam = (filename: string) =>
+    options.extendedFilenames && /[^\x20-\x7e]/.test(filename) ? `; filename*=utf-8''${extendedValue(filename)}` : `; filename="${quote(filename)}"`;
   const chunks = parts.flatMap((part) => [
     Buffer.from(
       `--${boundary}\r\nContent-Disposition: form-data; name="${quote(part.name)}"` +
-        (part.filename === undefined ? "" : `; filename="${quote(part.filename)}"`) +
+        (part.filename === undefined ? "" : filenameParam(part.filename)) +
         `\r\nContent-Type: ${part.contentType ?? "application/octet-stream"}\r\nContent-Length: ${part.data.length}\r\n\r\n`,
     ),
     part.data,

@@ -2,8 +2,11 @@
  * A fake Daytona API on 127.0.0.1 for driving the real `@daytonaio/sdk` offline (notes/sdk-wire.md §1):
  * the control plane under `/api/sandbox...` and the toolbox under `/toolbox/<id>/...` (every sandbox JSON
  * carries `toolboxProxyUrl` pointing back here). Each Daytona sandbox is backed by one sandbox of the
- * local provider (no bubblewrap), so files are real files and commands real processes; its project
- * directory stands for the sandbox user's home, `/home/daytona`.
+ * local provider (no bubblewrap), so files are real files and commands real processes; the local
+ * sandbox's directory stands for the sandbox's file system, and every path the API speaks is an absolute
+ * host path below it (the user's home is `<it>/home/daytona`, or `<it>/root` for `node:*` images). It
+ * behaves as real Daytona does (realism.ts: soft deletes, 409s, stale lists, slow restores, log markers,
+ * signed previews behind a proxy with its own error pages, ...), each behaviour with a knob.
  *
  * ```ts
  * const fake = await startFakeDaytona({ previewPorts: [4100, 4100] });
@@ -20,10 +23,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "../../../lib/log";
 import { createLocalProvider } from "../../../workspace/sandbox/local";
+import { daemonError, replyForError, type Reply } from "./daemon";
+import { busyboxShims } from "./image";
+import { apiError, FakeLifecycle } from "./lifecycle";
 import { parseMultipart } from "./multipart";
-import { beginTransition, newPreviewToken, poll, sandboxJson, setState, type FakeContext, type FakeSandbox } from "./state";
+import { FakePreviews } from "./previews";
+import { PreviewProxy } from "./proxy";
+import { REALISTIC, type FakeRealism } from "./realism";
+import { sandboxJson, setState, type FakeContext, type FakeSandbox } from "./state";
 import { killProcessesWithHome } from "./sweep";
-import { daemonError, replyForError, toolbox, type Reply } from "./toolbox";
+import { toolbox } from "./toolbox";
 
 /** One request the fake received: enough to assert on traffic (one upload for N files, create parameters, ...). */
 export interface RecordedRequest {
@@ -36,22 +45,28 @@ export interface RecordedRequest {
   status?: number;
 }
 
-/** Fault knobs: each changes how the fake answers from now on. */
+/** Fault knobs: each changes how the fake answers from now on (or the next request it names). */
 export interface FakeDaytonaFaults {
-  /** GETs a creating/starting/restoring sandbox is answered with before it is `started` (1 by default; 0: at once). */
+  /** GETs a creating/starting sandbox is answered with before it is `started` (1 by default; 0: at once). */
   setStartPolls(polls: number): void;
-  /** The next sandbox created ends in `state` with `errorReason` instead of `started`. */
+  /** The next sandbox created ends in `state` with `errorReason` instead of `started` (with realism: its create answers 400). */
   failNextCreate(errorReason: string, state?: "error" | "build_failed"): void;
+  /** The next create is refused with Daytona's quota words (400, nothing created), e.g. "Total CPU limit exceeded. Maximum allowed: 4". */
+  exceedQuotaOnNextCreate(message: string): void;
   /** Puts a sandbox into `error` (or `build_failed`) with Daytona's reason. */
   setError(id: string, errorReason: string, state?: "error" | "build_failed"): void;
   /** The next `GET /api/sandbox/<id>` (of any sandbox) answers this 5xx status. */
   failNextPoll(status?: number): void;
+  /** The next `count` starts, stops or deletes answer 409 (a state change in progress elsewhere). */
+  conflictNext(count: number): void;
   /** The next `process/execute` answers 408 PROCESS_EXECUTION_TIMEOUT at once, as the daemon does past the request's timeout. */
   timeoutNextExecute(): void;
   /** The sandbox disappears: 404 on the control plane and the toolbox; its processes are killed. */
   vanish(id: string): Promise<void>;
-  /** Stops a sandbox as auto-stop would: its processes die, its files stay. */
+  /** Stops a sandbox as auto-stop would, at once: its processes die, its files stay. */
   stopBehindBack(id: string): Promise<void>;
+  /** Begins auto-stop as Daytona does: `started` with desiredState `stopped`, then `stopping`, then `stopped` (it moves on with GETs). */
+  beginAutoStop(id: string): Promise<void>;
   /** Archives a sandbox as auto-archive would (restorable by start). */
   archiveBehindBack(id: string): Promise<void>;
 }
@@ -65,10 +80,14 @@ export interface FakeDaytona {
   /** Every request received, in order. */
   readonly requests: RecordedRequest[];
   readonly faults: FakeDaytonaFaults;
-  /** The fake's view of a sandbox (state, labels, create parameters), or undefined. */
+  /** The behaviours of real Daytona in force (all on by default); tests may change them while the fake runs. */
+  readonly realism: FakeRealism;
+  /** The fake's view of a sandbox (state, labels, create parameters, last activity), or undefined. */
   sandbox(id: string): FakeSandbox | undefined;
   /** Whether `token` is the current preview token of the sandbox (the `x-daytona-preview-token` of private previews). */
   checkPreviewToken(id: string, token: string): boolean;
+  /** Every standard preview token the fake ever issued (they also open the toolbox: none may leak). */
+  standardTokens(): string[];
   /** Stops listening, kills every process of every sandbox and removes the local sandboxes. */
   close(): Promise<void>;
 }
@@ -85,6 +104,8 @@ export interface FakeDaytonaOptions {
   root?: string;
   /** Sandboxes per page of a list when the request gives no `limit` (100 by default). */
   pageSize?: number;
+  /** Real Daytona's behaviours to turn off or tune ({@link REALISTIC} for the rest). */
+  realism?: Partial<FakeRealism>;
 }
 
 /** A logger that drops everything: the fake's default, and handy for the provider under test. */
@@ -99,12 +120,6 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
   });
-}
-
-/** A NestJS-style control-plane error, as the real API answers. */
-function apiError(status: number, message: string): Reply {
-  const error = { 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 409: "Conflict" }[status] ?? "Error";
-  return { status, json: { path: "", timestamp: new Date().toISOString(), statusCode: status, error, message } };
 }
 
 function summarize(body: Buffer, contentType: string | undefined): unknown {
@@ -129,52 +144,19 @@ export async function startFakeDaytona(opts: FakeDaytonaOptions): Promise<FakeDa
   const ownRoot = opts.root === undefined;
   const root = opts.root ?? (await mkdtemp(join(tmpdir(), "kiln-fake-daytona-")));
   const local = await createLocalProvider({ root, portRange: opts.previewPorts, log: opts.log ?? silentLogger, isolation: "none", killGraceMs: 500 });
-  const ctx: FakeContext = { local, sandboxes: new Map() };
+  const realism: FakeRealism = { ...REALISTIC, ...opts.realism };
+  const ctx: FakeContext = { local, sandboxes: new Map(), signed: new Map(), realism, busyboxShims: await busyboxShims() };
   const apiKey = opts.apiKey ?? `dtn_fake_${Math.random().toString(36).slice(2)}`;
   const requests: RecordedRequest[] = [];
-  let startPolls = 1;
-  let nextCreateFailure: FakeSandbox["next"] | undefined;
-  let nextPollFailure: number | undefined;
+  const standardTokens = new Set<string>();
+  let previews: FakePreviews;
+  const proxy = new PreviewProxy((key, req) => previews.decide(key, req));
+  previews = new FakePreviews(ctx, proxy);
+  const lifecycle = new FakeLifecycle(ctx, standardTokens, (sandbox) => previews.forget(sandbox.id));
   let nextExecuteTimeout = false;
-  let created = 0;
   let baseUrl = "";
 
   const find = (id: string) => ctx.sandboxes.get(id);
-  const stopLocal = async (sandbox: FakeSandbox) => {
-    await killProcessesWithHome(sandbox.hostHome);
-    await local.stop(sandbox.localId).catch(() => {});
-    sandbox.sessions.clear();
-  };
-
-  async function createSandbox(body: Record<string, unknown>): Promise<FakeSandbox> {
-    const id = `sbx-fake-${++created}-${Math.random().toString(36).slice(2, 8)}`;
-    const info = await local.create({ workspaceId: "daytona-fake", projectId: id });
-    const home = await local.exec(info.id, { command: 'printf %s "$HOME"', timeoutMs: 10_000, maxOutputBytes: 4096 });
-    const now = new Date().toISOString();
-    const sandbox: FakeSandbox = {
-      id,
-      localId: info.id,
-      hostHome: home.stdout,
-      state: "creating",
-      errorReason: null,
-      labels: (body.labels as Record<string, string>) ?? {},
-      public: body.public === true,
-      env: (body.env as Record<string, string>) ?? {},
-      target: typeof body.target === "string" ? body.target : "us",
-      autoStopInterval: typeof body.autoStopInterval === "number" ? body.autoStopInterval : 15,
-      autoArchiveInterval: typeof body.autoArchiveInterval === "number" ? body.autoArchiveInterval : 10080,
-      createdAt: now,
-      updatedAt: now,
-      pollsLeft: 0,
-      next: { state: "started", errorReason: null },
-      previewToken: newPreviewToken(),
-      sessions: new Map(),
-    };
-    ctx.sandboxes.set(id, sandbox);
-    beginTransition(sandbox, "creating", nextCreateFailure ? Math.max(1, startPolls) : startPolls, nextCreateFailure ?? { state: "started", errorReason: null });
-    nextCreateFailure = undefined;
-    return sandbox;
-  }
 
   async function controlPlane(method: string, parts: string[], query: URLSearchParams, body: Buffer): Promise<Reply> {
     const toolboxProxyUrl = `${baseUrl}/toolbox`;
@@ -186,65 +168,27 @@ export async function startFakeDaytona(opts: FakeDaytonaOptions): Promise<FakeDa
       } catch {
         return apiError(400, "the body is not JSON");
       }
-      return reply(await createSandbox(params));
+      const created = await lifecycle.create(params);
+      return "status" in created ? created : reply(created);
     }
     if (parts.length === 0 && method === "GET") {
       const labels = query.get("labels") ? (JSON.parse(query.get("labels") as string) as Record<string, string>) : {};
-      const limit = Number(query.get("limit") ?? opts.pageSize ?? 100);
-      const offset = Number(query.get("cursor") ?? 0);
-      const matching = [...ctx.sandboxes.values()].filter((sandbox) => Object.entries(labels).every(([key, value]) => sandbox.labels[key] === value));
-      const page = matching.slice(offset, offset + limit);
-      const nextCursor = offset + limit < matching.length ? String(offset + limit) : null;
-      return { status: 200, json: { items: page.map((sandbox) => sandboxJson(sandbox, toolboxProxyUrl)), nextCursor } };
+      return lifecycle.list(labels, Number(query.get("limit") ?? opts.pageSize ?? 100), Number(query.get("cursor") ?? 0), toolboxProxyUrl);
     }
     const id = decodeURIComponent(parts[0] ?? "");
     const sandbox = SANDBOX_ID.test(id) ? find(id) : undefined;
     if (!sandbox) return apiError(404, `Sandbox with ID or name ${id} not found`);
     const action = parts.slice(1).join("/");
-    if (method === "GET" && action === "") {
-      if (nextPollFailure !== undefined) {
-        const status = nextPollFailure;
-        nextPollFailure = undefined;
-        return { status, json: { statusCode: status, message: `fake Daytona: injected ${status} on a poll`, error: "Bad Gateway" } };
-      }
-      poll(sandbox);
-      return reply(sandbox);
-    }
-    if (method === "DELETE" && action === "") {
-      await killProcessesWithHome(sandbox.hostHome);
-      await local.delete(sandbox.localId).catch(() => {});
-      ctx.sandboxes.delete(sandbox.id);
-      setState(sandbox, "destroying");
-      return reply(sandbox);
-    }
-    if (method === "POST" && action === "start") {
-      if (sandbox.state === "error" || sandbox.state === "build_failed") return apiError(400, `Sandbox ${id} is in ${sandbox.state} state: ${sandbox.errorReason}`);
-      if (sandbox.state === "stopped" || sandbox.state === "archived") {
-        await local.start(sandbox.localId);
-        sandbox.previewToken = newPreviewToken();
-        beginTransition(sandbox, sandbox.state === "archived" ? "restoring" : "starting", startPolls, { state: "started", errorReason: null });
-      }
-      return reply(sandbox);
-    }
-    if (method === "POST" && action === "stop") {
-      if (sandbox.state === "started") {
-        await stopLocal(sandbox);
-        setState(sandbox, "stopped");
-      }
-      return reply(sandbox);
+    if (method === "GET" && action === "") return (await lifecycle.get(sandbox)) ?? reply(sandbox);
+    if (method === "DELETE" && action === "") return lifecycle.delete(sandbox, toolboxProxyUrl);
+    if (method === "POST" && action === "start") return (await lifecycle.start(sandbox)) ?? reply(sandbox);
+    if (method === "POST" && action === "stop") return (await lifecycle.stop(sandbox)) ?? reply(sandbox);
+    if (method === "POST" && action === "last-activity") {
+      sandbox.lastActivity = Date.now();
+      return { status: 201 };
     }
     if (method === "GET" && action === "toolbox-proxy-url") return { status: 200, json: { url: toolboxProxyUrl } };
-    const preview = /^ports\/(\d+)\/preview-url$/.exec(action);
-    if (method === "GET" && preview) {
-      if (sandbox.state !== "started") return apiError(400, `Sandbox ${id} is not started`);
-      try {
-        const { url } = await local.previewUrl(sandbox.localId, Number(preview[1]));
-        return { status: 200, json: { sandboxId: sandbox.id, url, token: sandbox.previewToken } };
-      } catch (err) {
-        return apiError(400, (err as Error).message);
-      }
-    }
-    return apiError(404, `Cannot ${method} /api/sandbox/${parts.join("/")}`);
+    return (await previews.route(sandbox, method, action, query)) ?? apiError(404, `Cannot ${method} /api/sandbox/${parts.join("/")}`);
   }
 
   async function route(req: IncomingMessage, url: URL, body: Buffer): Promise<Reply> {
@@ -252,9 +196,10 @@ export async function startFakeDaytona(opts: FakeDaytonaOptions): Promise<FakeDa
     const parts = url.pathname.split("/").filter(Boolean);
     if (parts[0] === "api" && parts[1] === "sandbox") return controlPlane(req.method ?? "GET", parts.slice(2), url.searchParams, body);
     if (parts[0] === "toolbox" && parts.length >= 3) {
-      const sandbox = find(decodeURIComponent(parts[1]));
-      if (!sandbox) return daemonError(404, "SANDBOX_NOT_FOUND", `sandbox ${parts[1]} not found`);
+      const sandbox = find(decodeURIComponent(parts[1]!));
+      if (!sandbox || sandbox.state === "destroying") return daemonError(404, "SANDBOX_NOT_FOUND", `sandbox ${parts[1]} not found`);
       if (sandbox.state !== "started") return daemonError(400, "SANDBOX_NOT_STARTED", `sandbox ${sandbox.id} is ${sandbox.state}, not started`);
+      sandbox.lastActivity = Date.now();
       if (nextExecuteTimeout && parts.slice(2).join("/") === "process/execute") {
         nextExecuteTimeout = false;
         return daemonError(408, "PROCESS_EXECUTION_TIMEOUT", "command execution timed out (injected)");
@@ -320,18 +265,25 @@ export async function startFakeDaytona(opts: FakeDaytonaOptions): Promise<FakeDa
     apiUrl: `${baseUrl}/api`,
     apiKey,
     requests,
+    realism,
     faults: {
       setStartPolls(polls) {
-        startPolls = polls;
+        lifecycle.faults.startPolls = polls;
       },
       failNextCreate(errorReason, state = "error") {
-        nextCreateFailure = { state, errorReason };
+        lifecycle.faults.nextCreateFailure = { state, errorReason };
+      },
+      exceedQuotaOnNextCreate(message) {
+        lifecycle.faults.nextCreateQuota = message;
       },
       setError(id, errorReason, state = "error") {
         setState(mustFind(id), state, errorReason);
       },
       failNextPoll(status = 502) {
-        nextPollFailure = status;
+        lifecycle.faults.nextPollFailure = status;
+      },
+      conflictNext(count) {
+        lifecycle.faults.conflicts = count;
       },
       timeoutNextExecute() {
         nextExecuteTimeout = true;
@@ -339,28 +291,35 @@ export async function startFakeDaytona(opts: FakeDaytonaOptions): Promise<FakeDa
       async vanish(id) {
         const sandbox = mustFind(id);
         ctx.sandboxes.delete(id);
-        await stopLocal(sandbox);
+        await lifecycle.stopLocal(sandbox);
       },
       async stopBehindBack(id) {
         const sandbox = mustFind(id);
-        await stopLocal(sandbox);
+        await lifecycle.stopLocal(sandbox);
         setState(sandbox, "stopped");
+      },
+      async beginAutoStop(id) {
+        await lifecycle.autoStop(mustFind(id));
       },
       async archiveBehindBack(id) {
         const sandbox = mustFind(id);
-        await stopLocal(sandbox);
+        await lifecycle.stopLocal(sandbox);
         setState(sandbox, "archived");
       },
     },
     sandbox: find,
     checkPreviewToken: (id, token) => find(id)?.previewToken === token,
+    standardTokens: () => [...standardTokens],
     async close() {
+      lifecycle.close();
+      await proxy.closeAll();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         for (const socket of sockets) socket.destroy();
       });
-      for (const sandbox of ctx.sandboxes.values()) await killProcessesWithHome(sandbox.hostHome);
+      for (const sandbox of ctx.sandboxes.values()) await killProcessesWithHome(sandbox.home);
       await local.close();
+      if (ctx.busyboxShims) await rm(ctx.busyboxShims, { recursive: true, force: true });
       if (ownRoot) await rm(root, { recursive: true, force: true });
     },
   };

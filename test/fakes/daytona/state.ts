@@ -1,8 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { SandboxProvider } from "../../../workspace/sandbox/provider";
-
-/** The sandbox user's home directory inside a fake sandbox: the local sandbox's project directory stands for it. */
-export const FAKE_HOME = "/home/daytona";
+import type { FakeImage } from "./image";
+import type { FakeRealism } from "./realism";
 
 /** A command run in a session of a fake sandbox. */
 export interface FakeSessionCommand {
@@ -12,6 +11,7 @@ export interface FakeSessionCommand {
   processId?: string;
   /** Set once a sync command ended. */
   exitCode?: number;
+  /** A sync command's marked output. */
   output?: string;
 }
 
@@ -21,14 +21,31 @@ export interface FakeSession {
   commands: Map<string, FakeSessionCommand>;
 }
 
+/** One step of a state change: the sandbox shows `state`/`desiredState` for `polls` GETs, then moves on. */
+export interface FakeStep {
+  state: string;
+  desiredState: string;
+  polls: number;
+  errorReason?: string | null;
+  /** Runs when the step begins (processes die when a sandbox reaches `stopped`, ...). */
+  enter?: () => Promise<void>;
+  /** Set once the step has begun. */
+  entered?: boolean;
+}
+
 /** One sandbox of the fake, as the control plane knows it, backed by one local sandbox. */
 export interface FakeSandbox {
   id: string;
   /** The local provider's sandbox holding the files and processes. */
   localId: string;
-  /** The host directory standing for {@link FAKE_HOME} (HOME of every process of the sandbox). */
-  hostHome: string;
+  /** The host directory of the local sandbox: the sandbox's file system, every path of the API below it. */
+  hostRoot: string;
+  /** The sandbox user's home, an absolute host path below {@link hostRoot} (`home/<user>`, or `root` for root). */
+  home: string;
+  image: FakeImage;
+  snapshot: string;
   state: string;
+  desiredState: string;
   errorReason: string | null;
   labels: Record<string, string>;
   public: boolean;
@@ -38,13 +55,23 @@ export interface FakeSandbox {
   autoArchiveInterval: number;
   createdAt: string;
   updatedAt: string;
-  /** While creating/starting: GETs still answered with the transitional state. */
-  pollsLeft: number;
-  /** Where a transitional state ends. */
-  next: { state: string; errorReason: string | null };
-  /** The preview token, new at every start (as Daytona's). */
+  /** The state change in progress, first step first; empty when the sandbox rests in `state`. */
+  steps: FakeStep[];
+  /** The standard preview token (also good for the toolbox), new at every start. */
   previewToken: string;
+  /** Date.now() of the last preview or toolbox request, start, or refreshed activity. */
+  lastActivity: number;
   sessions: Map<string, FakeSession>;
+  /** Set while the change in progress is auto-stop's (it advances with time, not with GETs). */
+  autoStopping?: boolean;
+}
+
+/** States in which Daytona refuses another state change (409). */
+const CHANGING = new Set(["creating", "starting", "stopping", "restoring", "destroying", "archiving", "pending_build", "pulling_snapshot"]);
+
+/** Whether a state change is in progress: a transitional state, or a desired state the sandbox has not reached. */
+export function changing(sandbox: FakeSandbox): boolean {
+  return CHANGING.has(sandbox.state) || sandbox.desiredState !== sandbox.state;
 }
 
 /** The sandbox JSON the API answers with (Daytona's `Sandbox` model). */
@@ -53,8 +80,8 @@ export function sandboxJson(sandbox: FakeSandbox, toolboxProxyUrl: string): Reco
     id: sandbox.id,
     organizationId: "org-fake",
     name: sandbox.id,
-    snapshot: "daytonaio/sandbox:fake",
-    user: "daytona",
+    snapshot: sandbox.snapshot,
+    user: sandbox.image.user,
     env: sandbox.env,
     labels: sandbox.labels,
     public: sandbox.public,
@@ -65,7 +92,7 @@ export function sandboxJson(sandbox: FakeSandbox, toolboxProxyUrl: string): Reco
     memory: 1,
     disk: 3,
     state: sandbox.state,
-    desiredState: sandbox.state === "stopped" || sandbox.state === "archived" ? sandbox.state : "started",
+    desiredState: sandbox.desiredState,
     errorReason: sandbox.errorReason,
     backupState: "None",
     autoStopInterval: sandbox.autoStopInterval,
@@ -77,37 +104,71 @@ export function sandboxJson(sandbox: FakeSandbox, toolboxProxyUrl: string): Reco
   };
 }
 
-/** Moves a sandbox to `state` (and its reason). */
+/** Moves a sandbox to a resting `state` (its desired state too) with its reason, ending any change in progress. */
 export function setState(sandbox: FakeSandbox, state: string, errorReason: string | null = null): void {
-  sandbox.state = state;
-  sandbox.errorReason = errorReason;
+  sandbox.steps = [];
+  apply(sandbox, { state, desiredState: state, polls: 0, errorReason });
+}
+
+function apply(sandbox: FakeSandbox, step: FakeStep): void {
+  sandbox.state = step.state;
+  sandbox.desiredState = step.desiredState;
+  sandbox.errorReason = step.errorReason ?? null;
   sandbox.updatedAt = new Date().toISOString();
 }
 
-/** Starts a transition (`creating`, `starting`, `restoring`) that ends in `next` after `polls` GETs. */
-export function beginTransition(sandbox: FakeSandbox, state: string, polls: number, next: FakeSandbox["next"]): void {
-  if (polls <= 0) {
-    setState(sandbox, next.state, next.errorReason);
-    return;
+/**
+ * Starts a state change: the first step shows at once, each later one after the GETs of the one before;
+ * the last step is where the sandbox rests. Steps with no polls are passed through at once.
+ */
+export async function schedule(sandbox: FakeSandbox, steps: FakeStep[]): Promise<void> {
+  sandbox.steps = steps.map((step) => ({ ...step }));
+  await advance(sandbox);
+}
+
+async function advance(sandbox: FakeSandbox): Promise<void> {
+  while (sandbox.steps.length > 0) {
+    const step = sandbox.steps[0]!;
+    if (!step.entered) {
+      step.entered = true;
+      apply(sandbox, step);
+      await step.enter?.();
+    }
+    if (step.polls > 0 && sandbox.steps.length > 1) return;
+    sandbox.steps.shift();
   }
-  setState(sandbox, state);
-  sandbox.pollsLeft = polls;
-  sandbox.next = next;
 }
 
-/** One GET of a sandbox: a transitional state counts down and ends where it was going. */
-export function poll(sandbox: FakeSandbox): void {
-  if (!["creating", "starting", "restoring"].includes(sandbox.state)) return;
-  sandbox.pollsLeft -= 1;
-  if (sandbox.pollsLeft <= 0) setState(sandbox, sandbox.next.state, sandbox.next.errorReason);
+/** One GET of a sandbox: the change in progress counts it, and moves on when its step is done. */
+export async function poll(sandbox: FakeSandbox): Promise<void> {
+  const step = sandbox.steps[0];
+  if (!step) return;
+  step.polls -= 1;
+  if (step.polls <= 0) {
+    sandbox.steps.shift();
+    await advance(sandbox);
+  }
 }
 
+/** A new standard preview token. */
 export function newPreviewToken(): string {
-  return randomBytes(12).toString("hex");
+  return randomBytes(16).toString("hex");
 }
 
-/** What the server and the toolbox share. */
+/** A signed preview URL the fake issued: bound to one port, valid until it expires or is revoked. */
+export interface SignedPreview {
+  token: string;
+  sandboxId: string;
+  port: number;
+  expiresAt: number;
+}
+
+/** What the server, the toolbox and the proxy share. */
 export interface FakeContext {
   local: SandboxProvider;
   sandboxes: Map<string, FakeSandbox>;
+  signed: Map<string, SignedPreview>;
+  realism: FakeRealism;
+  /** Shims that make GNU tools refuse GNU-only options, for images without them. */
+  busyboxShims?: string;
 }
