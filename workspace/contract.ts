@@ -218,6 +218,8 @@ export interface ReconcileReport {
   deletedOrphans: string[];
   /** Workspaces whose sandbox is gone: marked deleted, so the next use re-creates them. */
   markedGone: string[];
+  /** Sandboxes the sweep could not settle this time, with the provider's reason (the others were settled; the next sweep tries again). */
+  failed: Array<{ sandboxId: string; reason: string }>;
 }
 
 /** No request fields. */

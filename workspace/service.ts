@@ -422,23 +422,41 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
       const live = new Set(rows.rows.map((r) => r.provider_sandbox_id).filter(Boolean));
       const creating = new Set(rows.rows.filter((r) => r.status === "creating").map((r) => r.id));
       const deletedOrphans: string[] = [];
+      const markedGone: string[] = [];
+      const failed: Array<{ sandboxId: string; reason: string }> = [];
+      // Each sandbox on its own: one the provider fails on (a 409 that outlasts its retries, a timeout) is
+      // reported and the sweep goes on; a sandbox already gone is no failure.
+      const each = async (sandboxId: string, work: () => Promise<void>) => {
+        try {
+          await work();
+        } catch (err) {
+          if (err instanceof AppError && err.code === "not_found") return;
+          failed.push({ sandboxId, reason: err instanceof Error ? err.message : String(err) });
+          log.warn("reconciling a sandbox failed", { sandboxId, ...errorFields(err) });
+        }
+      };
       for (const sandbox of sandboxes) {
         // A sandbox still being provisioned has no id in its row yet: its label names the workspace.
         if (live.has(sandbox.id) || creating.has(sandbox.labels["kiln.workspace"] ?? "")) continue;
-        await provider.delete(sandbox.id);
-        deletedOrphans.push(sandbox.id);
+        await each(sandbox.id, async () => {
+          // A provider's list may lag behind its deletes (Daytona shows just-deleted sandboxes as started): a fresh read decides.
+          if ((await provider.get(sandbox.id)).state === "gone") return;
+          await provider.delete(sandbox.id);
+          deletedOrphans.push(sandbox.id);
+        });
       }
       const known = new Set(sandboxes.map((s) => s.id));
-      const markedGone: string[] = [];
       for (const r of rows.rows) {
         if (!r.provider_sandbox_id || known.has(r.provider_sandbox_id)) continue;
-        const info = await provider.get(r.provider_sandbox_id);
-        if (info.state !== "gone") continue;
-        await update(r.id, { status: "deleted", last_error: "the sandbox no longer exists", dev_process_id: null });
-        markedGone.push(r.id);
+        await each(r.provider_sandbox_id, async () => {
+          const info = await provider.get(r.provider_sandbox_id!);
+          if (info.state !== "gone") return;
+          await update(r.id, { status: "deleted", last_error: "the sandbox no longer exists", dev_process_id: null });
+          markedGone.push(r.id);
+        });
       }
-      if (deletedOrphans.length + markedGone.length > 0) log.info("reconciled sandboxes", { deletedOrphans, markedGone });
-      return { deletedOrphans, markedGone };
+      if (deletedOrphans.length + markedGone.length + failed.length > 0) log.info("reconciled sandboxes", { deletedOrphans, markedGone, failed: failed.length });
+      return { deletedOrphans, markedGone, failed };
     },
 
     async close() {
