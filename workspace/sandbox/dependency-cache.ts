@@ -39,8 +39,10 @@ export class DependencyCache {
 
   /** The name of a template version's entry: what a sandbox record keeps. */
   static entryName(template: SandboxTemplate): string {
+    // Both parts become a directory name under the cache: nothing but a plain name and hex digits.
+    if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(template.name)) throw new AppError("invalid_argument", `template name ${JSON.stringify(template.name)} is not a template's name`);
     if (!template.dependencyVersion || !/^[0-9a-f]{8,64}$/.test(template.dependencyVersion)) {
-      throw new AppError("internal", `template ${template.name} has no dependency version`);
+      throw new AppError("invalid_argument", `template ${template.name} has no dependency version`);
     }
     return `${template.name}-${template.dependencyVersion}`;
   }

@@ -181,3 +181,17 @@ describe("a template whose install fails", () => {
     expect((await provider.list()).length).toBe(before);
   });
 });
+
+describe("a template given to the provider with a hostile name or version", () => {
+  it.each([
+    ["../../etc", "0123456789abcdef"],
+    ["vite-react/..", "0123456789abcdef"],
+    ["vite-react", "../../../root"],
+    ["vite-react", "0123456789ABCDEF"],
+  ])("refuses %s at version %s before anything is installed or created", async (name, version) => {
+    const before = (await provider.list()).length;
+    const hostile = { name, files: [], install: "touch /workspace/ran", dependencyVersion: version };
+    await expect(provider.create({ workspaceId: "wsp_hostile", projectId: "prj_hostile", template: hostile })).rejects.toMatchObject({ code: "invalid_argument" });
+    expect((await provider.list()).length).toBe(before);
+  });
+});
