@@ -184,8 +184,10 @@ export const VARIABLES = {
   daytonaApiUrl: connectionUrl("DAYTONA_API_URL", "Daytona API endpoint (default: Daytona's cloud)", ["http", "https"]),
   daytonaTarget: optionalText("DAYTONA_TARGET", "Daytona region (default: the organisation's)"),
   daytonaAutoStopMinutes: integer("KILN_DAYTONA_AUTO_STOP_MINUTES", "Idle minutes before Daytona stops a sandbox (0 never)", 15, 0, 7 * 24 * 60),
-  daytonaAutoArchiveMinutes: integer("KILN_DAYTONA_AUTO_ARCHIVE_MINUTES", "Minutes a sandbox stays stopped before Daytona archives it", 7 * 24 * 60, 0, 365 * 24 * 60),
-  daytonaPublic: flag("KILN_DAYTONA_PUBLIC", "Make Daytona previews public (default: private, signed preview links)", false),
+  daytonaAutoArchiveMinutes: integer("KILN_DAYTONA_AUTO_ARCHIVE_MINUTES", "Minutes a sandbox stays stopped before Daytona archives it (at most 43200; 0: that most)", 7 * 24 * 60, 0, 43_200),
+  daytonaPublic: flag("KILN_DAYTONA_PUBLIC", "Make Daytona previews public: anyone with the URL (default: private, browsers get signed preview URLs)", false),
+  daytonaPreviewTtlSeconds: integer("KILN_DAYTONA_PREVIEW_TTL_SECONDS", "How long a signed Daytona preview URL opens the preview", 3600, 60, 86_400),
+  daytonaRestoreTimeoutMinutes: integer("KILN_DAYTONA_RESTORE_TIMEOUT_MINUTES", "How long an archived Daytona sandbox may take to restore before its workspace is in error", 45, 1, 24 * 60),
   maintenanceIntervalMs: integer("KILN_MAINTENANCE_INTERVAL_MS", "How often orphan sandboxes and unused blobs are swept (0: never)", 600_000, 0, 24 * 3_600_000),
   sandbox: oneOf("KILN_SANDBOX", "Sandbox provider: daytona or local (default: daytona when DAYTONA_API_KEY is set)", "auto", ["auto", "local", "daytona"] as const),
   sandboxIsolation: oneOf(

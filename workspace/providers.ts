@@ -23,6 +23,8 @@ export async function createProvider(config: Config, log: Logger): Promise<Sandb
       autoStopMinutes: config.daytonaAutoStopMinutes,
       autoArchiveMinutes: config.daytonaAutoArchiveMinutes,
       public: config.daytonaPublic,
+      previewTtlSeconds: config.daytonaPreviewTtlSeconds,
+      restoreTimeoutMinutes: config.daytonaRestoreTimeoutMinutes,
       previewPorts: config.previewPorts,
       log,
     });
