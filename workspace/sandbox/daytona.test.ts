@@ -221,3 +221,28 @@ describe("daytona sandbox provider", () => {
     await wrong.close();
   });
 });
+
+describe("daytona provider with public previews (KILN_DAYTONA_PUBLIC)", () => {
+  it("gives the plain preview link, which needs no token; browsers see Daytona's warning unless the skip header is sent", async () => {
+    const { provider, fake, devPort, cleanup } = await startDaytonaHarness({ provider: { public: true } });
+    try {
+      const sandbox = await provider.create({ workspaceId: "wsp_public", projectId: "prj_public" });
+      expect(fake.sandbox(sandbox.id)).toMatchObject({ public: true });
+      await provider.writeFiles(sandbox.id, [{ path: "app.cjs", content: Buffer.from('require("node:http").createServer((q, s) => s.end("public ok")).listen(Number(process.env.PORT))') }]);
+      await provider.startProcess(sandbox.id, { name: "public", command: "node app.cjs", env: { PORT: String(devPort) } });
+      const link = await provider.previewUrl(sandbox.id, devPort);
+      expect(link).toEqual({ url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/$/) });
+      expect(fake.requests.some((request) => request.path.endsWith("/signed-preview-url"))).toBe(false);
+      const page = await waitFor("the app", async () => {
+        const answer = await fetch(link.url).catch(() => undefined);
+        return answer?.status === 200 ? answer.text() : undefined;
+      });
+      expect(page).toBe("public ok");
+      const browser = { "user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36" };
+      expect(await (await fetch(link.url, { headers: browser })).text()).toContain("Daytona Preview - Warning");
+      expect(await (await fetch(link.url, { headers: { ...browser, "x-daytona-skip-preview-warning": "true" } })).text()).toBe("public ok");
+    } finally {
+      await cleanup();
+    }
+  });
+});
