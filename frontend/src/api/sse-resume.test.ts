@@ -45,4 +45,26 @@ describe("following a generation whose streams end at their lifetime (Encore's a
     expect(resumedFrom[0]).toBeUndefined();
     expect(resumedFrom.slice(1).every((id) => Number(id) > 0)).toBe(true);
   });
+
+  it("resumes at once after a stream that ended at its lifetime, however long the backoff: a quiet job's events are not held back", async () => {
+    const log = memoryEvents();
+    const live = new LiveEvents();
+    let streams = 0;
+    server = await serveRaw((nodeReq, nodeRes) => {
+      streams++;
+      const { req, res } = encoreRaw(nodeReq, nodeRes);
+      void streamJobEvents(req, res, { store: log, live, jobId: JOB, afterSeq: Number(nodeReq.headers["last-event-id"] ?? 0), heartbeatMs: 20, maxStreamMs: 100 });
+    });
+    // Quiet for several lifetimes, then the end.
+    setTimeout(() => {
+      log.append("completed", { summary: "done", previewUrl: "http://preview" });
+      live.notify(JOB);
+    }, 450);
+    const started = Date.now();
+    const following = followEvents(`${server.url}/events`, { onEvent: () => undefined }, { initialDelayMs: 5000, maxDelayMs: 10_000 });
+    expect((await following.done).final).toBe("completed");
+    expect(streams).toBeGreaterThanOrEqual(3);
+    // With the backoff, each clean end would have cost 5 s or more.
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
 });

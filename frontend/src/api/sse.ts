@@ -153,6 +153,8 @@ export function followEvents(url: string, handlers: FollowHandlers, options: Fol
   let closed = false;
   let current: AbortController | null = null;
   let wakeSleeper: (() => void) | null = null;
+  /** Whether the current connection delivered anything (an event or a heartbeat) before it ended. */
+  let heard = false;
   const status = (s: StreamStatus) => handlers.onStatus?.(s);
 
   const sleep = (ms: number) =>
@@ -196,6 +198,7 @@ export function followEvents(url: string, handlers: FollowHandlers, options: Fol
       for (;;) {
         const { value, done } = await reader.read();
         if (done) return null;
+        heard = true;
         armIdle();
         for (const frame of parser.push(value)) {
           const seq = frame.id === null ? NaN : Number(frame.id);
@@ -229,12 +232,18 @@ export function followEvents(url: string, handlers: FollowHandlers, options: Fol
       if (closed) return { final: null, lastEventId: lastId };
       status({ state: "connecting", attempt: failures + 1 });
       const before = lastId;
+      heard = false;
       let reason: string;
       try {
         const final = await connect();
         if (final) {
           status({ state: "ended", final });
           return { final, lastEventId: lastId };
+        }
+        // A stream that spoke and then ended cleanly reached the server's lifetime cap: resume at once.
+        if (heard) {
+          failures = 0;
+          continue;
         }
         reason = "the connection closed";
       } catch (err) {
