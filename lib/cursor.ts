@@ -6,6 +6,13 @@ import { invalidArgument } from "./errors";
  */
 const ISO_INSTANT = /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
+/**
+ * The key lists are ordered and paged by, in SQL: `created_at` at the millisecond precision a cursor keeps
+ * (Postgres keeps microseconds; comparing a cursor's milliseconds with them would skip the rows of a page
+ * boundary's millisecond that sort after it). Ties within a millisecond are broken by id.
+ */
+export const CURSOR_KEY = "date_trunc('milliseconds', created_at)";
+
 /** A page position for lists ordered by (created_at DESC, id DESC): the last row of the previous page. */
 export function encodeCursor(createdAt: Date, id: string): string {
   return Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString("base64url");

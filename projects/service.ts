@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { decodeCursor, encodeCursor } from "../lib/cursor";
+import { CURSOR_KEY, decodeCursor, encodeCursor } from "../lib/cursor";
 import { invalidArgument, notFound } from "../lib/errors";
 import { postgresCheck, summarize } from "../lib/health";
 import { newId } from "../lib/ids";
@@ -99,8 +99,8 @@ export function createProjectsService(deps: ProjectsDeps): ProjectsApi {
       const result = await db.query<ProjectRow>(
         `SELECT ${PROJECT_COLUMNS} FROM projects
           WHERE owner_id = $1 AND deleted_at IS NULL
-            AND ($2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3::text))
-          ORDER BY created_at DESC, id DESC LIMIT $4`,
+            AND ($2::timestamptz IS NULL OR (${CURSOR_KEY}, id) < ($2::timestamptz, $3::text))
+          ORDER BY ${CURSOR_KEY} DESC, id DESC LIMIT $4`,
         [auth.userID, after?.[0] ?? null, after?.[1] ?? null, limit + 1],
       );
       const page = result.rows.slice(0, limit);

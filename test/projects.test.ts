@@ -60,6 +60,27 @@ describe("projects over HTTP", () => {
     expect(unknown.body).toEqual({ code: "not_found", message: 'project "prj_doesnotexist" not found', details: null });
   });
 
+  it("pages through projects created within one millisecond (Postgres keeps microseconds, a cursor milliseconds) without skipping any", async () => {
+    const dave = client(kiln.url, (await kiln.createUser("dave")).token, responses);
+    const ids: string[] = [];
+    for (const name of ["m0", "m1", "m2", "m3", "m4"]) ids.push((await dave.call("POST", "/projects", { name })).body.id);
+    // All in the same millisecond, microseconds apart, in an order unlike the ids'.
+    const micros = [400, 100, 300, 200, 0];
+    for (const [i, id] of ids.entries()) {
+      await kiln.kiln.databases.pool("projects").query("UPDATE projects SET created_at = '2026-01-01T00:00:00.123Z'::timestamptz + $2 * interval '1 microsecond' WHERE id = $1", [id, micros[i]]);
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await dave.call("GET", `/projects?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+      expect(page.status).toBe(200);
+      seen.push(...page.body.projects.map((p: { id: string }) => p.id));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect([...seen].sort()).toEqual([...ids].sort());
+    expect(seen).toHaveLength(5);
+  });
+
   it("pages through more projects than fit on one page, newest first, each exactly once", async () => {
     const carol = client(kiln.url, (await kiln.createUser("carol")).token, responses);
     const names = Array.from({ length: 25 }, (_, i) => `p${String(i).padStart(2, "0")}`);

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { CURSOR_KEY } from "../../lib/cursor";
 import { AppError, notFound } from "../../lib/errors";
 import { wellFormed } from "../../lib/unicode";
 
@@ -148,8 +149,8 @@ export function createJobStore(db: pg.Pool) {
     async list(projectId: string, ownerId: string, limit: number, after: [string, string] | null): Promise<JobRecord[]> {
       const result = await db.query<JobRow>(
         `SELECT * FROM generation_jobs WHERE project_id = $1 AND owner_id = $2
-           AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::text))
-         ORDER BY created_at DESC, id DESC LIMIT $5`,
+           AND ($3::timestamptz IS NULL OR (${CURSOR_KEY}, id) < ($3::timestamptz, $4::text))
+         ORDER BY ${CURSOR_KEY} DESC, id DESC LIMIT $5`,
         [projectId, ownerId, after?.[0] ?? null, after?.[1] ?? null, limit],
       );
       return result.rows.map(toRecord);
