@@ -65,7 +65,13 @@ export async function openDatabases(owners: DatabaseOwner[], options: DatabaseOp
       const pool = new pg.Pool({ connectionString: options.url, max, options: `-c search_path=${schema}`, application_name: applicationName });
       pool.on("error", (err) => options.log.warn("idle postgres connection failed", { service: owner.service, reason: err.message }));
       pools.set(owner.service, pool);
-      await migrate(pool, schema, owner.migrationsDir);
+      try {
+        await migrate(pool, schema, owner.migrationsDir);
+      } catch (err) {
+        // A start that fails here is retried (server/compose.ts): its pools must not stay open meanwhile.
+        await Promise.all([...pools.values()].map((p) => p.end().catch(() => undefined)));
+        throw err;
+      }
     }
     const serverUrl = options.url;
     return {
