@@ -43,7 +43,7 @@ describe("daytona provider: files and processes", () => {
 
   it("strips the daemon's stream markers before a log tail is cut", async () => {
     const { provider } = harness;
-    const { processId } = await provider.startProcess(sandbox.id, { name: "talker", command: "echo first; echo oops >&2; echo last; sleep 30" });
+    const { processId } = await provider.startProcess(sandbox.id, { name: "talker", command: "echo oops >&2; sleep 0.3; echo first; echo last; sleep 30" });
     const logs = await waitFor("the lines", async () => {
       const current = await provider.processLogs(sandbox.id, processId);
       return current.output.includes("last") && current.output.includes("oops") && current;

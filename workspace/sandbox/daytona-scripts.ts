@@ -121,9 +121,11 @@ export function execScript(spec: ExecScriptSpec): string {
   return [
     `k=${dir}`,
     'mkdir -p "$k" || exit 97',
-    "trap 'rm -rf \"$k\"' EXIT",
-    `cd -- ${pathWord(spec.cwd)} 2>/dev/null && [ -d . ] || { printf '%s\\n' ${shellQuote(`KILN-${spec.execId} nocwd`)}; exit 0; }`,
-    'mkfifo "$k/po" "$k/pe" || exit 97',
+    // The wrapper cleans up by itself at each way out, never with an EXIT trap: a child it forked (the
+    // command's, before it reaches setsid) that a cancel kills would run the trap too, and take the cancel
+    // mark and the captures with it (bash keeps the trap in a forked child until it execs).
+    `cd -- ${pathWord(spec.cwd)} 2>/dev/null && [ -d . ] || { rm -rf "$k"; printf '%s\\n' ${shellQuote(`KILN-${spec.execId} nocwd`)}; exit 0; }`,
+    'mkfifo "$k/po" "$k/pe" || { rm -rf "$k"; exit 97; }',
     // The wrapper holds both ends of each FIFO until the command is over, so no open of one ever blocks
     // (a command killed before it opened its ends would otherwise leave a tee waiting for a partner).
     'exec 5<>"$k/po" 6<>"$k/pe"',
@@ -155,6 +157,7 @@ export function execScript(spec: ExecScriptSpec): string {
     `  if [ "$n" -le ${spec.maxOutputBytes} ]; then printf '%s %s -\\n' "$n" "$(base64 -w0 < "$k/$f")"`,
     `  else printf '%s %s %s\\n' "$n" "$(head -c ${head} "$k/$f" | base64 -w0)" "$(tail -c ${tail} "$k/$f" | base64 -w0)"; fi`,
     "done",
+    'rm -rf "$k"',
   ].join("\n");
 }
 
