@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeDaytona, type FakeDaytona } from "./fakes/daytona/server";
 import { helloAppSession } from "./fakes/anthropic/sessions/hello-app";
-import { waitForGeneration } from "./support/generation";
+import type { WorkspaceApi } from "../workspace/contract";
+import { readEvents, waitForGeneration } from "./support/generation";
 import { startGenerationStack, type GenerationStack } from "./support/stack";
 
 // The Daytona SDK would otherwise open a Socket.IO connection the fake does not serve.
@@ -56,6 +57,32 @@ describe("workspaces that do not become ready (Daytona, through the fake)", () =
       daytona.faults.setStartPolls(1);
     }
   });
+
+  it("waits out the restore of an archived sandbox that takes longer than the workspace wait, and says so", async () => {
+    const { done: first, projectId } = await generate("Archived a while ago");
+    expect(first.status).toBe("completed");
+    const workspace = stack.kiln.kiln.services.find((service) => service.name === "workspace")!.impl as WorkspaceApi;
+    const sandboxId = (await workspace.get({ id: first.workspaceId })).providerSandboxId!;
+    await daytona.faults.archiveBehindBack(sandboxId);
+    // The restore lasts until the test ends it (real ones take minutes): well past the 2.5 s wait.
+    daytona.faults.setStartPolls(1_000_000);
+    try {
+      const job = (await stack.api.call("POST", "/generations", { projectId, prompt: "Add a footer" })).body;
+      const said = await readEvents(stack.kiln.url, stack.token, job.id, { until: (event) => event.event === "workspace" && event.data.action === "restoring" });
+      expect(said.at(-1)!.data).toMatchObject({ action: "restoring", workspaceId: first.workspaceId });
+      await new Promise((resolve) => setTimeout(resolve, 4000));
+      expect((await stack.api.call("GET", `/generations/${job.id}`)).body).toMatchObject({ status: "running", step: "waiting_for_workspace" });
+      // The old wait failed the job here: "was not ready after waiting 2.5 s (still restoring)".
+      daytona.sandbox(sandboxId)!.steps[0]!.polls = 1;
+      const done = await waitForGeneration(stack.api, job.id, 30_000);
+      expect(done).toMatchObject({ status: "completed", workspaceId: first.workspaceId });
+      expect((await fetch(done.previewUrl)).status).toBe(200);
+      const events = await readEvents(stack.kiln.url, stack.token, job.id);
+      expect(events.filter((event) => event.event === "workspace").map((event) => event.data.action)).toEqual(["starting", "restoring"]);
+    } finally {
+      daytona.faults.setStartPolls(1);
+    }
+  }, 60_000);
 
   it("still builds the app once the provider behaves", async () => {
     const { done } = await generate("Fine again");

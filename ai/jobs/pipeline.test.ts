@@ -26,7 +26,7 @@ function workspaceRow(id: string, status: WorkspaceStatus, lastError: string | n
   return { id, projectId: "p", status, provider: "local", providerSandboxId: "s", lastError, devPort: 4100, previewUrl: null, template: null, devCommand: null, createdAt: now, updatedAt: now, readyAt: null };
 }
 
-/** Stubs of the other services, recording calls; the workspace answers `statuses` in turn (the last one forever). */
+/** Stubs of the other services, recording calls; the workspace answers `existing` once (what the job finds), then `statuses` in turn (the last one forever). */
 function services(options: { existing?: Workspace; statuses: [WorkspaceStatus, string?][] }) {
   const calls: string[] = [];
   let polls = 0;
@@ -40,7 +40,7 @@ function services(options: { existing?: Workspace; statuses: [WorkspaceStatus, s
       if (name === "start") return async () => (calls.push("workspace.start"), workspaceRow(options.existing!.id, "creating"));
       if (name === "get") {
         return async ({ id }: { id: string }) => {
-          if (options.existing && id === options.existing.id && !calls.includes("workspace.start")) return options.existing;
+          if (options.existing && id === options.existing.id && !calls.includes("workspace.get")) return (calls.push("workspace.get"), options.existing);
           const [status, reason] = options.statuses[Math.min(polls++, options.statuses.length - 1)]!;
           return workspaceRow(id, status, reason ?? null);
         };
@@ -67,13 +67,18 @@ function services(options: { existing?: Workspace; statuses: [WorkspaceStatus, s
   return { deps, calls };
 }
 
-async function runOne(deps: PipelineDeps): Promise<JobRecord> {
+/** Runs one job to its end; `whileRunning` gets its id (e.g. to cancel it) and runs beside it. */
+async function runOne(deps: PipelineDeps, whileRunning?: (jobId: string) => Promise<void>): Promise<JobRecord> {
   const job = await store.insert({ id: newId("job"), projectId: newId("prj"), ownerId: "usr_1", prompt: "build" });
   const runner = startRunner({ store, execute: createPipeline(deps), workerId: newId("wrk"), concurrency: 1, leaseMs: 5000, pollMs: 20, maxAttempts: 3, onEvent: () => undefined, log });
+  const beside = whileRunning?.(job.id);
   try {
     for (;;) {
       const current = (await store.get(job.id))!;
-      if (["completed", "failed", "cancelled"].includes(current.status)) return current;
+      if (["completed", "failed", "cancelled"].includes(current.status)) {
+        await beside;
+        return current;
+      }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   } finally {
@@ -120,5 +125,57 @@ describe("preparing and waiting for the workspace", () => {
     await runOne(deps);
     expect(calls).toContain("workspace.start");
     expect(calls).not.toContain("workspace.create");
+  });
+
+  it("treats a workspace being restored as live: it waits for it instead of re-creating it", async () => {
+    const { deps, calls } = services({ existing: workspaceRow("wsp_old", "restoring"), statuses: [["error", "stop here"]] });
+    const job = await runOne(deps);
+    expect(job.error).toBe("workspace wsp_old failed: stop here");
+    expect(calls).not.toContain("workspace.create");
+    expect(calls).not.toContain("workspace.start");
+  });
+});
+
+describe("waiting for an archived sandbox being restored", () => {
+  const workspaceEvents = async (jobId: string) => (await store.eventsAfter(jobId, 0)).filter((e) => e.type === "workspace").map((e) => e.data);
+
+  it("says once that it restores, does not count the restore against the wait, and backs off while it lasts", async () => {
+    // Restoring for about 1.6 s (25 ms doubling), more than five times the 0.3 s the job waits for a workspace.
+    const { deps } = services({ existing: workspaceRow("wsp_old", "archived"), statuses: [...Array<[WorkspaceStatus]>(7).fill(["restoring"]), ["error", "stop here"]] });
+    const looks: number[] = [];
+    const get = deps.workspace.get;
+    deps.workspace = new Proxy(deps.workspace, { get: (target, name) => (name === "get" ? (req: { id: string }) => (looks.push(Date.now()), get(req)) : Reflect.get(target, name)) });
+    const job = await runOne(deps);
+    // The old wait failed here with "was not ready after waiting 0.3 s (still restoring)".
+    expect(job.error).toBe("workspace wsp_old failed: stop here");
+    expect(await workspaceEvents(job.id)).toEqual([
+      { action: "starting", workspaceId: "wsp_old", status: "archived" },
+      { action: "restoring", workspaceId: "wsp_old" },
+    ]);
+    // Past workspacePollMs (20 ms): a restore of minutes is looked at less and less often.
+    const gaps = looks.slice(1).map((at, i) => at - looks[i]!);
+    expect(Math.max(...gaps)).toBeGreaterThan(300);
+  });
+
+  it("counts the wait again from when the restore ends", async () => {
+    const { deps } = services({ existing: workspaceRow("wsp_old", "archived"), statuses: [...Array<[WorkspaceStatus]>(6).fill(["restoring"]), ["creating"]] });
+    const started = Date.now();
+    const job = await runOne(deps);
+    expect(job.error).toBe("workspace wsp_old was not ready after waiting 0.3 s (still creating)");
+    expect(Date.now() - started).toBeGreaterThan(600);
+  });
+
+  it("is cancelled at once while the restore lasts", async () => {
+    const { deps } = services({ existing: workspaceRow("wsp_old", "archived"), statuses: [["restoring"]] });
+    let asked = 0;
+    const job = await runOne(deps, async (jobId) => {
+      await expect.poll(() => workspaceEvents(jobId), { timeout: 5000 }).toHaveLength(2);
+      // Long enough for the pause between looks to have grown to seconds.
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      asked = Date.now();
+      await store.requestCancel(jobId);
+    });
+    expect(job.status).toBe("cancelled");
+    expect(Date.now() - asked).toBeLessThan(2500);
   });
 });

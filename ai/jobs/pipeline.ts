@@ -42,6 +42,9 @@ class JobFailure extends Error {}
 /** A duration for people: "0.3 s", "120 s". */
 const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 
+/** The longest pause between two looks at a workspace whose archived sandbox is being restored (minutes on Daytona). */
+const RESTORE_POLL_MS = 5_000;
+
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
     const done = () => {
@@ -89,20 +92,30 @@ export function createPipeline(deps: PipelineDeps): Executor {
   /**
    * Looks at the workspace at once and then less and less often (25 ms doubling up to `workspacePollMs`)
    * until it runs: a local sandbox is ready in tens of milliseconds, a cloud one in seconds. Its error,
-   * deletion or the timeout fail the job.
+   * deletion or the timeout fail the job. An archived sandbox being restored (`restoring`: minutes on
+   * Daytona) is said once and looked at up to every {@link RESTORE_POLL_MS}; the restore does not count
+   * against the timeout, which starts again when it ends (the provider owns the restore's own deadline
+   * and reports `error` past it).
    */
   async function waitUntilRunning(ctx: JobContext, workspaceId: string): Promise<void> {
-    const started = Date.now();
-    for (let pause = 25; ; pause = Math.min(pause * 2, deps.workspacePollMs)) {
+    let started = Date.now();
+    let saidRestoring = false;
+    for (let pause = 25; ; ) {
       const current = await deps.workspace.get({ id: workspaceId });
       if (current.status === "running") return;
       if (current.status === "error") throw new JobFailure(`workspace ${workspaceId} failed: ${current.lastError ?? "no reason given"}`);
       if (current.status === "deleted") throw new JobFailure(`workspace ${workspaceId} was deleted while starting: ${current.lastError ?? "no reason given"}`);
-      if (Date.now() - started >= deps.workspaceReadyTimeoutMs) {
+      const restoring = current.status === "restoring";
+      if (restoring) {
+        started = Date.now();
+        if (!saidRestoring) await ctx.emit("workspace", { action: "restoring", workspaceId });
+        saidRestoring = true;
+      } else if (Date.now() - started >= deps.workspaceReadyTimeoutMs) {
         throw new JobFailure(`workspace ${workspaceId} was not ready after waiting ${seconds(deps.workspaceReadyTimeoutMs)} (still ${current.status})`);
       }
       if (ctx.signal.aborted) return;
       await sleep(pause, ctx.signal);
+      pause = Math.min(pause * 2, restoring ? Math.max(deps.workspacePollMs, RESTORE_POLL_MS) : deps.workspacePollMs);
     }
   }
 

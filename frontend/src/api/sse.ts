@@ -10,6 +10,8 @@ import { ApiError, errorFromResponse, networkError } from "./errors";
 export type WorkspaceEventData =
   | { action: "starting"; workspaceId: string; status: string }
   | { action: "recreating"; previous: string; reason: string }
+  /** Its archived sandbox is being restored (minutes on Daytona); the job waits for it. */
+  | { action: "restoring"; workspaceId: string }
   /** The template's dev server, started beside the agent's first turn, did not answer: why, and its last output. */
   | { action: "dev_server_not_answering"; problem: string | null; logTail: string };
 

@@ -57,6 +57,11 @@ describe("job state from events", () => {
     expect(fold([ev("preview_ready", { url, token: "signed" })]).preview).toEqual({ url, token: "signed" });
   });
 
+  it("says an archived sandbox is being restored, and that it can take minutes", () => {
+    const state = fold([ev("workspace", { action: "starting", workspaceId: "wsp_1", status: "archived" }), ev("workspace", { action: "restoring", workspaceId: "wsp_1" })]);
+    expect(state.items.map((i) => i.kind === "note" && i.text)).toEqual(["Starting the project's sandbox (it was archived)", "Restoring the archived sandbox — this can take minutes"]);
+  });
+
   it("keeps why the dev server does not answer, with its log tail, until a preview answers", () => {
     const broken = fold([ev("workspace", { action: "dev_server_not_answering", problem: "the process exited with code 1", logTail: "Error: boom\n" })]);
     expect(broken.devServer).toEqual({ problem: "the process exited with code 1", logTail: "Error: boom\n" });

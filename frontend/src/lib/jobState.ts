@@ -116,7 +116,14 @@ export function applyEvent(state: JobState, event: GenerationEvent): JobState {
         const problem = d.problem ?? "the dev server did not answer";
         return { ...next, devServer: { problem, logTail: d.logTail ?? "" }, items: note(next, event.seq, `The app's dev server does not answer: ${problem}`, "warn") };
       }
-      const text = d.action === "starting" ? `Starting the project's sandbox (it was ${d.status ?? "stopped"})` : d.action === "recreating" ? `Re-creating the sandbox: ${d.reason ?? "it is gone"}` : `Sandbox: ${(d as { action: string }).action}`;
+      const text =
+        d.action === "starting"
+          ? `Starting the project's sandbox (it was ${d.status ?? "stopped"})`
+          : d.action === "recreating"
+            ? `Re-creating the sandbox: ${d.reason ?? "it is gone"}`
+            : d.action === "restoring"
+              ? "Restoring the archived sandbox — this can take minutes"
+              : `Sandbox: ${(d as { action: string }).action}`;
       return { ...next, items: note(next, event.seq, text) };
     }
     case "preview_ready":
