@@ -120,6 +120,13 @@ describe("the workspace service on the local provider", () => {
     expect((await service.get({ id: ws.id })).status).toBe("deleted");
   });
 
+  it("deletes a workspace whose sandbox is already gone", async () => {
+    const ws = await running((await service.create({ projectId: "prj_gone" })).id);
+    await provider.delete(ws.providerSandboxId!);
+    await service.del({ id: ws.id });
+    expect(await service.get({ id: ws.id })).toMatchObject({ status: "deleted", lastError: null });
+  });
+
   it("answers unknown workspaces with not_found", async () => {
     await expect(service.get({ id: "wsp_nope" })).rejects.toMatchObject({ code: "not_found", message: 'workspace "wsp_nope" not found' });
   });
