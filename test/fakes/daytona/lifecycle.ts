@@ -82,10 +82,14 @@ export class FakeLifecycle {
     }
     const snapshot = typeof body.snapshot === "string" ? body.snapshot : undefined;
     if (snapshot && ["cpu", "memory", "disk", "gpu"].some((key) => body[key] !== undefined)) return apiError(400, "Cannot specify Sandbox resources when using a snapshot");
+    // A snapshot the fake built or pulled must be active; a name it never saw stands for an image the organisation has.
+    const built = snapshot ? this.ctx.snapshots?.find(snapshot) : undefined;
+    if (built && built.state !== "active") return apiError(400, `Snapshot ${snapshot} is ${built.state}`);
     const id = `sbx-fake-${++this.created}-${Math.random().toString(36).slice(2, 8)}`;
     const info = await this.ctx.local.create({ workspaceId: "daytona-fake", projectId: id });
     const root = (await this.ctx.local.exec(info.id, { command: 'printf %s "$HOME"', timeoutMs: 10_000, maxOutputBytes: 4096 })).stdout;
-    const image = imageOf(snapshot);
+    const image = built?.image ?? imageOf(snapshot);
+    if (built) await this.ctx.snapshots!.seed(built, root);
     const home = homeIn(root, image);
     await mkdir(home, { recursive: true });
     // A busybox image's tools come first on every login shell's PATH (Debian's /etc/profile resets PATH).

@@ -29,6 +29,12 @@ export interface FakeRealism {
   partialUploads: boolean;
   /** `process/execute` with a cwd that does not exist answers 200 with exitCode -1; off: 400. */
   missingCwdExitsMinusOne: boolean;
+  /** Milliseconds a new snapshot stays `pending` (waiting for a runner) before it builds; real Daytona takes seconds to minutes. */
+  snapshotPendingMs: number;
+  /** GETs that see a snapshot `building` before its build's outcome shows (real builds take minutes, so a poller sees them build and streams their log). */
+  snapshotBuildingPolls: number;
+  /** GETs a deleted snapshot still answers `removing` before 404 (a create of its name answers 409 meanwhile); 0: gone at once. */
+  snapshotRemovingPolls: number;
   /** Milliseconds that stand for one minute of `autoStopInterval`: idle sandboxes auto-stop; undefined: never. */
   autoStopMsPerMinute?: number;
 }
@@ -48,4 +54,7 @@ export const REALISTIC: FakeRealism = {
   extendedFilenames: true,
   partialUploads: true,
   missingCwdExitsMinusOne: true,
+  snapshotPendingMs: 300,
+  snapshotBuildingPolls: 1,
+  snapshotRemovingPolls: 2,
 };

@@ -1,6 +1,7 @@
 /**
  * A fake Daytona API on 127.0.0.1 for driving the real `@daytonaio/sdk` offline (notes/sdk-wire.md §1):
- * the control plane under `/api/sandbox...` and the toolbox under `/toolbox/<id>/...` (every sandbox JSON
+ * the control plane under `/api/sandbox...` (and `/api/snapshots...`, built from declarative images:
+ * snapshots.ts) and the toolbox under `/toolbox/<id>/...` (every sandbox JSON
  * carries `toolboxProxyUrl` pointing back here). Each Daytona sandbox is backed by one sandbox of the
  * local provider (no bubblewrap), so files are real files and commands real processes; the local
  * sandbox's directory stands for the sandbox's file system, and every path the API speaks is an absolute
@@ -30,6 +31,7 @@ import { parseMultipart } from "./multipart";
 import { FakePreviews } from "./previews";
 import { PreviewProxy } from "./proxy";
 import { REALISTIC, type FakeRealism } from "./realism";
+import { FakeSnapshots, type FakeSnapshot } from "./snapshots";
 import { sandboxJson, setState, type FakeContext, type FakeSandbox } from "./state";
 import { killProcessesWithHome } from "./sweep";
 import { toolbox } from "./toolbox";
@@ -69,6 +71,10 @@ export interface FakeDaytonaFaults {
   beginAutoStop(id: string): Promise<void>;
   /** Archives a sandbox as auto-archive would (restorable by start). */
   archiveBehindBack(id: string): Promise<void>;
+  /** The next snapshot build fails in `state` with `errorReason` before any step runs (the runner's failure, not the Dockerfile's). */
+  failNextSnapshotBuild(errorReason: string, state?: "error" | "build_failed"): void;
+  /** Makes a snapshot `inactive`, as Daytona does to one unused for 14 days (creates from it answer 400 until it is activated). */
+  deactivateSnapshot(name: string): void;
 }
 
 /** A running fake Daytona API. */
@@ -82,6 +88,10 @@ export interface FakeDaytona {
   readonly faults: FakeDaytonaFaults;
   /** The behaviours of real Daytona in force (all on by default); tests may change them while the fake runs. */
   readonly realism: FakeRealism;
+  /** The fake's view of a snapshot by id or name (state, Dockerfile, build log), or undefined. */
+  snapshot(idOrName: string): FakeSnapshot | undefined;
+  /** Every snapshot the fake holds, oldest first. */
+  snapshots(): FakeSnapshot[];
   /** The fake's view of a sandbox (state, labels, create parameters, last activity), or undefined. */
   sandbox(id: string): FakeSandbox | undefined;
   /** Whether `token` is the current preview token of the sandbox (the `x-daytona-preview-token` of private previews). */
@@ -155,6 +165,8 @@ export async function startFakeDaytona(opts: FakeDaytonaOptions): Promise<FakeDa
   const lifecycle = new FakeLifecycle(ctx, standardTokens, (sandbox) => previews.forget(sandbox.id));
   let nextExecuteTimeout = false;
   let baseUrl = "";
+  const snapshots = new FakeSnapshots(ctx, () => baseUrl);
+  ctx.snapshots = snapshots;
 
   const find = (id: string) => ctx.sandboxes.get(id);
 
@@ -192,9 +204,14 @@ export async function startFakeDaytona(opts: FakeDaytonaOptions): Promise<FakeDa
   }
 
   async function route(req: IncomingMessage, url: URL, body: Buffer): Promise<Reply> {
-    if (req.headers.authorization !== `Bearer ${apiKey}`) return apiError(401, "Invalid credentials");
     const parts = url.pathname.split("/").filter(Boolean);
+    if (parts[0] === "s3") return snapshots.objectStorage(req.method ?? "GET", parts.slice(1).join("/"), url.searchParams, body, req.headers.authorization);
+    if (req.headers.authorization !== `Bearer ${apiKey}`) return apiError(401, "Invalid credentials");
     if (parts[0] === "api" && parts[1] === "sandbox") return controlPlane(req.method ?? "GET", parts.slice(2), url.searchParams, body);
+    if (parts[0] === "api") {
+      const answer = await snapshots.route(req.method ?? "GET", parts.slice(1), url.searchParams, body);
+      if (answer) return answer;
+    }
     if (parts[0] === "toolbox" && parts.length >= 3) {
       const sandbox = find(decodeURIComponent(parts[1]!));
       if (!sandbox || sandbox.state === "destroying") return daemonError(404, "SANDBOX_NOT_FOUND", `sandbox ${parts[1]} not found`);
@@ -216,6 +233,13 @@ export async function startFakeDaytona(opts: FakeDaytonaOptions): Promise<FakeDa
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://fake");
     const body = await readBody(req);
+    const logs = /^\/snapshot-logs\/([^/]+)$/.exec(url.pathname);
+    if (logs && req.method === "GET") {
+      requests.push({ method: "GET", path: url.pathname, query: Object.fromEntries(url.searchParams) });
+      if (req.headers.authorization !== `Bearer ${apiKey}`) res.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ statusCode: 401, message: "Invalid credentials" }));
+      else snapshots.streamLogs(decodeURIComponent(logs[1]!), res);
+      return;
+    }
     const record: RecordedRequest = {
       method: req.method ?? "GET",
       path: url.pathname,
@@ -306,7 +330,15 @@ export async function startFakeDaytona(opts: FakeDaytonaOptions): Promise<FakeDa
         await lifecycle.stopLocal(sandbox);
         setState(sandbox, "archived");
       },
+      failNextSnapshotBuild(errorReason, state = "error") {
+        snapshots.faults.nextBuildFailure = { state, errorReason };
+      },
+      deactivateSnapshot(name) {
+        snapshots.deactivate(name);
+      },
     },
+    snapshot: (idOrName) => snapshots.find(idOrName),
+    snapshots: () => snapshots.all(),
     sandbox: find,
     checkPreviewToken: (id, token) => find(id)?.previewToken === token,
     standardTokens: () => [...standardTokens],

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { SandboxProvider } from "../../../workspace/sandbox/provider";
 import type { FakeImage } from "./image";
 import type { FakeRealism } from "./realism";
+import type { FakeSnapshots } from "./snapshots";
 
 /** A command run in a session of a fake sandbox. */
 export interface FakeSessionCommand {
@@ -171,4 +172,6 @@ export interface FakeContext {
   realism: FakeRealism;
   /** Shims that make GNU tools refuse GNU-only options, for images without them. */
   busyboxShims?: string;
+  /** The snapshots sandboxes may be created from (set once the server runs). */
+  snapshots?: FakeSnapshots;
 }
