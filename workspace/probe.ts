@@ -5,6 +5,11 @@ export type ProbeResult = { ok: true; status: number } | { ok: false; problem: s
 const MAX_BODY_BYTES = 64 * 1024;
 /** `source` of the error envelopes Daytona's proxy, runner and daemon answer with. */
 const DAYTONA_SOURCES = new Set(["DAYTONA_PROXY", "DAYTONA_RUNNER", "DAYTONA_DAEMON"]);
+/** The pause between attempts during the first {@link FAST_PROBING_MS} (a template's Vite answers 0.5 to 1.5 s after it starts). */
+const FIRST_PAUSE_MS = 25;
+const FAST_PROBING_MS = 3000;
+/** The longest pause between attempts, after that. */
+const MAX_PAUSE_MS = 500;
 /** Statuses of Daytona's own pages that waiting cannot fix: a refused or stale link, a sandbox not there or not running. */
 const FINAL_STATUSES = new Set([400, 401, 403, 404]);
 
@@ -52,16 +57,18 @@ function proxyPage(url: string, response: Response, body: string): { problem: st
 }
 
 /**
- * Asks `link.url` over HTTP until the app answers with anything below 500, for up to `timeoutMs` (no fixed
- * sleep: short growing pauses between attempts). A proxy's own page (Daytona's 401, 400 or warning page, a
- * redirect to a login) is not the app: a final one ends the probe at once with what it said. Sends
+ * Asks `link.url` over HTTP until the app answers with anything below 500, for up to `timeoutMs`: every
+ * {@link FIRST_PAUSE_MS} while a dev server usually comes up, then less and less often. A proxy's own
+ * page (Daytona's 401, 400 or warning page, a redirect to a login) is not the app: a final one ends the
+ * probe at once with what it said. Sends
  * `X-Daytona-Skip-Preview-Warning` (public Daytona previews show browsers a warning page otherwise);
  * follows no redirect. Stops early when `stillRunning` says the server exited.
  */
 export async function probeHttp(link: { url: string }, options: { timeoutMs: number; stillRunning?: () => Promise<boolean> }): Promise<ProbeResult> {
   const deadline = Date.now() + options.timeoutMs;
   const headers = { "x-daytona-skip-preview-warning": "true" };
-  let pause = 50;
+  const started = Date.now();
+  let pause = FIRST_PAUSE_MS;
   let lastProblem = "no answer yet";
   for (;;) {
     try {
@@ -81,6 +88,6 @@ export async function probeHttp(link: { url: string }, options: { timeoutMs: num
       return { ok: false, problem: `nothing answered at ${link.url} within ${Math.round(options.timeoutMs / 1000)} s (last: ${lastProblem})` };
     }
     await new Promise((resolve) => setTimeout(resolve, pause));
-    pause = Math.min(500, Math.round(pause * 1.5));
+    if (Date.now() - started >= FAST_PROBING_MS) pause = Math.min(MAX_PAUSE_MS, Math.round(pause * 1.5));
   }
 }
