@@ -32,7 +32,7 @@ export interface CreateWorkspaceRequest {
   projectId: string;
   /** A template's name: its files, its installed dependencies and its dev server, started at once. Absent: empty. */
   template?: string;
-  /** The project's own files are about to be restored into it: the template's dependencies only, no files, no dev server yet. */
+  /** The project's own files are about to be restored over the template's: its dev server waits for them. */
   restoring?: boolean;
 }
 

@@ -20,7 +20,7 @@ let service: ReturnType<typeof createWorkspaceService>;
 beforeAll(async () => {
   database = await openTestDatabase("workspace");
   root = await searchableTempDir("kiln-workspace-");
-  provider = await createLocalProvider({ root, portRange: [firstPort, firstPort + 14], log, isolation: scriptedSessionIsolation("the workspace service tests") });
+  provider = await createLocalProvider({ root, portRange: [firstPort, firstPort + 19], log, isolation: scriptedSessionIsolation("the workspace service tests") });
   service = createWorkspaceService({ db: database.pool, provider, portRange: [firstPort, firstPort + 14], log });
 });
 afterAll(async () => {
@@ -29,9 +29,9 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-async function running(id: string): Promise<Workspace> {
+async function running(id: string, workspaces: Pick<typeof service, "get"> = service): Promise<Workspace> {
   for (let i = 0; i < 1500; i++) {
-    const ws = await service.get({ id });
+    const ws = await workspaces.get({ id });
     if (ws.status !== "creating") return ws;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
@@ -129,5 +129,44 @@ describe("the workspace service on the local provider", () => {
 
   it("answers unknown workspaces with not_found", async () => {
     await expect(service.get({ id: "wsp_nope" })).rejects.toMatchObject({ code: "not_found", message: 'workspace "wsp_nope" not found' });
+  });
+});
+
+describe("a template's workspace", () => {
+  /** The service over a provider whose processes take 300 ms to start, and the commands it was asked to start. */
+  function slowStarts() {
+    const started: string[] = [];
+    const slow: SandboxProvider = Object.create(provider);
+    slow.startProcess = async (id, req) => {
+      started.push(req.command);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return provider.startProcess(id, req);
+    };
+    return { started, templated: createWorkspaceService({ db: database.pool, provider: slow, portRange: [firstPort + 15, firstPort + 19], log }) };
+  }
+
+  it("starts its dev server once, as package.json's script without npm, even when a generation looks at it while it is made", async () => {
+    const { started, templated } = slowStarts();
+    const { id } = await templated.create({ projectId: "prj_tpl_dev", template: "static" });
+    // What a generation does: look until it runs, then ask for the dev server at once.
+    while ((await templated.get({ id })).status === "creating") await new Promise((resolve) => setTimeout(resolve, 5));
+    const dev = await templated.ensureDevServer({ id, command: "npm run dev", probeTimeoutMs: 20_000 });
+    expect(dev).toMatchObject({ ok: true, problem: null });
+    expect(await (await fetch(dev.previewUrl!)).text()).toContain("Your site starts here");
+    expect(started).toEqual([`PATH="$PWD/node_modules/.bin:$PATH" npm_lifecycle_event='dev' exec sh -c 'node server.mjs'`]);
+    // npm would have printed its banner ("> app@0.0.0 dev / > node server.mjs") first.
+    expect((await templated.processLogs({ id, processId: dev.processId! })).output).not.toContain("> node server.mjs");
+    await templated.del({ id });
+  });
+
+  it("comes back with the template's files when re-created, its dev server left for after the project's own files", async () => {
+    const { started, templated } = slowStarts();
+    const { id } = await templated.create({ projectId: "prj_tpl_again", template: "static", restoring: true });
+    const ws = await running(id, templated);
+    expect(ws.status).toBe("running");
+    const files = (await templated.listFiles({ id })).files.map((f) => f.path);
+    expect(files).toEqual(expect.arrayContaining(["index.html", "server.mjs", "package.json", "styles.css"]));
+    expect(started).toEqual([]);
+    await templated.del({ id });
   });
 });

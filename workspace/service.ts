@@ -8,6 +8,7 @@ import { inSpan } from "../lib/tracing";
 import { hasStarter, TemplateCatalog, type Template } from "../lib/templates";
 import { optionalBoolean, requireText } from "../lib/validate";
 import type { Workspace, WorkspaceApi, WorkspaceStatus } from "./contract";
+import { devLaunch } from "./dev-launch";
 import { probeHttp } from "./probe";
 import type { SandboxInfo, SandboxProvider, SandboxState, SandboxTemplate } from "./sandbox/provider";
 
@@ -105,11 +106,11 @@ function environment(value: unknown): Record<string, string> {
   return value as Record<string, string>;
 }
 
-/** What the provider gets of a template: its files (none when the project's own are about to be restored) and its dependencies. */
-function sandboxTemplate(template: Template, restoring: boolean): SandboxTemplate {
+/** What the provider gets of a template: its files (a re-created workspace's own are restored over them) and its dependencies. */
+function sandboxTemplate(template: Template): SandboxTemplate {
   return {
     name: template.manifest.name,
-    files: restoring ? [] : template.files,
+    files: template.files,
     install: template.manifest.install,
     dependencyVersion: template.dependencyVersion,
   };
@@ -180,11 +181,17 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
     return current as WorkspaceRow & { provider_sandbox_id: string };
   }
 
+  /** Starts `command` as the workspace's dev process, launched by {@link devLaunch} from the package.json in `cwd`. */
+  async function launchDevServer(ws: WorkspaceRow, sandboxId: string, command: string, cwd: string | undefined): Promise<string> {
+    const [pkg] = await provider.readFiles(sandboxId, [cwd ? `${cwd}/package.json` : "package.json"]).catch(() => []);
+    const launch = devLaunch(command, pkg && "content" in pkg ? pkg.content.toString("utf8") : null);
+    return (await provider.startProcess(sandboxId, { name: DEV_PROCESS, command: launch, cwd, env: envWithPort(ws, {}) })).processId;
+  }
+
   /** Starts a new workspace's dev server, so its preview answers before a model's first turn ends; a failure leaves the workspace usable. */
-  async function startDevServer(workspace: WorkspaceRow, sandboxId: string, template: Template): Promise<Partial<WorkspaceRow>> {
+  async function startDevServer(workspace: WorkspaceRow, sandboxId: string, template: Template): Promise<{ dev_process_id?: string; dev_command?: string }> {
     try {
-      const { processId } = await provider.startProcess(sandboxId, { name: DEV_PROCESS, command: template.manifest.dev, env: envWithPort(workspace, {}) });
-      return { dev_process_id: processId, dev_command: template.manifest.dev };
+      return { dev_process_id: await launchDevServer(workspace, sandboxId, template.manifest.dev, undefined), dev_command: template.manifest.dev };
     } catch (err) {
       log.warn("the template's dev server did not start", { workspaceId: workspace.id, template: template.manifest.name, ...errorFields(err) });
       return {};
@@ -194,20 +201,23 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
   function provision(workspace: WorkspaceRow, template: Template | undefined, restoring: boolean): void {
     const task = (async () => {
       try {
-        const spec = { workspaceId: workspace.id, projectId: workspace.project_id, template: template && sandboxTemplate(template, restoring) };
+        const spec = { workspaceId: workspace.id, projectId: workspace.project_id, template: template && sandboxTemplate(template) };
         const info = await provider.create(spec);
+        // Started before the row names its sandbox: from then on a look at the workspace reads it running, and
+        // a generation must find this dev server starting rather than start a second one. A re-created
+        // workspace starts its dev server once its project's files are back.
+        const dev = template && !restoring && info.state === "running" ? await startDevServer(workspace, info.id, template) : {};
         // A workspace deleted while its sandbox was being made stays deleted, and the sandbox goes too.
         const claimed = await db.query<WorkspaceRow>(
-          "UPDATE workspaces SET provider_sandbox_id = $2, updated_at = now() WHERE id = $1 AND status <> 'deleted' RETURNING *",
-          [workspace.id, info.id],
+          `UPDATE workspaces SET provider_sandbox_id = $2, dev_process_id = COALESCE($3, dev_process_id), dev_command = COALESCE($4, dev_command), updated_at = now()
+            WHERE id = $1 AND status <> 'deleted' RETURNING *`,
+          [workspace.id, info.id, dev.dev_process_id ?? null, dev.dev_command ?? null],
         );
         if (!claimed.rows[0]) {
           await provider.delete(info.id);
           return;
         }
-        // Started before the workspace reads running, so a generation finds it starting rather than starting a second one.
-        const dev = template && !restoring && info.state === "running" ? await startDevServer(workspace, info.id, template) : {};
-        await sync(Object.keys(dev).length > 0 ? await update(workspace.id, dev) : claimed.rows[0], info);
+        await sync(claimed.rows[0], info);
       } catch (err) {
         log.warn("provisioning failed", { workspaceId: workspace.id, ...errorFields(err) });
         await db
@@ -401,7 +411,7 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
         }
         await provider.stopProcess(ws.provider_sandbox_id, processId).catch(() => undefined);
       }
-      const { processId } = await provider.startProcess(ws.provider_sandbox_id, { name: DEV_PROCESS, command, cwd, env: envWithPort(ws, {}) });
+      const processId = await launchDevServer(ws, ws.provider_sandbox_id, command, cwd);
       await update(ws.id, { dev_process_id: processId, dev_command: command });
       const probe = await probeHttp(link, {
         timeoutMs: probeTimeoutMs,
