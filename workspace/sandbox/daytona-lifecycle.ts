@@ -73,11 +73,11 @@ export class DaytonaLifecycle {
   }
 
   /**
-   * A new sandbox, started, with its project directory; a sandbox that cannot serve (an image without
-   * bash or GNU tools, a home Kiln cannot use) is deleted again. Templates reach Daytona as snapshots
-   * (issue 13's Daytona part): until then a Daytona sandbox starts empty.
+   * A new sandbox, started, with its project directory, from `snapshot` (a template's) or the configured
+   * one; a sandbox that cannot serve (an image without bash or GNU tools, a home Kiln cannot use) is
+   * deleted again.
    */
-  async create(spec: SandboxSpec): Promise<SandboxInfo> {
+  async create(spec: SandboxSpec, snapshot = this.options.snapshot): Promise<SandboxInfo> {
     checkLabelValue("workspaceId", spec.workspaceId);
     checkLabelValue("projectId", spec.projectId);
     const { log } = this.options;
@@ -89,7 +89,7 @@ export class DaytonaLifecycle {
         autoStopInterval: this.options.autoStopMinutes,
         autoArchiveInterval: this.options.autoArchiveMinutes,
         public: this.options.public,
-        ...(this.options.snapshot ? { snapshot: this.options.snapshot } : {}),
+        ...(snapshot ? { snapshot } : {}),
       };
       sandbox = await retrying(() => this.access.daytona.create(params, { timeout: this.options.startTimeoutSeconds }), this.options.retries);
     } catch (err) {
@@ -105,7 +105,7 @@ export class DaytonaLifecycle {
       await this.delete(sandbox.id).catch((cleanup: unknown) => log.warn("deleting a sandbox that failed to set up failed", { sandboxId: sandbox.id, reason: messageOf(cleanup) }));
       throw err;
     }
-    log.info("daytona sandbox created", { sandboxId: sandbox.id, workspaceId: spec.workspaceId, templateNotApplied: spec.template?.name });
+    log.info("daytona sandbox created", { sandboxId: sandbox.id, workspaceId: spec.workspaceId, snapshot });
     return this.access.info(sandbox);
   }
 

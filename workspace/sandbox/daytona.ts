@@ -5,12 +5,14 @@ import { describePath, safeRelativePath } from "../../lib/paths";
 import { SandboxAccess } from "./daytona-access";
 import { ActivityKeeper } from "./daytona-activity";
 import { runCommand } from "./daytona-commands";
-import { daytonaFailure, STATE_CHANGE_RETRIES, type RetryPolicy } from "./daytona-errors";
+import { daytonaFailure, messageOf, STATE_CHANGE_RETRIES, type RetryPolicy } from "./daytona-errors";
 import { readSandboxFiles } from "./daytona-files";
 import { DaytonaLifecycle } from "./daytona-lifecycle";
 import { PreviewLinks } from "./daytona-previews";
 import { DaytonaProcesses } from "./daytona-processes";
+import { TemplateSnapshots } from "./daytona-snapshots";
 import { chmodScript, deleteScript, diagnoseWritesScript, EXIT, listScript, parseListOutput, renameScript } from "./daytona-scripts";
+import { DEPENDENCY_DIR } from "./dependency-cache";
 import { checkWrites } from "./sandbox-files";
 import {
   KILN_LABEL,
@@ -72,6 +74,10 @@ export interface DaytonaProviderOptions {
   };
   /** Waits on 409/429 answers ({@link STATE_CHANGE_RETRIES} by default). */
   retries?: RetryPolicy;
+  /** How long a template's snapshot may take to build before the workspace fails (30 min by default). */
+  templateBuildTimeoutMs?: number;
+  /** Between two reads of a template snapshot another Kiln is building (2 s by default). */
+  templatePollMs?: number;
 }
 
 /**
@@ -94,6 +100,7 @@ class DaytonaProvider implements SandboxProvider {
   private readonly lifecycle: DaytonaLifecycle;
   private readonly processes: DaytonaProcesses;
   private readonly previews: PreviewLinks;
+  private readonly snapshots: TemplateSnapshots;
   private readonly log: Logger;
   private readonly graceMs: number;
 
@@ -122,10 +129,34 @@ class DaytonaProvider implements SandboxProvider {
       log: this.log,
     });
     this.processes = new DaytonaProcesses(this.access, { graceMs: this.graceMs, log: this.log });
+    this.snapshots = new TemplateSnapshots(daytona, {
+      buildTimeoutMs: options.templateBuildTimeoutMs ?? 30 * 60_000,
+      pollMs: options.templatePollMs ?? 2000,
+      retries,
+      log: this.log,
+    });
   }
 
-  create(spec: SandboxSpec): Promise<SandboxInfo> {
-    return this.lifecycle.create(spec);
+  /**
+   * A new sandbox; a template with dependencies starts from its snapshot (built on first use), and the
+   * template's files arrive in one upload. A sandbox that cannot be filled is deleted again.
+   */
+  async create(spec: SandboxSpec): Promise<SandboxInfo> {
+    const template = spec.template;
+    const snapshot = template?.install && template.dependencyVersion ? await this.snapshots.ensure(template) : undefined;
+    const info = await this.lifecycle.create(spec, snapshot);
+    try {
+      if (snapshot) {
+        // The snapshot installed where its image's user keeps the project: a sandbox with another home would start without them.
+        const { exitCode, output } = await this.access.script(info.id, "checking the template's dependencies", `test -d ${DEPENDENCY_DIR} || { pwd; exit 3; }`);
+        if (exitCode !== 0) throw new AppError("failed_precondition", `Daytona: the sandbox from snapshot ${snapshot} has no ${DEPENDENCY_DIR} in its project directory ${output.trim()}`);
+      }
+      if (template && template.files.length > 0) await this.writeFiles(info.id, template.files);
+    } catch (err) {
+      await this.lifecycle.delete(info.id).catch((cleanup: unknown) => this.log.warn("deleting a sandbox whose template failed failed", { sandboxId: info.id, reason: messageOf(cleanup) }));
+      throw err;
+    }
+    return info;
   }
 
   get(id: string): Promise<SandboxInfo> {
