@@ -1,5 +1,7 @@
+import { Daytona, Image } from "@daytonaio/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDaytonaHarness, type DaytonaHarness } from "../../test/fakes/daytona/harness";
+import { NEEDS_REGISTRY } from "../../test/support/templates";
 import { TemplateCatalog } from "../../lib/templates";
 import { templateSnapshotName } from "./daytona-snapshots";
 import type { SandboxTemplate } from "./provider";
@@ -121,6 +123,33 @@ describe("daytona provider: templates from snapshots", () => {
     expect(builds(harness).length).toBe(before);
   });
 
+  it("shares one build between two Kiln processes: the second waits for the first's snapshot (or its 409) instead of building again", async () => {
+    const shared = template({ name: "shared", dependencyVersion: "1111111122222222" });
+    const before = builds(harness).length;
+    const [a, b] = await Promise.all([
+      harness.another({ templatePollMs: 100 }).create({ workspaceId: "wsp_shared_a", projectId: "prj_shared", template: shared }),
+      harness.another({ templatePollMs: 100 }).create({ workspaceId: "wsp_shared_b", projectId: "prj_shared", template: shared }),
+    ]);
+    const made = builds(harness).slice(before);
+    expect(made.filter((request) => request.status === 200)).toHaveLength(1);
+    expect(made.filter((request) => request.status !== 200).map((request) => request.status)).toEqual(made.length > 1 ? [409] : []);
+    expect(harness.fake.snapshots().filter((snapshot) => snapshot.name === templateSnapshotName(shared))).toHaveLength(1);
+    expect([harness.fake.sandbox(a.id)?.snapshot, harness.fake.sandbox(b.id)?.snapshot]).toEqual([templateSnapshotName(shared), templateSnapshotName(shared)]);
+  });
+
+  it("builds again over a snapshot an earlier build left in error, instead of repeating its stale failure", async () => {
+    const left = template({ name: "left", dependencyVersion: "3333333344444444" });
+    const name = templateSnapshotName(left);
+    const daytona = new Daytona({ apiKey: harness.fake.apiKey, apiUrl: harness.fake.apiUrl, useDeprecatedPolling: true });
+    harness.fake.faults.failNextSnapshotBuild("Error pulling image node:20-bookworm: toomanyrequests");
+    await expect(daytona.snapshot.create({ name, image: Image.base("node:20-bookworm") })).rejects.toThrow("toomanyrequests");
+    await daytona[Symbol.asyncDispose]();
+    expect(harness.fake.snapshot(name)?.state).toBe("error");
+    const sandbox = await harness.provider.create({ workspaceId: "wsp_left", projectId: "prj_left", template: left });
+    expect(harness.fake.snapshot(name)?.state).toBe("active");
+    expect(harness.fake.sandbox(sandbox.id)?.snapshot).toBe(name);
+  });
+
   it("boots the static template (no dependencies: no snapshot) with its files and its preview answering", async () => {
     const starter = TemplateCatalog.shared().find("static")!;
     const before = builds(harness).length;
@@ -128,6 +157,18 @@ describe("daytona provider: templates from snapshots", () => {
     const sandbox = await harness.provider.create({ workspaceId: "wsp_static", projectId: "prj_static", template: spec });
     expect(builds(harness).length).toBe(before);
     expect(await preview(harness, sandbox.id)).toContain("<html");
+  });
+
+  it("boots the vite-react template from its snapshot (a real npm ci in the build), the dev server's preview answering", { timeout: 240_000 }, async () => {
+    const starter = TemplateCatalog.shared().find("vite-react")!;
+    const spec: SandboxTemplate = { name: "vite-react", files: starter.files, install: starter.manifest.install, dependencyVersion: starter.dependencyVersion };
+    const sandbox = await harness.provider.create({ workspaceId: "wsp_vite", projectId: "prj_vite", template: spec }).catch((err: Error) => {
+      throw new Error(`the vite-react snapshot did not build (${NEEDS_REGISTRY}): ${err.message}`);
+    });
+    const listed = (await harness.provider.listFiles(sandbox.id, { recursive: true })).map((entry) => entry.path);
+    expect(listed).toEqual(expect.arrayContaining(["package.json", "package-lock.json", "src/App.tsx", "index.html"]));
+    expect((await harness.provider.exec(sandbox.id, { command: "test -x node_modules/.bin/vite && echo ok", timeoutMs: 10_000, maxOutputBytes: 1024 })).stdout).toBe("ok\n");
+    expect(await preview(harness, sandbox.id)).toContain('<div id="root">');
   });
 });
 
