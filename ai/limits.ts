@@ -10,5 +10,6 @@ export function agentLimits(config: Config): AgentLimits {
     wallClockMs: config.runTimeoutMs,
     maxToolOutputChars: 20_000,
     compactAboveTokens: 120_000,
+    loopGuard: { warnAfter: config.loopWarnRepeats, stopAfter: Math.max(config.loopStopRepeats, config.loopWarnRepeats) },
   };
 }

@@ -12,6 +12,8 @@ import type { WorkspaceApi } from "../workspace/contract";
 import type { AiApi } from "./contract";
 import type { JobVfs } from "./jobs/adapters";
 import { LiveEvents } from "./jobs/live";
+import { PreviewBrowser } from "./checks/browser";
+import { launchChromium } from "./checks/chromium";
 import { createPipeline, createSalvage, type JobMetrics } from "./jobs/pipeline";
 import { startRunner, type Runner } from "./jobs/runner";
 import { createJobStore } from "./jobs/store";
@@ -83,7 +85,9 @@ export function startAiRuntime(deps: AiRuntimeDeps): { ai: AiApi; runner: Runner
 
 function startJobRunner(deps: AiRuntimeDeps, store: ReturnType<typeof createJobStore>, live: LiveEvents): Runner {
   const { config, log } = deps;
-  return startRunner({
+  // One browser per process, launched at the first check and closed with the runner.
+  const browser = new PreviewBrowser(() => launchChromium(config.chromiumPath));
+  const runner = startRunner({
     store,
     execute: createPipeline({
       projects: deps.projects,
@@ -94,6 +98,12 @@ function startJobRunner(deps: AiRuntimeDeps, store: ReturnType<typeof createJobS
       limits: agentLimits(config),
       workspacePollMs: config.workspacePollMs,
       workspaceReadyTimeoutMs: config.workspaceReadyTimeoutMs,
+      checks: {
+        browser,
+        commandTimeoutMs: config.checkTimeoutSeconds * 1000,
+        browserTimeoutMs: config.browserCheckTimeoutMs,
+        maxFailedCompletions: config.maxFailedCompletions,
+      },
       metrics: deps.metrics,
       log,
     }),
@@ -106,4 +116,11 @@ function startJobRunner(deps: AiRuntimeDeps, store: ReturnType<typeof createJobS
     salvage: createSalvage({ vfs: deps.vfs }),
     log,
   });
+  return {
+    ...runner,
+    stop: async () => {
+      await runner.stop();
+      await browser.close();
+    },
+  };
 }

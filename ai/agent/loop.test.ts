@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeAnthropic, text, toolUse, lastToolResults, type FakeAnthropic } from "../../test/fakes/anthropic/server";
 import { runAgent, type AgentEvent, type AgentLimits } from "./loop";
 import { systemPrompt } from "./prompt";
-import { agentDoubles } from "../../test/support/agent-doubles";
+import { agentDoubles, devServerDown } from "../../test/support/agent-doubles";
 
 let fake: FakeAnthropic;
 beforeAll(async () => {
@@ -13,7 +13,7 @@ afterAll(async () => {
   await fake?.close();
 });
 
-const LIMITS: AgentLimits = { maxTurns: 10, maxOutputTokens: 4096, tokenBudget: 1_000_000, wallClockMs: 30_000, maxToolOutputChars: 2000, compactAboveTokens: 100_000 };
+const LIMITS: AgentLimits = { maxTurns: 10, maxOutputTokens: 4096, tokenBudget: 1_000_000, wallClockMs: 30_000, maxToolOutputChars: 2000, compactAboveTokens: 100_000, loopGuard: { warnAfter: 3, stopAfter: 5 } };
 
 const doubles = agentDoubles;
 
@@ -48,12 +48,12 @@ describe("the agent loop, through the real SDK against the fake Messages API", (
     expect(result.end).toBe("completed");
     expect(result.summary).toBe("A hello page.");
     expect(result.turns).toBe(3);
-    expect(d.calls).toEqual(["sandbox.write index.html", "vfs.save index.html", "sandbox.read index.html", "finish"]);
+    expect(d.calls).toEqual(["sandbox.write index.html", "vfs.save index.html", "sandbox.read index.html", "check"]);
     expect(d.vfsFiles.get("index.html")).toBe("<h1>Hi ✓</h1>\n");
     expect(events.filter((e) => e.type === "text").map((e) => (e as { text: string }).text).join("")).toBe("Writing the page.");
     const finished = events.filter((e) => e.type === "tool_finished");
     expect(finished.map((e) => (e as { name: string }).name)).toEqual(["write_to_file", "read_file", "attempt_completion"]);
-    expect(d.calls.at(-1)).toBe("finish");
+    expect(d.calls.at(-1)).toBe("check");
     expect(fake.protocolErrors).toEqual([]);
     expect(result.usage.cacheWriteTokens + result.usage.cacheReadTokens).toBeGreaterThan(0);
     expect(result.usage.outputTokens).toBeGreaterThan(0);
@@ -102,7 +102,7 @@ describe("the agent loop, through the real SDK against the fake Messages API", (
       return { content: [toolUse("attempt_completion", { summary: "ok" })] };
     });
     await run(d.tools).outcome;
-    expect(d.calls).toEqual(["sandbox.read kept.txt", "vfs.read kept.txt", "finish"]);
+    expect(d.calls).toEqual(["sandbox.read kept.txt", "vfs.read kept.txt", "check"]);
     expect(seen).toContain("last backed-up version");
     expect(seen).toContain("from the backup");
   });
@@ -119,7 +119,7 @@ describe("the agent loop, through the real SDK against the fake Messages API", (
     const result = await run(d.tools).outcome;
     expect(result.end).toBe("completed");
     expect(reply).toContain("Split large files");
-    expect(d.calls).toEqual(["finish"]);
+    expect(d.calls).toEqual(["check"]);
     expect(fake.protocolErrors).toEqual([]);
   });
 
@@ -194,7 +194,7 @@ describe("the agent loop, through the real SDK against the fake Messages API", (
       if (callIndex < 5) return { content: [toolUse("read_file", { path: "big.txt" })] };
       return { content: [toolUse("attempt_completion", { summary: "done" })] };
     });
-    const { outcome, events } = run(d.tools, { limits: { ...LIMITS, compactAboveTokens: 1500 } });
+    const { outcome, events } = run(d.tools, { limits: { ...LIMITS, compactAboveTokens: 1500, loopGuard: { warnAfter: 3, stopAfter: 5 } } });
     const result = await outcome;
     expect(result.end).toBe("completed");
     expect(events.some((e) => e.type === "compacted")).toBe(true);
@@ -223,5 +223,42 @@ describe("the agent loop, through the real SDK against the fake Messages API", (
     fake.setScript([{ content: [text("I can't help with that.")], stop_reason: "refusal" }]);
     const refused = await run(d.tools).outcome;
     expect(refused).toMatchObject({ end: "refusal", summary: "the model declined to continue with this request" });
+  });
+
+  it("warns a model repeating a failing command, then stops the run with what was repeated", async () => {
+    const d = doubles({ exec: async (command) => ({ exitCode: 1, output: `npm ERR! Missing script: "buld" (took ${Math.random()} s)`, timedOut: false }) });
+    // Between the repeats the model rewrites the same file: that does not reset the guard.
+    fake.setScript((request, { callIndex }) =>
+      callIndex % 2 === 0
+        ? { content: [toolUse("execute_command", { command: "npm run buld" })] }
+        : { content: [toolUse("write_to_file", { path: "a.txt", content: "same" })] },
+    );
+    const { outcome, events } = run(d.tools, { limits: { ...LIMITS, maxTurns: 30, loopGuard: { warnAfter: 2, stopAfter: 4 } } });
+    const result = await outcome;
+    expect(result.end).toBe("repeated_failure");
+    expect(result.summary).toBe("stopped: execute_command (npm run buld) failed the same way 4 times in a row");
+    const guard = events.filter((e) => e.type === "loop_guard") as Extract<AgentEvent, { type: "loop_guard" }>[];
+    expect(guard.map((e) => `${e.action} ${e.repeats}`)).toEqual(["warn 2", "warn 3", "stop 4"]);
+    const warned = fake.requests.at(-4)?.body?.messages?.at(-1);
+    expect(JSON.stringify(warned)).toContain("failed the same way 2 times");
+    expect(d.calls.filter((c) => c.startsWith("sandbox.exec"))).toHaveLength(4);
+  });
+
+  it("does not stop a model whose repeated command fails differently each time (it is making progress)", async () => {
+    let n = 0;
+    const d = doubles({ exec: async () => ({ exitCode: 2, output: n++ < 5 ? `src/App.tsx(${n},1): error TS${1000 + n}: problem ${"abcdef"[n]}` : "", timedOut: false }) });
+    fake.setScript((request, { callIndex }) => (callIndex < 6 ? { content: [toolUse("execute_command", { command: "npx tsc --noEmit" })] } : { content: [toolUse("attempt_completion", { summary: "Fixed." })] }));
+    const { outcome, events } = run(d.tools, { limits: { ...LIMITS, maxTurns: 30, loopGuard: { warnAfter: 2, stopAfter: 3 } } });
+    expect((await outcome).end).toBe("completed");
+    expect(events.filter((e) => e.type === "loop_guard")).toEqual([]);
+  });
+
+  it("ends as checks_failed when the completion gate gives up, with the report as the reason", async () => {
+    const d = doubles({ check: async () => devServerDown("nothing answered on port 5173", "SyntaxError: Unexpected token"), maxFailedCompletions: 2 });
+    fake.setScript(() => ({ content: [toolUse("attempt_completion", { summary: "Done." })] }));
+    const result = await run(d.tools).outcome;
+    expect(result.end).toBe("checks_failed");
+    expect(result.summary).toBe("the app still has errors: dev server: nothing answered on port 5173");
+    expect(d.calls).toEqual(["check", "check"]);
   });
 });

@@ -1,5 +1,6 @@
 import type Anthropic from "@anthropic-ai/sdk";
 import { inSpan } from "../../lib/tracing";
+import { LoopGuard, type LoopGuardLimits } from "./loop-guard";
 import { capText, ToolInputError, validateInput, type Tool } from "./tool";
 
 type MessageParam = Anthropic.MessageParam;
@@ -12,7 +13,8 @@ export type AgentEvent =
   | { type: "tool_started"; id: string; name: string }
   | { type: "tool_finished"; id: string; name: string; input: unknown; ok: boolean; output: string; durationMs: number }
   | { type: "usage"; inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number }
-  | { type: "compacted"; savedChars: number };
+  | { type: "compacted"; savedChars: number }
+  | { type: "loop_guard"; action: "warn" | "stop"; tool: string; repeats: number; message: string };
 
 /** Why a run ended. */
 export type AgentEnd =
@@ -23,7 +25,11 @@ export type AgentEnd =
   | "timeout"
   | "cancelled"
   | "refusal"
-  | "api_error";
+  | "api_error"
+  /** The completion gate gave up: the app still fails its checks. */
+  | "checks_failed"
+  /** The loop guard stopped a model repeating the same failing call. */
+  | "repeated_failure";
 
 /** The outcome of a run, with the conversation so far (so a follow-up can continue it). */
 export interface AgentOutcome {
@@ -46,6 +52,8 @@ export interface AgentLimits {
   maxToolOutputChars: number;
   /** When the conversation grows past this (estimated) size, older tool outputs are compacted. */
   compactAboveTokens: number;
+  /** Identical failing tool calls: when the model is warned, and when the run stops. */
+  loopGuard: LoopGuardLimits;
 }
 
 /** Messages at the end of the conversation that compaction never touches. */
@@ -128,6 +136,7 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
   const messages: MessageParam[] = [...run.history, { role: "user", content: run.prompt }];
   const usage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
   const started = Date.now();
+  const guard = new LoopGuard(limits.loopGuard);
   let turns = 0;
   const end = (reason: AgentEnd, summary: string): AgentOutcome => ({ end: reason, summary, turns, usage, messages });
 
@@ -204,9 +213,11 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
       }
       case "tool_use": {
         messages.push({ role: "assistant", content: message.content });
-        const { results, completed } = await runTools(toolCalls, tools, run);
+        const { results, completed, failed, stopped } = await runTools(toolCalls, tools, run, guard);
         messages.push({ role: "user", content: results });
         if (completed) return end("completed", completed.summary);
+        if (failed) return end("checks_failed", failed.reason);
+        if (stopped) return end("repeated_failure", stopped);
         break;
       }
       default:
@@ -219,9 +230,11 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
   }
 }
 
-async function runTools(calls: Anthropic.ToolUseBlock[], tools: Map<string, Tool>, run: AgentRun) {
+async function runTools(calls: Anthropic.ToolUseBlock[], tools: Map<string, Tool>, run: AgentRun, guard: LoopGuard) {
   const results: ToolResultBlock[] = [];
   let completed: { summary: string } | undefined;
+  let failed: { reason: string } | undefined;
+  let stopped: string | undefined;
   for (const call of calls) {
     const startedAt = Date.now();
     let content: string;
@@ -230,28 +243,41 @@ async function runTools(calls: Anthropic.ToolUseBlock[], tools: Map<string, Tool
     if (run.signal.aborted) {
       content = "not run: the run was cancelled";
       isError = true;
+    } else if (stopped) {
+      content = "not run: the run was stopped";
+      isError = true;
     } else if (!tool) {
       content = `unknown tool ${JSON.stringify(call.name)}; the tools are: ${[...tools.keys()].join(", ")}`;
       isError = true;
     } else {
-      ({ content, isError, completed } = await inSpan(`tool ${call.name}`, { "kiln.tool": call.name }, async (span) => {
-        let result: { content: string; isError: boolean; completed: { summary: string } | undefined };
+      let ran: { completed?: { summary: string }; failed?: { reason: string } } = {};
+      ({ content, isError } = await inSpan(`tool ${call.name}`, { "kiln.tool": call.name }, async (span) => {
+        let result: { content: string; isError: boolean };
         try {
           const output = await untilAborted(tool.run(validateInput(tool.inputSchema, call.input), run.signal), run.signal);
-          result = { content: output.content, isError: output.isError === true, completed: completed ?? output.completed };
+          ran = output;
+          result = { content: output.content, isError: output.isError === true };
         } catch (err) {
           const message = err instanceof ToolInputError ? `invalid input: ${err.message}` : `${call.name} failed: ${err instanceof Error ? err.message : String(err)}`;
-          result = { content: message, isError: true, completed };
+          result = { content: message, isError: true };
         }
         span.setAttributes({ "kiln.tool.ok": !result.isError, "kiln.tool.output_chars": result.content.length });
         return result;
       }));
+      completed ??= ran.completed;
+      failed ??= ran.failed;
+      const verdict = guard.observe(call.name, call.input, !isError, content);
+      if (verdict.action !== "none") {
+        run.onEvent({ type: "loop_guard", action: verdict.action, tool: call.name, repeats: verdict.repeats, message: verdict.message });
+        if (verdict.action === "stop") stopped = verdict.message;
+        else content = `${content}\n\n${verdict.message}`;
+      }
     }
     const capped = capText(content, run.limits.maxToolOutputChars);
     run.onEvent({ type: "tool_finished", id: call.id, name: call.name, input: call.input, ok: !isError, output: capped, durationMs: Date.now() - startedAt });
     results.push({ type: "tool_result", tool_use_id: call.id, content: capped, ...(isError ? { is_error: true } : {}) });
   }
-  return { results, completed };
+  return { results, completed, failed, stopped };
 }
 
 /** The tool's result, or a cancellation as soon as the run is cancelled (the tool is told through the signal). */

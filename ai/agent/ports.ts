@@ -1,3 +1,5 @@
+import type { AppCheckReport } from "../checks/report";
+
 /** One entry of a file listing. */
 export interface AgentFileEntry {
   path: string;
@@ -34,14 +36,13 @@ export interface AgentBackup {
   readLatest(path: string): Promise<string | null>;
 }
 
-/** What finishing a run needs from the job: back up everything, bring the preview up. */
-export interface AgentFinisher {
-  /**
-   * Backs the whole sandbox up (incrementally), starts the dev server (the given command and port,
-   * else the detected ones) and probes it over HTTP. Returns the preview URL, or why it is not up,
-   * with the dev server's log tail.
-   */
-  finish(request: { devCommand?: string; port?: number }): Promise<{ previewUrl: string } | { problem: string; logTail: string }>;
+/**
+ * Checking the app (the job, through the workspace): back the sandbox up, run the project's typecheck,
+ * build and lint, bring the dev server up (the given command and port, else the detected ones) and load
+ * the preview in a real browser. The report says what failed, where.
+ */
+export interface AgentChecker {
+  check(request: { devCommand?: string; port?: number }, signal: AbortSignal): Promise<AppCheckReport>;
 }
 
 /**

@@ -5,8 +5,8 @@ import { GUIDE, GUIDE_BUDGET_CHARS } from "./guide";
 import type { AgentLimits } from "./loop";
 import { systemPrompt } from "./prompt";
 
-const LIMITS: AgentLimits = { maxTurns: 40, maxOutputTokens: 16_000, tokenBudget: 2_000_000, wallClockMs: 30 * 60_000, maxToolOutputChars: 30_000, compactAboveTokens: 120_000 };
-const OTHER: AgentLimits = { maxTurns: 7, maxOutputTokens: 4096, tokenBudget: 50_000, wallClockMs: 5 * 60_000, maxToolOutputChars: 2000, compactAboveTokens: 10_000 };
+const LIMITS: AgentLimits = { maxTurns: 40, maxOutputTokens: 16_000, tokenBudget: 2_000_000, wallClockMs: 30 * 60_000, maxToolOutputChars: 30_000, compactAboveTokens: 120_000, loopGuard: { warnAfter: 3, stopAfter: 5 } };
+const OTHER: AgentLimits = { maxTurns: 7, maxOutputTokens: 4096, tokenBudget: 50_000, wallClockMs: 5 * 60_000, maxToolOutputChars: 2000, compactAboveTokens: 10_000, loopGuard: { warnAfter: 3, stopAfter: 5 } };
 const VITE = { name: "vite-react", title: "Web app", notes: "## Vite\nEdit `src/App.tsx`; components go in src/components." };
 const TEMPLATES = new URL("../../templates/", import.meta.url);
 

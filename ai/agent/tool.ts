@@ -11,6 +11,8 @@ export interface ToolOutput {
   isError?: boolean;
   /** Set by `attempt_completion` when the work is accepted: the run ends with this summary. */
   completed?: { summary: string };
+  /** Set when the run must end as failed (the completion gate gave up): the run ends with this reason. */
+  failed?: { reason: string };
 }
 
 /** A tool: its name, description and schema beside the handler that runs it. */

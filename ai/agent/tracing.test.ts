@@ -33,7 +33,7 @@ describe("traces of an agent run", () => {
       tools: d.tools,
       history: [],
       prompt: "go",
-      limits: { maxTurns: 5, maxOutputTokens: 1000, tokenBudget: 1_000_000, wallClockMs: 10_000, maxToolOutputChars: 1000, compactAboveTokens: 100_000 },
+      limits: { maxTurns: 5, maxOutputTokens: 1000, tokenBudget: 1_000_000, wallClockMs: 10_000, maxToolOutputChars: 1000, compactAboveTokens: 100_000, loopGuard: { warnAfter: 3, stopAfter: 5 } },
       signal: new AbortController().signal,
       onEvent: () => undefined,
     });

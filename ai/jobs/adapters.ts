@@ -1,4 +1,5 @@
-import type { AgentBackup, AgentFinisher, AgentSandbox } from "../agent/ports";
+import type { AgentBackup, AgentSandbox } from "../agent/ports";
+import type { CheckerDeps } from "../checks/checker";
 import { detectStack } from "../agent/stack";
 import type { AuthData } from "../../lib/routes";
 import type { VfsApi } from "../../vfs/contract";
@@ -86,23 +87,25 @@ export function backupOf(vfs: JobVfs, projectId: string, jobId: string, auth: Au
   };
 }
 
-/** Finishing a run: detect how the app runs, back everything up, bring the preview up. */
-export function finisherOf(workspace: WorkspaceApi, vfs: JobVfs, ids: { projectId: string; workspaceId: string; jobId: string }, auth: AuthData, onPreview: (url: string) => void): AgentFinisher {
-  return {
-    async finish(request) {
-      const listing = await workspace.listFiles({ id: ids.workspaceId, path: "", recursive: false });
-      const names = listing.files.map((f) => f.path);
-      const pkg = names.includes("package.json") ? await readAlone("package.json", async (paths) => (await workspace.readFiles({ id: ids.workspaceId, paths })).files) : undefined;
-      const stack = detectStack(names, pkg?.contentBase64 === undefined ? null : Buffer.from(pkg.contentBase64, "base64").toString("utf8"));
-      await vfs.backupWorkspace({ projectId: ids.projectId, workspaceId: ids.workspaceId, jobId: ids.jobId, label: "completion" }, auth);
-      const command = request.devCommand ?? stack.devCommand;
-      if (!command) {
-        return { problem: `no way to start the app was found (framework: ${stack.framework}); add a "dev" script to package.json or pass dev_command`, logTail: "" };
-      }
-      const server = await workspace.ensureDevServer({ id: ids.workspaceId, command });
-      if (!server.ok || !server.previewUrl) return { problem: server.problem ?? "the dev server did not answer", logTail: server.logTail };
-      onPreview(server.previewUrl);
-      return { previewUrl: server.previewUrl };
-    },
+/**
+ * The dev server for a check: detect how the app runs, back everything up, bring the preview up. The
+ * preview's token, where the provider has one, goes only into the headers of the server's own browser.
+ */
+export function devServerOf(workspace: WorkspaceApi, vfs: JobVfs, ids: { projectId: string; workspaceId: string; jobId: string }, auth: AuthData): CheckerDeps["devServer"] {
+  return async (request) => {
+    const listing = await workspace.listFiles({ id: ids.workspaceId, path: "", recursive: false });
+    const names = listing.files.map((f) => f.path);
+    const pkg = names.includes("package.json") ? await readAlone("package.json", async (paths) => (await workspace.readFiles({ id: ids.workspaceId, paths })).files) : undefined;
+    const stack = detectStack(names, pkg?.contentBase64 === undefined ? null : Buffer.from(pkg.contentBase64, "base64").toString("utf8"));
+    await vfs.backupWorkspace({ projectId: ids.projectId, workspaceId: ids.workspaceId, jobId: ids.jobId, label: "completion" }, auth);
+    const command = request.devCommand ?? stack.devCommand;
+    if (!command) {
+      return { problem: `no way to start the app was found (framework: ${stack.framework}); add a "dev" script to package.json or pass dev_command`, logTail: "" };
+    }
+    const server = await workspace.ensureDevServer({ id: ids.workspaceId, command });
+    if (!server.ok || !server.previewUrl) return { problem: server.problem ?? "the dev server did not answer", logTail: server.logTail };
+    const headers: Record<string, string> = { "X-Daytona-Skip-Preview-Warning": "true" };
+    if (server.previewToken) headers["x-daytona-preview-token"] = server.previewToken;
+    return { url: server.previewUrl, headers };
   };
 }

@@ -59,9 +59,10 @@ function services(options: { existing?: Workspace; statuses: [WorkspaceStatus, s
     vfs: { writeFiles: refuse, readFile: refuse, backupWorkspace: refuse, restoreWorkspace: refuse },
     anthropic: new Anthropic({ apiKey: "unused", baseURL: "http://127.0.0.1:9" }),
     model: "claude-sonnet-5-5",
-    limits: { maxTurns: 1, maxOutputTokens: 100, tokenBudget: 100, wallClockMs: 1000, maxToolOutputChars: 100, compactAboveTokens: 1000 },
+    limits: { maxTurns: 1, maxOutputTokens: 100, tokenBudget: 100, wallClockMs: 1000, maxToolOutputChars: 100, compactAboveTokens: 1000, loopGuard: { warnAfter: 3, stopAfter: 5 } },
     workspacePollMs: 20,
     workspaceReadyTimeoutMs: 300,
+    checks: { browser: null, commandTimeoutMs: 1000, browserTimeoutMs: 1000, maxFailedCompletions: 3 },
     log,
   };
   return { deps, calls };

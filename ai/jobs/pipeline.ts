@@ -9,7 +9,10 @@ import { runAgent, type AgentEvent, type AgentLimits } from "../agent/loop";
 import { PendingBackups } from "../agent/ports";
 import { systemPrompt } from "../agent/prompt";
 import { createTools } from "../agent/tools";
-import { backupOf, finisherOf, sandboxOf, type JobVfs } from "./adapters";
+import type { PreviewBrowser } from "../checks/browser";
+import { createChecker } from "../checks/checker";
+import { CompletionGate, type AppCheckReport } from "../checks/report";
+import { backupOf, devServerOf, sandboxOf, type JobVfs } from "./adapters";
 import { TextCoalescer } from "./coalesce";
 import type { Executor, JobContext, JobResult } from "./runner";
 import type { JobRecord } from "./store";
@@ -31,6 +34,15 @@ export interface PipelineDeps {
   /** The longest pause between two looks at a workspace that is not ready yet (the first look is at once). */
   workspacePollMs: number;
   workspaceReadyTimeoutMs: number;
+  /** How an app is checked before a generation may complete. */
+  checks: {
+    /** The server's browser (one per process); null where none can run, which fails the browser check. */
+    browser: PreviewBrowser | null;
+    commandTimeoutMs: number;
+    browserTimeoutMs: number;
+    /** Completions refused by failing checks before the generation ends failed. */
+    maxFailedCompletions: number;
+  };
   /** The templates projects start from (the repository's by default). */
   templates?: TemplateCatalog;
   metrics?: JobMetrics;
@@ -180,15 +192,27 @@ export function createPipeline(deps: PipelineDeps): Executor {
       await deps.projects.appendMessage({ id: job.projectId, role: "user", content: job.prompt, jobId: job.id });
       const backup = backupOf(deps.vfs, job.projectId, job.id, auth);
       const backups = new PendingBackups(backup);
-      let previewUrl: string | null = null;
+      const text = new TextCoalescer((chunk) => ctx.emit("text", { text: chunk }));
+      const ids = { projectId: job.projectId, workspaceId: workspace.id, jobId: job.id };
+      const sandbox = sandboxOf(deps.workspace, workspace.id);
+      let passed: AppCheckReport | null = null;
       const tools = createTools({
-        sandbox: sandboxOf(deps.workspace, workspace.id),
+        sandbox,
         backup,
         backups,
-        finisher: finisherOf(deps.workspace, deps.vfs, { projectId: job.projectId, workspaceId: workspace.id, jobId: job.id }, auth, (url) => (previewUrl = url)),
+        checker: createChecker({
+          sandbox,
+          devServer: devServerOf(deps.workspace, deps.vfs, ids, auth),
+          browser: deps.checks.browser,
+          manifest: starter?.manifest ?? null,
+          commandTimeoutMs: deps.checks.commandTimeoutMs,
+          browserTimeoutMs: deps.checks.browserTimeoutMs,
+          onEvent: (type, data) => text.flush().then(() => ctx.emit(type, data)),
+        }),
+        gate: new CompletionGate(deps.checks.maxFailedCompletions),
+        onPassed: (report) => (passed = report),
         commandTimeouts: { defaultTimeoutSeconds: 120, maxTimeoutSeconds: 1800 },
       });
-      const text = new TextCoalescer((chunk) => ctx.emit("text", { text: chunk }));
       let toolCalls = 0;
       const usage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
       const pending: Promise<unknown>[] = [];
@@ -235,6 +259,7 @@ export function createPipeline(deps: PipelineDeps): Executor {
       if (unsaved.length > 0) log.warn("files still waiting for their backup", { paths: unsaved });
       await deps.projects.appendMessage({ id: job.projectId, role: "assistant", content: outcome.summary, jobId: job.id });
 
+      const previewUrl = (passed as AppCheckReport | null)?.previewUrl;
       if (outcome.end === "completed" && previewUrl) {
         await deps.projects.recordActivity({ id: job.projectId, status: "ready", previewUrl });
         return { status: "completed", summary: outcome.summary, previewUrl };

@@ -1,5 +1,6 @@
-import { PendingBackups, type AgentBackup, type AgentFinisher, type AgentSandbox } from "../../ai/agent/ports";
+import { PendingBackups, type AgentBackup, type AgentChecker, type AgentSandbox } from "../../ai/agent/ports";
 import { createTools } from "../../ai/agent/tools";
+import { CompletionGate, type AppCheckReport } from "../../ai/checks/report";
 
 /** Options that make the doubles misbehave the way real services can. */
 export interface DoubleOptions {
@@ -7,8 +8,10 @@ export interface DoubleOptions {
   vfsDown?: () => boolean;
   /** Paths the sandbox cannot serve (it lost them). */
   sandboxMissing?: Set<string>;
-  /** What `finish` answers; defaults to a preview URL. */
-  finish?: AgentFinisher["finish"];
+  /** What the checker answers; defaults to every check passing with a preview URL. */
+  check?: AgentChecker["check"];
+  /** Failed completions before the run ends (default 3). */
+  maxFailedCompletions?: number;
   /** What `exec` answers for a command. */
   exec?: AgentSandbox["exec"];
 }
@@ -63,13 +66,25 @@ export function agentDoubles(options: DoubleOptions = {}) {
       return vfsFiles.get(path) ?? null;
     },
   };
-  const finisher: AgentFinisher = {
-    finish: async (request) => {
-      calls.push("finish");
-      return options.finish ? options.finish(request) : { previewUrl: "http://127.0.0.1:5173" };
+  const checker: AgentChecker = {
+    check: async (request, signal) => {
+      calls.push("check");
+      return options.check ? options.check(request, signal) : passingReport("http://127.0.0.1:5173");
     },
   };
+  const passed: AppCheckReport[] = [];
   const backups = new PendingBackups(backup);
-  const tools = createTools({ sandbox, backup, backups, finisher, commandTimeouts: { defaultTimeoutSeconds: 60, maxTimeoutSeconds: 600 } });
-  return { calls, sandboxFiles, vfsFiles, backups, tools, sandbox };
+  const gate = new CompletionGate(options.maxFailedCompletions ?? 3);
+  const tools = createTools({ sandbox, backup, backups, checker, gate, onPassed: (r) => passed.push(r), commandTimeouts: { defaultTimeoutSeconds: 60, maxTimeoutSeconds: 600 } });
+  return { calls, sandboxFiles, vfsFiles, backups, tools, sandbox, passed };
+}
+
+/** A report of every check passing, with the preview at `url`. */
+export function passingReport(url: string): AppCheckReport {
+  return { ok: true, previewUrl: url, screenshot: null, results: [{ kind: "dev_server", target: "npm run dev", ok: true, errors: [], durationMs: 1 }] };
+}
+
+/** A report of the dev server failing with `problem` and its log. */
+export function devServerDown(problem: string, logTail: string): AppCheckReport {
+  return { ok: false, previewUrl: null, screenshot: null, results: [{ kind: "dev_server", target: "npm run dev", ok: false, errors: [{ message: problem }], outputTail: `Dev server log (last lines):\n${logTail}`, durationMs: 1 }] };
 }

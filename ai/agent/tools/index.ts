@@ -1,7 +1,8 @@
-import type { AgentBackup, AgentFinisher, AgentSandbox, PendingBackups } from "../ports";
+import type { CompletionGate } from "../../checks/report";
+import type { AgentBackup, AgentChecker, AgentSandbox, PendingBackups } from "../ports";
 import type { Tool } from "../tool";
 import { executeCommand } from "./commands";
-import { attemptCompletion } from "./completion";
+import { attemptCompletion, checkApp, type CompletionDeps } from "./completion";
 import { listFiles, readFile, replaceInFile, searchFiles, writeToFile } from "./files";
 
 /** What the agent's tools act on. */
@@ -9,12 +10,15 @@ export interface ToolDeps {
   sandbox: AgentSandbox;
   backup: AgentBackup;
   backups: PendingBackups;
-  finisher: AgentFinisher;
+  checker: AgentChecker;
+  gate: CompletionGate;
+  onPassed: CompletionDeps["onPassed"];
   commandTimeouts: { defaultTimeoutSeconds: number; maxTimeoutSeconds: number };
 }
 
 /** The one tool registry: every tool offered to the model is implemented here, nowhere else. */
 export function createTools(deps: ToolDeps): Tool[] {
+  const completion: CompletionDeps = { backups: deps.backups, checker: deps.checker, gate: deps.gate, onPassed: deps.onPassed };
   return [
     writeToFile(deps.sandbox, deps.backups),
     readFile(deps.sandbox, deps.backup),
@@ -22,6 +26,7 @@ export function createTools(deps: ToolDeps): Tool[] {
     listFiles(deps.sandbox),
     searchFiles(deps.sandbox),
     executeCommand(deps.sandbox, deps.commandTimeouts),
-    attemptCompletion(deps.backups, deps.finisher),
+    checkApp(completion),
+    attemptCompletion(completion),
   ];
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { describePath } from "../../../lib/paths";
-import { agentDoubles } from "../../../test/support/agent-doubles";
+import { agentDoubles, devServerDown, passingReport } from "../../../test/support/agent-doubles";
 import { HOSTILE_PATHS, namesRoot } from "../../../test/support/hostile-paths";
+import type { AppCheckReport } from "../../checks/report";
 import { ToolInputError, validateInput, type Tool } from "../tool";
 import { sha256 } from "./files";
 
@@ -14,7 +15,7 @@ describe("the tool registry", () => {
   it("offers each tool once, each with a schema the model can read", () => {
     const { tools } = agentDoubles();
     const names = tools.map((t) => t.name);
-    expect(names).toEqual(["write_to_file", "read_file", "replace_in_file", "list_files", "search_files", "execute_command", "attempt_completion"]);
+    expect(names).toEqual(["write_to_file", "read_file", "replace_in_file", "list_files", "search_files", "execute_command", "check_app", "attempt_completion"]);
     for (const t of tools) {
       expect(t.description.length).toBeGreaterThan(20);
       for (const field of t.inputSchema.required) expect(t.inputSchema.properties[field]).toBeDefined();
@@ -152,9 +153,19 @@ describe("path inputs", () => {
   });
 });
 
+const typeError = (message: string): AppCheckReport => ({
+  ok: false,
+  previewUrl: null,
+  screenshot: null,
+  results: [
+    { kind: "typecheck", target: "npx tsc --noEmit", ok: false, errors: [{ file: "src/App.tsx", line: 3, column: 15, message }], durationMs: 900 },
+    { kind: "dev_server", target: "npm run dev", ok: true, errors: [], durationMs: 40 },
+  ],
+});
+
 describe("attempt_completion", () => {
   it("is refused with the dev server's log tail when the preview does not answer", async () => {
-    const d = agentDoubles({ finish: async () => ({ problem: "nothing answered on port 5173 within 30 s", logTail: "Error: Cannot find module 'vite'" }) });
+    const d = agentDoubles({ check: async () => devServerDown("nothing answered on port 5173 within 30 s", "Error: Cannot find module 'vite'") });
     const result = await tool(d.tools, "attempt_completion")({ summary: "done" });
     expect(result.isError).toBe(true);
     expect(result.completed).toBeUndefined();
@@ -164,10 +175,53 @@ describe("attempt_completion", () => {
 
   it("passes the dev command and port on, and completes with the preview URL", async () => {
     let asked: unknown;
-    const d = agentDoubles({ finish: async (request) => ((asked = request), { previewUrl: "http://127.0.0.1:4321" }) });
+    const d = agentDoubles({ check: async (request) => ((asked = request), passingReport("http://127.0.0.1:4321")) });
     const result = await tool(d.tools, "attempt_completion")({ summary: "A blog", dev_command: "npm run dev", port: 4321 });
     expect(asked).toEqual({ devCommand: "npm run dev", port: 4321 });
     expect(result).toMatchObject({ completed: { summary: "A blog" } });
     expect(result.content).toContain("http://127.0.0.1:4321");
+    expect(d.passed).toHaveLength(1);
+  });
+
+  it("refuses a failing check with the error's place and a hint, calls out a repeat, and ends the run after the limit", async () => {
+    const d = agentDoubles({ check: async () => typeError("error TS2552: Cannot find name 'word'. Did you mean 'words'?"), maxFailedCompletions: 3 });
+    const first = await tool(d.tools, "attempt_completion")({ summary: "done" });
+    expect(first.isError).toBe(true);
+    expect(first.completed).toBeUndefined();
+    expect(first.failed).toBeUndefined();
+    expect(first.content).toContain("Checks failed: typecheck (passed: dev server)");
+    expect(first.content).toContain("- src/App.tsx:3:15 error TS2552: Cannot find name 'word'");
+    expect(first.content).toMatch(/Hint: fix the type errors/);
+    expect(first.content).not.toContain("same failure");
+    const second = await tool(d.tools, "attempt_completion")({ summary: "done" });
+    expect(second.content).toContain("This is the same failure as your previous attempt");
+    expect(second.content).toContain("1 attempt(s) left");
+    const third = await tool(d.tools, "attempt_completion")({ summary: "done" });
+    expect(third.failed?.reason).toBe("the app still has errors: typecheck: src/App.tsx:3:15 error TS2552: Cannot find name 'word'. Did you mean 'words'?");
+    expect(d.passed).toHaveLength(0);
+  });
+
+  it("does not call a different failure a repeat", async () => {
+    let n = 0;
+    const d = agentDoubles({ check: async () => typeError(n++ === 0 ? "Cannot find name 'word'." : "Type 'number' is not assignable to type 'string'.") });
+    await tool(d.tools, "attempt_completion")({ summary: "done" });
+    const second = await tool(d.tools, "attempt_completion")({ summary: "done" });
+    expect(second.content).not.toContain("same failure");
+  });
+});
+
+describe("check_app", () => {
+  it("reports failures without completing and without counting against the completion gate", async () => {
+    const d = agentDoubles({ check: async () => typeError("Cannot find name 'word'."), maxFailedCompletions: 1 });
+    for (let i = 0; i < 3; i++) {
+      const result = await tool(d.tools, "check_app")({});
+      expect(result.isError).toBe(true);
+      expect(result.failed).toBeUndefined();
+      expect(result.content).toContain("src/App.tsx:3:15 Cannot find name 'word'.");
+    }
+    const passing = agentDoubles();
+    const ok = await tool(passing.tools, "check_app")({});
+    expect(ok).toMatchObject({ isError: false, content: "All checks passed: dev server." });
+    expect(ok.completed).toBeUndefined();
   });
 });

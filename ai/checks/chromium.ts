@@ -1,0 +1,99 @@
+import { existsSync, readFileSync } from "node:fs";
+import { mkdir, mkdtemp, rename, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { chromium, type Browser } from "playwright-core";
+
+/**
+ * Flags for a browser that loads untrusted pages and must reach nothing but them: no background
+ * traffic to Google's services, no QUIC or WebRTC UDP (which request routing cannot see), no DNS
+ * prefetch, and a capped JavaScript heap so a page allocating without end crashes its renderer
+ * instead of the machine. Playwright adds --headless itself.
+ */
+const HARDENED_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-default-apps",
+  "--disable-extensions",
+  "--disable-sync",
+  "--disable-quic",
+  "--dns-prefetch-disable",
+  "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+  "--js-flags=--max-old-space-size=512",
+  "--no-first-run",
+];
+
+/**
+ * Launches Chromium: the binary at `path` when given (CHROMIUM_PATH, e.g. /usr/bin/chromium), else the
+ * headless Chromium shipped inside the npm package @sparticuz/chromium, so a machine needs nothing but
+ * Node. A missing browser or one that fails to start throws with what to do.
+ */
+export async function launchChromium(path: string | undefined = process.env.CHROMIUM_PATH || undefined): Promise<Browser> {
+  if (path !== undefined && !existsSync(path)) {
+    throw new Error(`CHROMIUM_PATH=${path} does not exist: point it at a Chromium binary, or unset it to use the one from npm (@sparticuz/chromium)`);
+  }
+  const executablePath = path ?? (await bundledChromium());
+  try {
+    return await chromium.launch({ executablePath, args: HARDENED_ARGS });
+  } catch (error) {
+    const from = path === undefined ? "from @sparticuz/chromium (CHROMIUM_PATH is unset)" : `at CHROMIUM_PATH=${path}`;
+    throw new Error(`Chromium ${from} did not start: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/**
+ * The path of @sparticuz/chromium's binary, unpacked once per package version into
+ * node_modules/.cache (the package ships it brotli-compressed and unpacks it locally; nothing is
+ * downloaded). Its own cache, /tmp/chromium, is unsafe: several processes would exec the binary while
+ * another is still writing it (ETXTBSY), a process killed mid-write leaves a truncated binary for good,
+ * and another version's binary there would be used silently. So each process unpacks into a fresh
+ * folder and renames it into place whole; the first rename wins.
+ */
+async function bundledChromium(): Promise<string> {
+  const packageDir = packageRoot(createRequire(import.meta.url).resolve("@sparticuz/chromium"));
+  const packageJson = join(packageDir, "package.json");
+  const { version } = JSON.parse(readFileSync(packageJson, "utf8")) as { version: string };
+  const cacheDir = join(packageDir, "..", "..", ".cache");
+  const target = join(cacheDir, `sparticuz-chromium-${version}`);
+  if (existsSync(join(target, "chromium"))) return join(target, "chromium");
+
+  await mkdir(cacheDir, { recursive: true });
+  const staging = await mkdtemp(`${target}.partial-`);
+  try {
+    const sparticuz = (await import("@sparticuz/chromium")).default;
+    // The package unpacks into os.tmpdir(), which it reads synchronously when called: point TMPDIR
+    // at the staging folder for that call only.
+    const savedTmpdir = process.env.TMPDIR;
+    process.env.TMPDIR = staging;
+    let unpacking: Promise<string>;
+    try {
+      unpacking = sparticuz.executablePath(join(packageDir, "bin"));
+    } finally {
+      if (savedTmpdir === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = savedTmpdir;
+    }
+    const unpacked = await unpacking;
+    if (unpacked !== join(staging, "chromium") || !existsSync(unpacked)) {
+      throw new Error(`@sparticuz/chromium ${version} unpacked to ${unpacked}, not into ${staging}: its unpacking changed; update bundledChromium in ai/checks/chromium.ts`);
+    }
+    try {
+      await rename(staging, target);
+    } catch (error) {
+      // Another process renamed its copy into place first: use that one.
+      if (!existsSync(join(target, "chromium"))) throw error;
+    }
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+  return join(target, "chromium");
+}
+
+/** The folder of the package a resolved entry file belongs to (the package exports no package.json). */
+function packageRoot(entry: string): string {
+  for (let dir = dirname(entry); dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, "package.json")) && dirname(dir).endsWith("@sparticuz")) return dir;
+  }
+  throw new Error(`@sparticuz/chromium resolved to ${entry}, outside any package folder`);
+}
