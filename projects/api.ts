@@ -14,6 +14,7 @@ import type {
   ListProjectsRequest,
   Project,
   ProjectPage,
+  ProjectPreview,
   ProjectRef,
   RecordActivityRequest,
   TemplateList,
@@ -61,6 +62,12 @@ export const update = api(
 export const del = api(
   { expose: true, auth: true, method: "DELETE", path: "/projects/:id" },
   async (req: DeleteProjectRequest): Promise<void> => call(() => projects().del(req, caller())),
+);
+
+/** The link that opens one of the caller's project previews now (re-signed before it expires). */
+export const preview = api(
+  { expose: true, auth: true, method: "GET", path: "/projects/:id/preview" },
+  async (req: ProjectRef): Promise<ProjectPreview> => call(() => projects().preview(req, caller())),
 );
 
 /** The project's conversation: prompts and the agent's summaries, in order. */

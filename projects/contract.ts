@@ -32,6 +32,14 @@ export interface ProjectRef {
   id: string;
 }
 
+/** Where a browser opens a project's preview now. */
+export interface ProjectPreview {
+  /** The link to open. On Daytona a signed one: it opens this preview only, and only until `expiresAt`. */
+  url: string;
+  /** When the link stops working (ISO 8601); null when it does not expire (the local sandbox, public Daytona previews). */
+  expiresAt: string | null;
+}
+
 /** Changes a project's name or description. */
 export interface UpdateProjectRequest {
   id: string;
@@ -160,6 +168,13 @@ export interface ProjectsApi {
   update(req: UpdateProjectRequest, auth: AuthData): Promise<Project>;
   /** Deletes one of the caller's projects. */
   del(req: DeleteProjectRequest, auth: AuthData): Promise<void>;
+  /**
+   * The link that opens one of the caller's project previews now: the stored `previewUrl` of a Daytona
+   * project is a signed link that dies after its TTL, so the dashboard asks for this one and asks again
+   * before `expiresAt` (the provider re-signs when less than half the TTL is left). `failed_precondition`
+   * when the project has no preview yet or its sandbox is not running.
+   */
+  preview(req: ProjectRef, auth: AuthData): Promise<ProjectPreview>;
   /** The project's conversation: prompts and the agent's summaries, in order. */
   conversation(req: ProjectRef, auth: AuthData): Promise<Conversation>;
   /** Appends to a project's conversation (service-to-service). */
@@ -184,6 +199,7 @@ export const projectsRoutes = {
   get: { method: "GET", path: "/projects/:id", expose: true, auth: true, fields: { id: "string" } },
   update: { method: "PATCH", path: "/projects/:id", expose: true, auth: true },
   del: { method: "DELETE", path: "/projects/:id", expose: true, auth: true, fields: { id: "string", purge: "boolean" } },
+  preview: { method: "GET", path: "/projects/:id/preview", expose: true, auth: true, fields: { id: "string" } },
   conversation: { method: "GET", path: "/projects/:id/conversation", expose: true, auth: true, fields: { id: "string" } },
   appendMessage: { method: "POST", path: "/projects/:id/conversation", expose: false, auth: false },
   recordActivity: { method: "POST", path: "/projects/:id/activity", expose: false, auth: false },

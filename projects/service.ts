@@ -1,6 +1,6 @@
 import type pg from "pg";
 import { CURSOR_KEY, decodeCursor, encodeCursor } from "../lib/cursor";
-import { invalidArgument, notFound } from "../lib/errors";
+import { AppError, invalidArgument, notFound } from "../lib/errors";
 import { postgresCheck, summarize } from "../lib/health";
 import { newId } from "../lib/ids";
 import type { Logger } from "../lib/log";
@@ -15,8 +15,8 @@ import { createToken, listTokens, revokeToken } from "./tokens";
 /** What the projects service needs from its host. */
 export interface ProjectsDeps {
   db: pg.Pool;
-  /** Deleting a project deletes its sandbox. */
-  workspace: Pick<WorkspaceApi, "del">;
+  /** Deleting a project deletes its sandbox; its preview link comes from it. */
+  workspace: Pick<WorkspaceApi, "del" | "preview">;
   /** Deleting with `purge` removes its files from the vfs. */
   vfs: Pick<VfsApi, "purgeProject">;
   log: Logger;
@@ -136,6 +136,14 @@ export function createProjectsService(deps: ProjectsDeps): ProjectsApi {
       if (purge) await deps.vfs.purgeProject({ projectId: project.id });
       await db.query("UPDATE projects SET deleted_at = now(), status = 'deleted', updated_at = now() WHERE id = $1", [project.id]);
       deps.log.info("project deleted", { projectId: project.id, ownerId: auth.userID, purge });
+    },
+
+    async preview(req, auth) {
+      const project = await owned(req.id, auth);
+      if (!project.workspace_id || !project.preview_url) throw new AppError("failed_precondition", `project ${project.id} has no preview yet: a generation makes one`);
+      // Only the link and its expiry: never a token (a provider's standard one may open more than the preview).
+      const { url, expiresAt } = await deps.workspace.preview({ id: project.workspace_id });
+      return { url, expiresAt };
     },
 
     async conversation(req, auth) {

@@ -91,6 +91,8 @@ describe.each(["local", "daytona"] as const)("a generation on %s sandboxes, end 
 
     const project = await api.call("GET", `/projects/${projectId}`);
     expect(project.body).toMatchObject({ status: "ready", previewUrl: final.previewUrl, latestJobId: jobId, workspaceId: final.workspaceId });
+    // The link that opens the preview now: a local sandbox's does not expire, a Daytona one is signed with a TTL.
+    expect((await api.call("GET", `/projects/${projectId}/preview`)).body).toEqual({ url: final.previewUrl, expiresAt: provider === "local" ? null : expect.any(String) });
     const conversation = await api.call("GET", `/projects/${projectId}/conversation`);
     expect(conversation.body.messages.map((m: { role: string; content: string }) => [m.role, m.content])).toEqual([
       ["user", "Build a hello page"],

@@ -49,6 +49,7 @@ describe("projects over HTTP", () => {
       bob.call("PATCH", `/projects/${id}`, { name: "Mine now" }),
       bob.call("DELETE", `/projects/${id}`),
       bob.call("GET", `/projects/${id}/conversation`),
+      bob.call("GET", `/projects/${id}/preview`),
     ];
     for (const response of await Promise.all(attempts)) {
       expect(response.status).toBe(404);
@@ -56,6 +57,7 @@ describe("projects over HTTP", () => {
     }
     expect((await bob.call("GET", "/projects")).body.projects).toEqual([]);
     expect((await alice.call("GET", `/projects/${id}`)).body.name).toBe("Private");
+    expect((await alice.call("GET", `/projects/${id}/preview`)).body).toEqual({ code: "failed_precondition", message: `project ${id} has no preview yet: a generation makes one`, details: null });
     const unknown = await alice.call("GET", "/projects/prj_doesnotexist");
     expect(unknown.body).toEqual({ code: "not_found", message: 'project "prj_doesnotexist" not found', details: null });
   });

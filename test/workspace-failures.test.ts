@@ -1,33 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFakeDaytona, type FakeDaytona } from "./fakes/daytona/server";
 import { helloAppSession } from "./fakes/anthropic/sessions/hello-app";
 import type { WorkspaceApi } from "../workspace/contract";
 import { readEvents, waitForGeneration } from "./support/generation";
-import { startGenerationStack, type GenerationStack } from "./support/stack";
-
-// The Daytona SDK would otherwise open a Socket.IO connection the fake does not serve.
-process.env.DAYTONA_USE_DEPRECATED_POLLING = "true";
+import type { FakeDaytona } from "./fakes/daytona/server";
+import { startDaytonaGenerationStack } from "./support/stack";
 
 let daytona: FakeDaytona;
-let stack: GenerationStack;
+let stack: Awaited<ReturnType<typeof startDaytonaGenerationStack>>;
 
 beforeAll(async () => {
-  const firstPort = 23_000 + Math.floor(Math.random() * 1000) * 20;
-  daytona = await startFakeDaytona({ previewPorts: [firstPort, firstPort + 19] });
-  stack = await startGenerationStack({
-    script: helloAppSession,
-    env: {
-      KILN_SANDBOX: "daytona",
-      DAYTONA_API_KEY: daytona.apiKey,
-      DAYTONA_API_URL: daytona.apiUrl,
-      KILN_PREVIEW_PORTS: `${firstPort}-${firstPort + 19}`,
-      KILN_WORKSPACE_READY_TIMEOUT_MS: "2500",
-    },
-  });
+  stack = await startDaytonaGenerationStack({ portBase: 23_000, script: helloAppSession, env: { KILN_WORKSPACE_READY_TIMEOUT_MS: "2500" } });
+  daytona = stack.daytona;
 }, 60_000);
 afterAll(async () => {
   await stack?.close();
-  await daytona?.close();
 });
 
 async function generate(name: string) {

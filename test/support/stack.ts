@@ -1,4 +1,5 @@
 import { startFakeAnthropic, type FakeAnthropic } from "../fakes/anthropic/server";
+import { startFakeDaytona, type FakeDaytona } from "../fakes/daytona/server";
 import type { Script } from "../fakes/anthropic/script";
 import { client, type TestClient } from "./http";
 import { startTestKiln, type TestKiln } from "./kiln";
@@ -37,6 +38,32 @@ export async function startGenerationStack(options: { script?: Script; env?: Rec
       await kiln.close();
       await model.close();
       await mongo.close();
+    },
+  };
+}
+
+/**
+ * The same on Daytona, through the fake (as real Daytona behaves): `portBase` gives the test file its own
+ * range of 20 preview ports somewhere above it (test files run side by side).
+ */
+export async function startDaytonaGenerationStack(options: { portBase: number; script?: Script; env?: Record<string, string | undefined> }): Promise<GenerationStack & { daytona: FakeDaytona }> {
+  // The Daytona SDK would otherwise open a Socket.IO connection the fake does not serve.
+  process.env.DAYTONA_USE_DEPRECATED_POLLING = "true";
+  const firstPort = options.portBase + Math.floor(Math.random() * 1000) * 20;
+  const daytona = await startFakeDaytona({ previewPorts: [firstPort, firstPort + 19] });
+  const stack = await startGenerationStack({
+    script: options.script,
+    env: { KILN_SANDBOX: "daytona", DAYTONA_API_KEY: daytona.apiKey, DAYTONA_API_URL: daytona.apiUrl, KILN_PREVIEW_PORTS: `${firstPort}-${firstPort + 19}`, ...options.env },
+  }).catch(async (err: unknown) => {
+    await daytona.close();
+    throw err;
+  });
+  return {
+    ...stack,
+    daytona,
+    close: async () => {
+      await stack.close();
+      await daytona.close();
     },
   };
 }

@@ -1,13 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HELLO_PAGE_HEADING, helloAppSession } from "../../test/fakes/anthropic/sessions/hello-app";
-import { startFakeDaytona, type FakeDaytona } from "../../test/fakes/daytona/server";
 import { readEvents, waitForGeneration } from "../../test/support/generation";
 import { client } from "../../test/support/http";
-import { startGenerationStack, type GenerationStack } from "../../test/support/stack";
+import { startDaytonaGenerationStack } from "../../test/support/stack";
 import type { WorkspaceApi } from "../contract";
-
-// The Daytona SDK would otherwise open a Socket.IO connection the fake does not serve.
-process.env.DAYTONA_USE_DEPRECATED_POLLING = "true";
 
 /**
  * A whole generation on Daytona (through the fake, as real Daytona behaves): the preview a browser gets
@@ -15,23 +11,17 @@ process.env.DAYTONA_USE_DEPRECATED_POLLING = "true";
  * appears in any API response, event or log line.
  */
 describe("Daytona secrets stay on the server through a whole generation", () => {
-  let daytona: FakeDaytona;
-  let stack: GenerationStack;
+  let stack: Awaited<ReturnType<typeof startDaytonaGenerationStack>>;
 
   beforeAll(async () => {
-    const firstPort = 24_000 + Math.floor(Math.random() * 1000) * 20;
-    daytona = await startFakeDaytona({ previewPorts: [firstPort, firstPort + 19] });
-    stack = await startGenerationStack({
-      script: helloAppSession,
-      env: { KILN_SANDBOX: "daytona", DAYTONA_API_KEY: daytona.apiKey, DAYTONA_API_URL: daytona.apiUrl, KILN_PREVIEW_PORTS: `${firstPort}-${firstPort + 19}` },
-    });
+    stack = await startDaytonaGenerationStack({ portBase: 24_000, script: helloAppSession });
   }, 60_000);
   afterAll(async () => {
     await stack?.close();
-    await daytona?.close();
   });
 
   it("opens the preview through a signed URL and never shows the standard token or the API key", async () => {
+    const { daytona } = stack;
     const responses: string[] = [];
     const api = client(stack.kiln.url, stack.token, responses);
     const projectId = (await api.call("POST", "/projects", { name: "Secret keeper" })).body.id;

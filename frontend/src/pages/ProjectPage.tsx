@@ -11,6 +11,7 @@ import { PromptBox } from "../components/PromptBox";
 import { StatusBadge } from "../components/StatusBadge";
 import { TopBar } from "../components/TopBar";
 import { useGenerationStream } from "../components/useGenerationStream";
+import { usePreviewLink } from "../components/usePreviewLink";
 import { useTemplate } from "../components/useTemplates";
 import { projectZip, saveBlob, zipName } from "../lib/zip";
 import { Link, navigate, projectPath } from "../router";
@@ -73,7 +74,10 @@ export function ProjectPage({ projectId, jobParam }: { projectId: string; jobPar
   const latest = selected !== null && (selected === project.data?.latestJobId || selected === active?.id);
   const working = latest && stream.state.final === null && active?.id === selected;
   const earlyPreview = latest && stream.state.final === null ? stream.state.preview : null;
-  const previewUrl = earlyPreview?.url ?? project.data?.previewUrl ?? null;
+  const storedPreview = project.data?.previewUrl ?? null;
+  const freshPreview = usePreviewLink(projectId, storedPreview);
+  // The running job's early preview is news only while the project does not store it yet.
+  const previewUrl = earlyPreview && earlyPreview.url !== storedPreview ? earlyPreview.url : freshPreview;
   const devServerProblem = latest ? stream.state.devServer : null;
 
   const start = useMutation({
