@@ -11,6 +11,7 @@ const PAGES: Record<string, string> = {
   exception: `<h1>Hi</h1><script src="app.js"></script>`,
   console: `<h1>Hi</h1><script>console.error("could not load the tasks")</script>`,
   missing: `<h1>Hi</h1><img src="logo.png" alt="logo">`,
+  fallback: `<h1>Hi</h1><img src="fallback.png" alt="logo">`,
   blank: `<div id="root"></div><script>/* the app mounted nothing */</script>`,
   overlay: `<h1>Hi</h1><script>customElements.define("vite-error-overlay", class extends HTMLElement { constructor(){ super(); const r=this.attachShadow({mode:"open"}); r.innerHTML='<div class="message">Transform failed: Unexpected token</div><div class="file">/src/App.tsx:4:2</div>'; } }); document.body.appendChild(document.createElement("vite-error-overlay"));</script>`,
   loop: `<h1>Hi</h1><script>while (true) {}</script>`,
@@ -52,6 +53,7 @@ beforeAll(async () => {
       return res.end("const tasks = undefined;\nfunction render() { return tasks.map((t) => t.name) }\nrender();\n");
     }
     if (rest === "slow.png") return; // never answers
+    if (rest === "fallback.png") return res.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><div id=root></div>");
     if (rest !== "") {
       res.writeHead(404);
       return res.end("not found");
@@ -91,6 +93,7 @@ describe("the browser check", () => {
     ["exception", /uncaught TypeError: .*map.* \(at \/exception\/app\.js:2:\d+\)/],
     ["console", /console\.error: could not load the tasks/],
     ["missing", /HTTP 404 for GET \/missing\/logo\.png/],
+    ["fallback", /missing file: \/fallback\/fallback\.png \(the image request got the app's HTML page/],
     ["blank", /the page is blank/],
     ["overlay", /error overlay: Transform failed: Unexpected token \(\/src\/App\.tsx:4:2\)/],
   ])("catches %s", async (page, expected) => {

@@ -25,6 +25,7 @@ export interface BrowserCheckOptions {
 }
 
 const MAX_ERRORS = 20;
+const ASSET_TYPES = new Set(["image", "media", "font", "stylesheet", "script"]);
 const CLOSE_TIMEOUT_MS = 3000;
 
 /**
@@ -131,7 +132,12 @@ export class PreviewBrowser {
         note(`console.error: ${text}${location.url && sameOrigin(location.url, origin) ? ` (at ${new URL(location.url).pathname}:${location.lineNumber + 1})` : ""}`);
       });
       page.on("response", (response) => {
-        if (response.status() >= 400 && sameOrigin(response.url(), origin)) note(`HTTP ${response.status()} for ${response.request().method()} ${new URL(response.url()).pathname}`);
+        if (!sameOrigin(response.url(), origin)) return;
+        const path = new URL(response.url()).pathname;
+        if (response.status() >= 400) return note(`HTTP ${response.status()} for ${response.request().method()} ${path}`);
+        // Dev servers answer a missing file with the app's HTML page (their single-page fallback).
+        const type = response.request().resourceType();
+        if (ASSET_TYPES.has(type) && /^text\/html/.test(response.headers()["content-type"] ?? "")) note(`missing file: ${path} (the ${type} request got the app's HTML page: the dev server has no such file)`);
       });
       page.on("requestfailed", (request) => {
         const failure = request.failure()?.errorText ?? "failed";
