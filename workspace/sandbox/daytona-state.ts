@@ -4,6 +4,7 @@
  * (auto-stop: `started` on its way to `stopped`), and the provider honours where it is going.
  */
 import type { Sandbox } from "@daytonaio/sdk";
+import { SIGNED_LINKS_LABEL } from "./daytona-previews";
 import type { SandboxInfo, SandboxState } from "./provider";
 
 /** The state of a sandbox Daytona rests in, or is driving it toward, as the provider's state. */
@@ -58,7 +59,8 @@ export interface RestoreDeadline {
  */
 export function infoOf(sandbox: Sandbox, deadline: RestoreDeadline): SandboxInfo {
   const state = stateOf(sandbox.state, sandbox.desiredState);
-  const labels = { ...sandbox.labels };
+  // The signed links' label stays inside the provider's previews (daytona-previews.ts).
+  const { [SIGNED_LINKS_LABEL]: _signed, ...labels } = sandbox.labels ?? {};
   if (state === "error") return { id: sandbox.id, state, error: sandbox.errorReason || `Daytona reports the sandbox as ${sandbox.state}`, labels };
   const since = Date.parse(sandbox.updatedAt ?? "");
   if (state === "restoring" && Number.isFinite(since) && deadline.now - since > deadline.timeoutMs) {

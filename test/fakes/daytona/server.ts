@@ -200,6 +200,19 @@ export async function startFakeDaytona(opts: FakeDaytonaOptions): Promise<FakeDa
       return { status: 201 };
     }
     if (method === "GET" && action === "toolbox-proxy-url") return { status: 200, json: { url: toolboxProxyUrl } };
+    if (method === "PUT" && action === "labels") {
+      // Replaces every label (Daytona's replaceLabels), and counts as a change of the sandbox.
+      let labels: unknown;
+      try {
+        labels = (JSON.parse(body.toString("utf8") || "{}") as { labels?: unknown }).labels;
+      } catch {
+        return apiError(400, "the body is not JSON");
+      }
+      if (typeof labels !== "object" || labels === null || Object.values(labels).some((value) => typeof value !== "string")) return apiError(400, "labels must be an object of strings");
+      sandbox.labels = { ...(labels as Record<string, string>) };
+      sandbox.updatedAt = new Date().toISOString();
+      return { status: 200, json: { labels: sandbox.labels } };
+    }
     return (await previews.route(sandbox, method, action, query)) ?? apiError(404, `Cannot ${method} /api/sandbox/${parts.join("/")}`);
   }
 
