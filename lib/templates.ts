@@ -18,6 +18,12 @@ export interface TemplateManifest {
   port: number;
   /** How its dependencies install from the lockfile; null when it has none. */
   install: string | null;
+  /**
+   * A file under node_modules its dev server writes once it has prepared what it caches there (Vite's
+   * dependency pre-bundle): the installation runs the dev server once until it exists, so every
+   * workspace starts with that cache in the shared layer. Null: nothing to prepare.
+   */
+  devCache: string | null;
   /** The project's checks, each a command run from the project root. */
   checks: { typecheck?: string; build?: string; lint?: string };
   /** Markdown for the agent: layout, where to edit, what is installed, conventions. */
@@ -38,8 +44,9 @@ export interface Template {
   manifest: TemplateManifest;
   files: TemplateFile[];
   /**
-   * 16 hex digits of sha256 over the lockfile, the install command and the platform: the same version
-   * installs the same dependencies, so one installation serves every project of it. Null without `install`.
+   * 16 hex digits of sha256 over the lockfile, the install command, the dev cache and the platform: the
+   * same version installs the same dependencies, so one installation serves every project of it. Null
+   * without `install`.
    */
   dependencyVersion: string | null;
 }
@@ -65,6 +72,7 @@ const BLANK: Template = {
     dev: "",
     port: 0,
     install: null,
+    devCache: null,
     checks: {},
     notes: "",
     examples: ["A landing page for a neighbourhood bakery", "A small REST API with an in-memory todo list"],
@@ -83,6 +91,16 @@ function text(name: string, field: string, value: unknown, max: number): string 
 function texts(name: string, field: string, value: unknown, max: number): string[] {
   if (!Array.isArray(value)) throw new AppError("internal", `template ${name}: ${MANIFEST} field ${field} must be a list`);
   return value.map((item, index) => text(name, `${field}[${index}]`, item, max));
+}
+
+/** `devCache`, absent or a plain path below node_modules/ (the shared layer) of a template that installs. */
+function devCacheOf(dirName: string, value: unknown, install: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  const path = text(dirName, "devCache", value, 200);
+  if (install === null || !/^node_modules(\/[A-Za-z0-9@._-]+)+$/.test(path) || path.split("/").some((part) => part === "." || part === "..")) {
+    throw new AppError("internal", `template ${dirName}: devCache must be a path below node_modules/ of a template that installs (got ${JSON.stringify(path)})`);
+  }
+  return path;
 }
 
 /** A manifest checked field by field: a template that does not say how it runs is refused at startup, not at a user's first generation. */
@@ -111,6 +129,7 @@ export function parseManifest(dirName: string, json: string): TemplateManifest {
     dev: text(dirName, "dev", raw.dev, 1000),
     port: raw.port,
     install: raw.install === null ? null : text(dirName, "install", raw.install, 1000),
+    devCache: devCacheOf(dirName, raw.devCache, raw.install),
     checks: checked,
     notes: text(dirName, "notes", raw.notes, 20_000),
     examples: texts(dirName, "examples", raw.examples, 500),
@@ -144,6 +163,7 @@ export function loadTemplate(dir: string, name: string): Template {
     dependencyVersion = createHash("sha256")
       .update(lockfile.content)
       .update(`\0${manifest.install}\0${process.platform}-${process.arch}\0node${process.versions.node.split(".")[0]}`)
+      .update(manifest.devCache ? `\0${manifest.dev}\0${manifest.devCache}` : "")
       .digest("hex")
       .slice(0, 16);
   }

@@ -8,6 +8,8 @@ import { describe, expect, it } from "vitest";
 const NODE = "20.20.0";
 const ROOT = fileURLToPath(new URL(".", import.meta.url));
 const KEYS = ["name", "title", "description", "stack", "dev", "port", "install", "checks", "notes", "examples"];
+/** Fields a manifest may leave out. */
+const OPTIONAL_KEYS = ["devCache"];
 const CHECKS = ["typecheck", "build", "lint"];
 
 /** `semver` when it is installed (it comes in with other packages; it is not a dependency of Kiln's own). */
@@ -36,7 +38,7 @@ function manifestProblems(dirName: string, json: string): string[] {
   }
   if (typeof m !== "object" || m === null || Array.isArray(m)) return ["not an object"];
   const problems: string[] = [];
-  const unknown = Object.keys(m).filter((key) => !KEYS.includes(key));
+  const unknown = Object.keys(m).filter((key) => !KEYS.includes(key) && !OPTIONAL_KEYS.includes(key));
   const missing = KEYS.filter((key) => !(key in m));
   if (unknown.length > 0) problems.push(`unknown fields: ${unknown.join(", ")}`);
   if (missing.length > 0) problems.push(`missing fields: ${missing.join(", ")}`);
@@ -46,6 +48,7 @@ function manifestProblems(dirName: string, json: string): string[] {
   if ("examples" in m && !texts(m.examples)) problems.push("examples must be a non-empty list of strings");
   if ("port" in m && !(Number.isInteger(m.port) && (m.port as number) >= 1 && (m.port as number) <= 65535)) problems.push("port must be an integer from 1 to 65535");
   if ("install" in m && m.install !== null && !nonEmptyText(m.install)) problems.push("install must be null or a command");
+  if ("devCache" in m && !(typeof m.devCache === "string" && /^node_modules\/[^\0]+$/.test(m.devCache) && nonEmptyText(m.install))) problems.push("devCache must be a path below node_modules/ of a template that installs");
   const checks = m.checks;
   if ("checks" in m && (typeof checks !== "object" || checks === null || Array.isArray(checks))) problems.push("checks must be an object");
   else if (checks) {

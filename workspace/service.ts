@@ -107,12 +107,13 @@ function environment(value: unknown): Record<string, string> {
 }
 
 /** What the provider gets of a template: its files (a re-created workspace's own are restored over them) and its dependencies. */
-function sandboxTemplate(template: Template): SandboxTemplate {
+export function sandboxTemplate(template: Template): SandboxTemplate {
   return {
     name: template.manifest.name,
     files: template.files,
     install: template.manifest.install,
     dependencyVersion: template.dependencyVersion,
+    devCache: template.manifest.devCache === null ? null : { command: template.manifest.dev, until: template.manifest.devCache },
   };
 }
 

@@ -11,6 +11,7 @@ import type { Logger } from "../../lib/log";
 import { TemplateCatalog } from "../../lib/templates";
 import type { WorkspaceApi } from "../../workspace/contract";
 import { createLocalProvider } from "../../workspace/sandbox/local";
+import { sandboxTemplate } from "../../workspace/service";
 import { readEvents } from "../support/generation";
 import { client } from "../support/http";
 import { searchableTempDir } from "../support/isolation";
@@ -57,8 +58,7 @@ async function coldInstalls(): Promise<Array<{ name: string; seconds: number }>>
   const results: Array<{ name: string; seconds: number }> = [];
   try {
     for (const template of TemplateCatalog.shared().all().filter((t) => t.manifest.install)) {
-      const spec = { name: template.manifest.name, files: template.files, install: template.manifest.install, dependencyVersion: template.dependencyVersion };
-      const ms = await time(() => provider.create({ workspaceId: `wsp_${template.manifest.name}`, projectId: "prj_cold", template: spec }));
+      const ms = await time(() => provider.create({ workspaceId: `wsp_${template.manifest.name}`, projectId: "prj_cold", template: sandboxTemplate(template) }));
       results.push({ name: template.manifest.name, seconds: ms / 1000 });
     }
   } finally {

@@ -3,6 +3,8 @@ import { chmod, chown, lstat, mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { AppError } from "../../lib/errors";
 import { errorFields, type Logger } from "../../lib/log";
+import { shellQuote } from "../../lib/paths";
+import { devLaunch } from "../dev-launch";
 import { openSandbox, type Boundary, type LiveSandbox } from "./boundary";
 import type { SandboxTemplate } from "./provider";
 import { runCommand } from "./run-command";
@@ -18,6 +20,23 @@ export const DEPENDENCY_DIR = "node_modules";
 
 /** The environment of an installation: no prompts, no update notices, no audit round trips. */
 const INSTALL_ENV = { CI: "1", npm_config_update_notifier: "false", npm_config_audit: "false", npm_config_fund: "false" };
+/** How long the dev server of an installation may take to write its cache (Vite: under a second). */
+const DEV_CACHE_TIMEOUT_SECONDS = 60;
+/** The port the dev server of an installation listens on, inside the installation's own network. */
+const DEV_CACHE_PORT = "5173";
+
+/**
+ * The shell script that runs `devCache.command` in the background until it has written `devCache.until`,
+ * then ends it with SIGTERM (so it removes its own lock files) and fails when the file never came.
+ */
+function devCacheScript(devCache: NonNullable<SandboxTemplate["devCache"]>, packageJson: string | null): string {
+  const until = shellQuote(devCache.until);
+  return [
+    `(${devLaunch(devCache.command, packageJson)}) >/dev/null 2>&1 & dev=$!`,
+    `i=0; until [ -f ${until} ] || [ $i -ge ${DEV_CACHE_TIMEOUT_SECONDS * 10} ] || ! kill -0 $dev 2>/dev/null; do sleep 0.1; i=$((i + 1)); done`,
+    `kill $dev 2>/dev/null; wait $dev; [ -f ${until} ]`,
+  ].join("\n");
+}
 
 /**
  * Installed template dependencies on this machine: each `dependencyVersion` is installed once, inside a
@@ -88,16 +107,22 @@ export class DependencyCache {
       live = await openSandbox(this.boundary, place, this.log);
       await new SandboxFiles(live.toolbox, Number.MAX_SAFE_INTEGER).write(template.files);
       const sandbox = live;
-      // Each sandbox's layer must be writable where it copies up: the entry is opened to every user, inside a directory only Kiln reaches.
-      const command = `${template.install} && chmod -R a+rwX ${DEPENDENCY_DIR}`;
-      const result = await runCommand((onOutput) => sandbox.toolbox.run(sandbox.command(command, "", INSTALL_ENV), onOutput), {
-        timeoutMs: INSTALL_TIMEOUT_MS,
-        maxOutputBytes: INSTALL_OUTPUT_BYTES,
-      });
+      const run = (command: string, env: Record<string, string>) =>
+        runCommand((onOutput) => sandbox.toolbox.run(sandbox.command(command, "", { ...INSTALL_ENV, ...env }), onOutput), { timeoutMs: INSTALL_TIMEOUT_MS, maxOutputBytes: INSTALL_OUTPUT_BYTES });
+      const result = await run(template.install, {});
       if (result.exitCode !== 0) {
         const why = result.timedOut ? `did not finish within ${INSTALL_TIMEOUT_MS / 60_000} minutes` : `failed (exit ${result.exitCode})`;
         throw new AppError("failed_precondition", `installing the dependencies of template ${template.name} (${template.install}) ${why}: ${result.output.slice(-FAILURE_TAIL_CHARS).trim()}`);
       }
+      if (template.devCache) {
+        const packageJson = template.files.find((file) => file.path === "package.json")?.content.toString("utf8") ?? null;
+        const warmed = await run(devCacheScript(template.devCache, packageJson), { PORT: DEV_CACHE_PORT });
+        // Without it each workspace's dev server prepares its own cache: slower first page, never broken.
+        if (warmed.exitCode !== 0) this.log.warn("the template's dev server left no cache to share", { template: template.name, until: template.devCache.until });
+      }
+      // Each sandbox's layer must be writable where it copies up: the entry is opened to every user, inside a directory only Kiln reaches.
+      const opened = await run(`chmod -R a+rwX ${DEPENDENCY_DIR}`, {});
+      if (opened.exitCode !== 0) throw new AppError("failed_precondition", `installing template ${template.name}: chmod of ${DEPENDENCY_DIR} failed: ${opened.output.slice(-FAILURE_TAIL_CHARS).trim()}`);
       await live.close();
       live = undefined;
       // Every process of the installation is gone: what it left is checked before it becomes a layer.

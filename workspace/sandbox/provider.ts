@@ -143,6 +143,8 @@ export interface SandboxTemplate {
   install: string | null;
   /** The key of one installation of the dependencies; null with no `install`. */
   dependencyVersion: string | null;
+  /** Run the dev command once after the install until it has written `until` below node_modules, so its cache is installed too. */
+  devCache?: { command: string; until: string } | null;
 }
 
 /** What a new sandbox is for: labels name its workspace and project; `template` fills it. */

@@ -9,7 +9,8 @@ import { launchChromium } from "../../test/e2e/browser";
 import { scriptedSessionIsolation, searchableTempDir } from "../../test/support/isolation";
 import { NEEDS_REGISTRY, TEST_TEMPLATE_CACHE } from "../../test/support/templates";
 import { createLocalProvider } from "./local";
-import type { SandboxProvider, SandboxTemplate } from "./provider";
+import { sandboxTemplate } from "../service";
+import type { SandboxProvider } from "./provider";
 import { freePort, waitFor } from "./provider-suite";
 
 const catalog = TemplateCatalog.load();
@@ -33,10 +34,6 @@ afterAll(async () => {
   await rm(base, { recursive: true, force: true });
 });
 
-function spec(template: Template, files = true): SandboxTemplate {
-  return { name: template.manifest.name, files: files ? template.files : [], install: template.manifest.install, dependencyVersion: template.dependencyVersion };
-}
-
 const installs = (name: string) => messages.filter((m) => m.message === "installing template dependencies" && m.fields?.template === name).length;
 let ports = 0;
 const nextPort = () => low + 1 + ports++;
@@ -45,7 +42,7 @@ const nextPort = () => low + 1 + ports++;
 async function workspace(name: string) {
   const template = catalog.find(name)!;
   try {
-    return await provider.create({ workspaceId: `wsp_${name}`, projectId: "prj_templates", template: spec(template) });
+    return await provider.create({ workspaceId: `wsp_${name}`, projectId: "prj_templates", template: sandboxTemplate(template) });
   } catch (err) {
     throw new Error(`${name} did not provision (${NEEDS_REGISTRY}): ${(err as Error).message}`);
   }
@@ -145,6 +142,10 @@ describe("a template's installed dependencies", () => {
       const page = await browser.newPage();
       await page.goto(url);
       await page.getByRole("heading", { level: 1 }).waitFor({ timeout: 60_000 });
+      // React came from the dependency pre-bundle the installation left in the shared layer: this workspace bundled nothing of its own.
+      expect((await run(second, "test -f node_modules/.vite/deps/_metadata.json && echo pre-bundled")).output).toContain("pre-bundled");
+      expect((await provider.processLogs(second, processId)).output).not.toMatch(/optimiz/i);
+      if (existsSync(join(base, "sandboxes", second, "layers"))) expect(existsSync(join(base, "sandboxes", second, "layers", "node_modules", "upper", ".vite", "deps"))).toBe(false);
       await page.evaluate(() => ((globalThis as unknown as { kilnMarker: string }).kilnMarker = "same page"));
       const app = (await provider.readFiles(second, ["src/App.tsx"]))[0]!;
       const source = ("content" in app ? app.content : Buffer.alloc(0)).toString("utf8");
@@ -173,7 +174,7 @@ describe("a template whose install fails", () => {
     const broken = TemplateCatalog.load(join(base, "broken-templates"), "broken").find("broken")!;
     const before = (await provider.list()).length;
     const started = Date.now();
-    const failure = await provider.create({ workspaceId: "wsp_broken", projectId: "prj_broken", template: spec(broken) }).then(
+    const failure = await provider.create({ workspaceId: "wsp_broken", projectId: "prj_broken", template: sandboxTemplate(broken) }).then(
       () => undefined,
       (err: Error) => err,
     );
