@@ -88,7 +88,8 @@ export interface DaytonaProviderOptions {
  * first); listings, deletes, renames and commands through the scripts of daytona-scripts.ts (long ones as
  * polled session commands); dev servers in sessions, deleted when they end. State changes wait out
  * Daytona's 409s, deletes count `destroying` as done, archived sandboxes answer `restoring`. The pieces:
- * daytona-access (reaching a sandbox), -lifecycle, -commands, -processes, -files, -previews, -activity.
+ * daytona-access (reaching a sandbox), -lifecycle, -commands, -processes, -files, -previews, -activity,
+ * -snapshots (templates: one snapshot per template version with its dependencies installed).
  */
 export function createDaytonaProvider(options: DaytonaProviderOptions): SandboxProvider {
   return new DaytonaProvider(options);

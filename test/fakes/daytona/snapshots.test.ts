@@ -47,6 +47,15 @@ describe("fake Daytona snapshots, driven by the real SDK", () => {
     await sandbox.delete();
   });
 
+  it("pulls a snapshot from an image name (pending → pulling → active), as the image's user", async () => {
+    const states: string[] = [];
+    await daytona.snapshot.create({ name: "kiln-test-pulled", image: "node:22-bookworm" }, { onLogs: (line) => states.push(line) });
+    expect(states).toEqual(["Creating snapshot kiln-test-pulled (pending)", "Creating snapshot kiln-test-pulled (pulling)", "Created snapshot kiln-test-pulled (active)"]);
+    const sandbox = await daytona.create({ snapshot: "kiln-test-pulled" });
+    expect(await sandbox.getUserHomeDir()).toMatch(/\/root$/);
+    await sandbox.delete();
+  });
+
   it("refuses a second snapshot of the same name (409) and a sandbox from a snapshot that is not active (400)", async () => {
     await expect(daytona.snapshot.create({ name: "kiln-test-ok", image: "node:20-bookworm" })).rejects.toMatchObject({ statusCode: 409, message: expect.stringContaining("already exists") });
     fake.faults.deactivateSnapshot("kiln-test-ok");

@@ -176,7 +176,7 @@ export class FakeSnapshots {
         return apiError(404, `Snapshot ${idOrName} not found`);
       }
       if (snapshot.outcome && snapshot.buildingReads >= this.ctx.realism.snapshotBuildingPolls) this.setState(snapshot, snapshot.outcome.state, snapshot.outcome.errorReason);
-      if (snapshot.state === "building") snapshot.buildingReads += 1;
+      if (snapshot.state === "building" || snapshot.state === "pulling") snapshot.buildingReads += 1;
       return { status: 200, json: this.json(snapshot) };
     }
     if (method === "GET" && action === "build-logs-url") return { status: 200, json: { url: `${this.baseUrl()}/snapshot-logs/${snapshot.id}` } };
@@ -234,14 +234,15 @@ export class FakeSnapshots {
 
   /** Ends a build: at once, or at the GET after enough saw it building (real builds take minutes: a poller sees them build). */
   private finish(snapshot: FakeSnapshot, state: string, errorReason: string | null = null): void {
-    if (snapshot.state === "building" && snapshot.buildingReads < this.ctx.realism.snapshotBuildingPolls) snapshot.outcome = { state, errorReason };
+    if ((snapshot.state === "building" || snapshot.state === "pulling") && snapshot.buildingReads < this.ctx.realism.snapshotBuildingPolls) snapshot.outcome = { state, errorReason };
     else this.setState(snapshot, state, errorReason);
   }
 
   /** Waits for a runner, then runs the Dockerfile's steps in a directory of its own. */
   private async build(snapshot: FakeSnapshot): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, this.ctx.realism.snapshotPendingMs));
-    this.setState(snapshot, "building");
+    // A Dockerfile is built; an image name is pulled.
+    this.setState(snapshot, snapshot.dockerfile ? "building" : "pulling");
     const failure = this.faults.nextBuildFailure;
     this.faults.nextBuildFailure = undefined;
     if (failure) return this.finish(snapshot, failure.state, failure.errorReason);
