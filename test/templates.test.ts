@@ -3,6 +3,7 @@ import { text, toolUse, type ScriptFunction } from "./fakes/anthropic/server";
 import { readEvents, waitForGeneration } from "./support/generation";
 import { client } from "./support/http";
 import { startGenerationStack, type GenerationStack } from "./support/stack";
+import type { WorkspaceApi } from "../workspace/contract";
 
 let stack: GenerationStack;
 /** What the preview answered while the model's first turn was still being written (set by the script). */
@@ -98,5 +99,30 @@ describe("templates over HTTP", () => {
     expect(await (await fetch(final.previewUrl)).text()).toContain("Moss &amp; Stone Bakery");
     const workspace = (await stack.api.call("GET", `/projects/${project.id}`)).body;
     expect(workspace.template).toBe("static");
+  });
+
+  it("brings back a project whose sandbox was lost before anything reached the vfs with the template's files, and its preview", async () => {
+    const project = (await stack.api.call("POST", "/projects", { name: "Lost bakery", template: "static" })).body;
+    const workspaces = stack.kiln.kiln.services.find((s) => s.name === "workspace")!.impl as WorkspaceApi;
+    // The first job's sandbox is lost during its first turn: nothing of the project reached the vfs.
+    stack.model.setScript(async () => {
+      await workspaces.del({ id: (await stack.api.call("GET", `/projects/${project.id}`)).body.workspaceId });
+      return { content: [text("My sandbox is gone.")] };
+    });
+    const lost = (await stack.api.call("POST", "/generations", { projectId: project.id, prompt: "A page for a bakery" })).body;
+    expect((await waitForGeneration(stack.api, lost.id, 120_000)).status).toBe("failed");
+
+    currentProject = project.id;
+    previewDuringFirstTurn = undefined;
+    stack.model.setScript(editTheStarter);
+    const job = (await stack.api.call("POST", "/generations", { projectId: project.id, prompt: "A page for a bakery called Moss & Stone" })).body;
+    const final = await waitForGeneration(stack.api, job.id, 120_000);
+    expect(final.status, final.error ?? "").toBe("completed");
+    const events = await readEvents(stack.kiln.url, stack.token, job.id);
+    expect(events.find((e) => e.event === "workspace")?.data.action).toBe("recreating");
+    expect(events.find((e) => e.event === "restored")?.data.files).toBe(0);
+    // The starter's page answered while the model thought, and the agent could edit the template's index.html.
+    expect(previewDuringFirstTurn?.body).toContain("Your site starts here");
+    expect(await (await fetch(final.previewUrl)).text()).toContain("Moss &amp; Stone Bakery");
   });
 });

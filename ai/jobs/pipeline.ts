@@ -94,7 +94,7 @@ export function createPipeline(deps: PipelineDeps): Executor {
       if (existing && existing.status !== "deleted" && existing.status !== "error") return { workspace: existing, restore: false };
       await ctx.emit("workspace", { action: "recreating", previous: project.workspaceId, reason: existing?.lastError ?? "its sandbox is gone" });
     }
-    // A re-created workspace gets the template's dependencies, and its own files back from the vfs.
+    // A re-created workspace gets the template's files and dependencies, then its own files from the vfs over them.
     const restore = project.workspaceId !== null;
     const created = await deps.workspace.create({ projectId: ctx.job.projectId, template: project.template, restoring: restore });
     await deps.projects.recordActivity({ id: ctx.job.projectId, workspaceId: created.id });
