@@ -112,7 +112,8 @@ export class TemplateSnapshots {
   /**
    * Builds the snapshot: the template's files as the build context, its install run where sandboxes
    * keep their project, everything but the dependencies removed again. True once active; false when
-   * another caller took the name first (409: wait for theirs).
+   * the snapshot is to be waited for by reading it (another caller took the name first, or the SDK's
+   * own wait broke off).
    */
   private async build(template: SandboxTemplate, name: string, deadline: number): Promise<boolean> {
     if (!template.install) throw new AppError("internal", `template ${template.name} installs nothing`);
@@ -153,7 +154,15 @@ export class TemplateSnapshots {
         if (err instanceof AppError) throw err;
         if (statusOf(err) === 409) return false;
         const failed = /^Failed to create snapshot\..*?Reason: ([\s\S]*)$/.exec(err instanceof Error ? err.message : "");
-        if (!failed) throw daytonaFailure(err, `building the snapshot ${name} of template ${template.name}`);
+        if (!failed) {
+          // The SDK gives up its wait at the first failed read (a 502 on one poll): a build under way is waited for by reading it here.
+          const status = statusOf(err);
+          if ((status === undefined || status >= 500) && (await this.lookup(name).catch(() => undefined))) {
+            log.warn("waiting for a template snapshot after the SDK's wait failed", { snapshot: name, reason: messageOf(err) });
+            return false;
+          }
+          throw daytonaFailure(err, `building the snapshot ${name} of template ${template.name}`);
+        }
         await this.remove(name);
         throw this.buildFailed(template, name, failed[1]!, tail);
       } finally {

@@ -137,6 +137,16 @@ describe("daytona provider: templates from snapshots", () => {
     expect([harness.fake.sandbox(a.id)?.snapshot, harness.fake.sandbox(b.id)?.snapshot]).toEqual([templateSnapshotName(shared), templateSnapshotName(shared)]);
   });
 
+  it("keeps waiting for a build when one of the SDK's polls answers 502 (the SDK gives up its own wait)", async () => {
+    const flaky = template({ name: "flaky", dependencyVersion: "5555555566666666" });
+    const before = builds(harness).length;
+    harness.fake.faults.failNextBuildingPoll(502);
+    const sandbox = await harness.provider.create({ workspaceId: "wsp_flaky", projectId: "prj_flaky", template: flaky });
+    expect(harness.fake.sandbox(sandbox.id)?.snapshot).toBe(templateSnapshotName(flaky));
+    expect(builds(harness).length - before).toBe(1);
+    expect(harness.fake.requests.some((request) => request.status === 502 && request.path.startsWith("/api/snapshots/"))).toBe(true);
+  });
+
   it("builds again over a snapshot an earlier build left in error, instead of repeating its stale failure", async () => {
     const left = template({ name: "left", dependencyVersion: "3333333344444444" });
     const name = templateSnapshotName(left);

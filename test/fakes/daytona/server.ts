@@ -73,6 +73,8 @@ export interface FakeDaytonaFaults {
   archiveBehindBack(id: string): Promise<void>;
   /** The next snapshot build fails in `state` with `errorReason` before any step runs (the runner's failure, not the Dockerfile's). */
   failNextSnapshotBuild(errorReason: string, state?: "error" | "build_failed"): void;
+  /** The next GET of a snapshot that is building answers this 5xx (502 by default). */
+  failNextBuildingPoll(status?: number): void;
   /** Makes a snapshot `inactive`, as Daytona does to one unused for 14 days (creates from it answer 400 until it is activated). */
   deactivateSnapshot(name: string): void;
 }
@@ -345,6 +347,9 @@ export async function startFakeDaytona(opts: FakeDaytonaOptions): Promise<FakeDa
       },
       failNextSnapshotBuild(errorReason, state = "error") {
         snapshots.faults.nextBuildFailure = { state, errorReason };
+      },
+      failNextBuildingPoll(status = 502) {
+        snapshots.faults.nextBuildingPollFailure = status;
       },
       deactivateSnapshot(name) {
         snapshots.deactivate(name);

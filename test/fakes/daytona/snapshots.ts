@@ -59,6 +59,8 @@ export interface FakeSnapshot {
 export interface SnapshotFaults {
   /** The next build ends in this state with this reason before running any step (a runner's failure, not the Dockerfile's). */
   nextBuildFailure?: { state: string; errorReason: string };
+  /** The next GET of a snapshot that is building answers this 5xx. */
+  nextBuildingPollFailure?: number;
 }
 
 /** Docker's words for a shell-form RUN that failed. */
@@ -174,6 +176,11 @@ export class FakeSnapshots {
       if (snapshot.state === "removing" && --snapshot.removingPolls < 0) {
         this.forget(snapshot);
         return apiError(404, `Snapshot ${idOrName} not found`);
+      }
+      const failure = this.faults.nextBuildingPollFailure;
+      if (failure !== undefined && snapshot.state === "building") {
+        this.faults.nextBuildingPollFailure = undefined;
+        return { status: failure, json: { statusCode: failure, message: `fake Daytona: injected ${failure} on a snapshot poll`, error: "Bad Gateway" } };
       }
       if (snapshot.outcome && snapshot.buildingReads >= this.ctx.realism.snapshotBuildingPolls) this.setState(snapshot, snapshot.outcome.state, snapshot.outcome.errorReason);
       if (snapshot.state === "building" || snapshot.state === "pulling") snapshot.buildingReads += 1;
