@@ -52,6 +52,7 @@ const vfsClient: JobVfs & Pick<import("../vfs/contract").VfsApi, "health"> = {
   readFile: (req, auth) => vfs.readFile(req, { authData: auth }),
   backupWorkspace: (req, auth) => vfs.backupWorkspace(req, { authData: auth }),
   restoreWorkspace: (req, auth) => vfs.restoreWorkspace(req, { authData: auth }),
+  saveThumbnail: (req, auth) => vfs.saveThumbnail(req, { authData: auth }),
 };
 
 const apiKey = secretValue(anthropicApiKey);

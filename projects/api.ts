@@ -1,3 +1,5 @@
+import { currentRequest } from "encore.dev";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { api } from "encore.dev/api";
 import { getAuthData } from "~encore/auth";
 import { call } from "../lib/encore";
@@ -68,6 +70,15 @@ export const del = api(
 export const preview = api(
   { expose: true, auth: true, method: "GET", path: "/projects/:id/preview" },
   async (req: ProjectRef): Promise<ProjectPreview> => call(() => projects().preview(req, caller())),
+);
+
+/** The project's thumbnail as a PNG: the screenshot of its app at its last passing check (ETag, 304). */
+export const thumbnail = api.raw(
+  { expose: true, auth: true, method: "GET", path: "/projects/:id/thumbnail" },
+  async (req: IncomingMessage, res: ServerResponse) => {
+    const params = (currentRequest() as { pathParams?: Record<string, string> } | undefined)?.pathParams ?? {};
+    await projects().thumbnail(req, res, params, caller());
+  },
 );
 
 /** The project's conversation: prompts and the agent's summaries, in order. */

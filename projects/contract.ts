@@ -1,5 +1,5 @@
 import type { ServiceHealth } from "../lib/health";
-import type { AuthData, Routes } from "../lib/routes";
+import type { AuthData, RawHandler, Routes } from "../lib/routes";
 
 /** A project, with what the dashboard needs for its card. */
 export interface Project {
@@ -175,6 +175,11 @@ export interface ProjectsApi {
    * when the project has no preview yet or its sandbox is not running.
    */
   preview(req: ProjectRef, auth: AuthData): Promise<ProjectPreview>;
+  /**
+   * The project's thumbnail as a PNG (raw): the screenshot of its app at its last passing check, with
+   * its content hash as ETag (a matching If-None-Match answers 304). `not_found` until there is one.
+   */
+  thumbnail: RawHandler;
   /** The project's conversation: prompts and the agent's summaries, in order. */
   conversation(req: ProjectRef, auth: AuthData): Promise<Conversation>;
   /** Appends to a project's conversation (service-to-service). */
@@ -200,6 +205,7 @@ export const projectsRoutes = {
   update: { method: "PATCH", path: "/projects/:id", expose: true, auth: true },
   del: { method: "DELETE", path: "/projects/:id", expose: true, auth: true, fields: { id: "string", purge: "boolean" } },
   preview: { method: "GET", path: "/projects/:id/preview", expose: true, auth: true, fields: { id: "string" } },
+  thumbnail: { method: "GET", path: "/projects/:id/thumbnail", expose: true, auth: true, raw: true },
   conversation: { method: "GET", path: "/projects/:id/conversation", expose: true, auth: true, fields: { id: "string" } },
   appendMessage: { method: "POST", path: "/projects/:id/conversation", expose: false, auth: false },
   recordActivity: { method: "POST", path: "/projects/:id/activity", expose: false, auth: false },

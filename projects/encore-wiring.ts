@@ -21,7 +21,7 @@ const pool: pg.Pool = servicePool(db.connectionString, log);
 const instance: ProjectsApi = createProjectsService({
   db: pool,
   workspace: { del: (req) => workspace.del(req), preview: (req) => workspace.preview(req) },
-  vfs: { purgeProject: (req) => vfs.purgeProject(req) },
+  vfs: { purgeProject: (req) => vfs.purgeProject(req), thumbnail: (req, auth) => vfs.thumbnail(req, { authData: auth }) },
   log,
 });
 

@@ -10,6 +10,7 @@ import { optionalBoolean, optionalText, pageLimit, requireText } from "../lib/va
 import type { VfsApi } from "../vfs/contract";
 import type { WorkspaceApi } from "../workspace/contract";
 import type { ConversationMessage, Project, ProjectsApi } from "./contract";
+import { serveThumbnail } from "./thumbnail";
 import { createToken, listTokens, revokeToken } from "./tokens";
 
 /** What the projects service needs from its host. */
@@ -17,8 +18,8 @@ export interface ProjectsDeps {
   db: pg.Pool;
   /** Deleting a project deletes its sandbox; its preview link comes from it. */
   workspace: Pick<WorkspaceApi, "del" | "preview">;
-  /** Deleting with `purge` removes its files from the vfs. */
-  vfs: Pick<VfsApi, "purgeProject">;
+  /** Deleting with `purge` removes its files from the vfs, which also keeps the thumbnails. */
+  vfs: Pick<VfsApi, "purgeProject" | "thumbnail">;
   log: Logger;
   /** The templates projects start from (the repository's by default). */
   templates?: TemplateCatalog;
@@ -145,6 +146,8 @@ export function createProjectsService(deps: ProjectsDeps): ProjectsApi {
       const { url, expiresAt } = await deps.workspace.preview({ id: project.workspace_id });
       return { url, expiresAt };
     },
+
+    thumbnail: (req, res, params, auth) => serveThumbnail(deps.vfs, req, res, params, auth),
 
     async conversation(req, auth) {
       const project = await owned(req.id, auth);

@@ -33,11 +33,31 @@ async function generate(template: string, prompt: string) {
   return { project, final, events, requests: stack.model.requests.slice(before) };
 }
 
+/** The passing check's screenshot is the project's thumbnail: a 1280×800 PNG for its owner, cached by ETag. */
+async function expectThumbnail(projectId: string, events: { event: string; data: any }[]): Promise<void> {
+  const announced = events.find((e) => e.event === "thumbnail");
+  expect(announced?.data.url).toBe(`/projects/${projectId}/thumbnail`);
+  const url = `${stack.kiln.url}/projects/${projectId}/thumbnail`;
+  const response = await fetch(url, { headers: { authorization: `Bearer ${stack.token}` } });
+  expect(response.status).toBe(200);
+  expect(response.headers.get("content-type")).toBe("image/png");
+  expect(response.headers.get("etag")).toBe(`"${announced!.data.sha256}"`);
+  expect(response.headers.get("cache-control")).toBe("private, no-cache");
+  const png = Buffer.from(await response.arrayBuffer());
+  expect([png.subarray(1, 4).toString(), png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual(["PNG", 1280, 800]);
+  const again = await fetch(url, { headers: { authorization: `Bearer ${stack.token}`, "if-none-match": response.headers.get("etag")! } });
+  expect(again.status).toBe(304);
+  const stranger = await stack.kiln.createUser(`stranger-${projectId}`);
+  const refused = await fetch(url, { headers: { authorization: `Bearer ${stranger.token}` } });
+  expect(refused.status).toBe(404);
+  expect((await fetch(url)).status).toBe(401);
+}
+
 describe("the self-check gate, over HTTP with a real template, sandbox and browser", () => {
   it.each(Object.keys(FAULTS).filter((name) => name !== "devServerCrash"))(
     "catches %s, tells the model where, and completes after the fix",
     async (name) => {
-      const { final, events, requests } = await generate("vite-react", `A weekend task list (fault ${name})`);
+      const { final, events, requests, project } = await generate("vite-react", `A weekend task list (fault ${name})`);
       expect(final.status, final.error ?? "").toBe("completed");
       // The refused completion's report is what the model read in its next request.
       const report = lastToolResults(requests[2]!)[0]!;
@@ -52,14 +72,16 @@ describe("the self-check gate, over HTTP with a real template, sandbox and brows
       expect(lastRound.map((c) => c.kind)).toEqual(["typecheck", "build", "dev_server", "browser"]);
       expect(lastRound.every((c) => c.ok)).toBe(true);
       expect(events.filter((e) => e.event === "check_started")).toHaveLength(finished.length);
+      await expectThumbnail(project.id, events);
     },
     300_000,
   );
 
   it("catches a dev server that crashes, with its own words from the log", async () => {
-    const { final, requests } = await generate("blank", "A weekend task list (fault devServerCrash)");
+    const { final, requests, events, project } = await generate("blank", "A weekend task list (fault devServerCrash)");
     expect(final.status, final.error ?? "").toBe("completed");
     expect(lastToolResults(requests[2]!)[0]!.text).toMatch(FAULTS.devServerCrash!.reported);
+    await expectThumbnail(project.id, events);
   }, 120_000);
 
   it("ends a run that never fixes its app as failed, with the report as the reason — never completed", async () => {
@@ -71,6 +93,8 @@ describe("the self-check gate, over HTTP with a real template, sandbox and brows
     expect(results).toHaveLength(2);
     expect(results[1]).toContain("This is the same failure as your previous attempt");
     expect((await stack.api.call("GET", `/projects/${project.id}`)).body.status).toBe("failed");
+    // No thumbnail of a broken app.
+    expect((await stack.api.call("GET", `/projects/${project.id}/thumbnail`)).status).toBe(404);
   }, 300_000);
 
   it("stops a run that repeats a failing command, saying what was repeated, with the guard's steps as events", async () => {

@@ -9,6 +9,9 @@ import type {
   BackupWorkspaceRequest,
   RestoreResult,
   RestoreWorkspaceRequest,
+  SaveThumbnailRequest,
+  Thumbnail,
+  ThumbnailInfo,
   ChangeResult,
   CreateSnapshotRequest,
   DeleteFilesRequest,
@@ -104,7 +107,19 @@ export const diffSnapshots = api(
   async (req: DiffSnapshotsRequest): Promise<SnapshotDiff> => call(() => vfs().diffSnapshots(req, caller())),
 );
 
-/** Removes every file, revision, snapshot and blob of a project (called by the projects service). */
+/** Makes a PNG the project's thumbnail (called by the ai service for the job's owner). */
+export const saveThumbnail = api(
+  { expose: false, auth: true, method: "POST", path: "/vfs/:projectId/thumbnail", bodyLimit: 16 * 1024 * 1024 },
+  async (req: SaveThumbnailRequest): Promise<ThumbnailInfo> => call(() => vfs().saveThumbnail(req, caller())),
+);
+
+/** The project's thumbnail (base64 PNG): the screenshot of its app at its last passing check. */
+export const thumbnail = api(
+  { expose: true, auth: true, method: "GET", path: "/vfs/:projectId/thumbnail" },
+  async (req: ProjectFilesRef): Promise<Thumbnail> => call(() => vfs().thumbnail(req, caller())),
+);
+
+/** Removes every file, revision, snapshot, blob and thumbnail of a project (called by the projects service). */
 export const purgeProject = api(
   { expose: false, auth: false, method: "DELETE", path: "/vfs/:projectId" },
   async (req: ProjectFilesRef): Promise<PurgeResult> => call(() => vfs().purgeProject(req)),

@@ -36,6 +36,15 @@ export interface SnapshotDoc {
   createdAt: Date;
 }
 
+/** A project's thumbnail (collection `thumbnails`, `_id` is the project id): its PNG is a blob. */
+export interface ThumbnailDoc {
+  _id: string;
+  sha256: string;
+  size: number;
+  jobId: string | null;
+  updatedAt: Date;
+}
+
 /** A project's last revision number (collection `counters`, `_id` is the project id). */
 export interface CounterDoc {
   _id: string;
@@ -51,6 +60,7 @@ export interface VfsCollections {
   revisions: Collection<RevisionDoc>;
   snapshots: Collection<SnapshotDoc>;
   counters: Collection<CounterDoc>;
+  thumbnails: Collection<ThumbnailDoc>;
 }
 
 /** The vfs collections of `db`. */
@@ -63,6 +73,7 @@ export function openCollections(db: Db): VfsCollections {
     revisions: db.collection<RevisionDoc>("revisions"),
     snapshots: db.collection<SnapshotDoc>("snapshots"),
     counters: db.collection<CounterDoc>("counters"),
+    thumbnails: db.collection<ThumbnailDoc>("thumbnails"),
   };
 }
 

@@ -212,6 +212,27 @@ export interface ProjectFilesRef {
   projectId: string;
 }
 
+/** Makes a PNG the project's thumbnail (the screenshot of its last passing check). */
+export interface SaveThumbnailRequest {
+  projectId: string;
+  /** The generation that took it. */
+  jobId?: string;
+  /** A PNG image, base64; at most 4 MiB. */
+  pngBase64: string;
+}
+
+/** A stored thumbnail: its content hash (what caches key on), size and when it was taken. */
+export interface ThumbnailInfo {
+  sha256: string;
+  size: number;
+  updatedAt: string;
+}
+
+/** A thumbnail with its PNG (base64). */
+export interface Thumbnail extends ThumbnailInfo {
+  pngBase64: string;
+}
+
 /** What purging a project removed. */
 export interface PurgeResult {
   files: number;
@@ -303,7 +324,11 @@ export interface VfsApi {
   backupWorkspace(req: BackupWorkspaceRequest, auth: AuthData): Promise<BackupResult>;
   /** Writes a snapshot's files into a workspace in one batch (service-to-service, for the job's owner). */
   restoreWorkspace(req: RestoreWorkspaceRequest, auth: AuthData): Promise<RestoreResult>;
-  /** Removes every file, revision, snapshot and blob of a project (service-to-service). */
+  /** Makes a PNG the project's thumbnail (service-to-service, for the job's owner). */
+  saveThumbnail(req: SaveThumbnailRequest, auth: AuthData): Promise<ThumbnailInfo>;
+  /** The project's thumbnail: the screenshot of its app at its last passing check. */
+  thumbnail(req: ProjectFilesRef, auth: AuthData): Promise<Thumbnail>;
+  /** Removes every file, revision, snapshot, blob and thumbnail of a project (service-to-service). */
   purgeProject(req: ProjectFilesRef): Promise<PurgeResult>;
   /** Deletes blobs no file, revision or snapshot references (service-to-service; never in the write path). */
   sweep(req: SweepRequest): Promise<SweepResult>;
@@ -368,6 +393,8 @@ export const vfsRoutes = {
   },
   backupWorkspace: { method: "POST", path: "/vfs/:projectId/backup", expose: false, auth: true },
   restoreWorkspace: { method: "POST", path: "/vfs/:projectId/restore", expose: false, auth: true },
+  saveThumbnail: { method: "POST", path: "/vfs/:projectId/thumbnail", expose: false, auth: true, bodyLimit: FILE_CALL_BODY_LIMIT },
+  thumbnail: { method: "GET", path: "/vfs/:projectId/thumbnail", expose: true, auth: true, fields: { projectId: "string" } },
   purgeProject: { method: "DELETE", path: "/vfs/:projectId", expose: false, auth: false, fields: { projectId: "string" } },
   sweep: { method: "POST", path: "/vfs/sweep", expose: false, auth: false },
   sweepAll: { method: "POST", path: "/vfs/sweep/all", expose: false, auth: false },

@@ -137,4 +137,29 @@ describe("the vfs service", () => {
     }
     expect((await vfs.listFiles({ projectId }, alice)).files).toEqual([]);
   });
+
+  it("keeps a project's thumbnail for its owner only, refuses anything but a PNG, and spares its blob from sweeps and loses it to a purge", async () => {
+    const projectId = aliceProject();
+    // The smallest valid PNG: signature, IHDR, IDAT, IEND (1×1).
+    const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
+    for (const [pngBase64, expected] of [
+      [b64("GIF89a not a png at all, just some bytes here"), /must be a PNG image/],
+      ["@@not base64@@", /must be base64/],
+      ["", /pngBase64: must not be empty/],
+      [42, /pngBase64: must be a string/],
+    ] as const) {
+      await expect(vfs.saveThumbnail({ projectId, pngBase64: pngBase64 as string }, alice)).rejects.toMatchObject({ code: "invalid_argument", message: expect.stringMatching(expected) });
+    }
+    await expect(vfs.thumbnail({ projectId }, alice)).rejects.toMatchObject({ code: "not_found", message: expect.stringContaining("has no thumbnail yet") });
+    await expect(vfs.saveThumbnail({ projectId, pngBase64: png.toString("base64") }, bob)).rejects.toMatchObject({ code: "not_found" });
+    const saved = await vfs.saveThumbnail({ projectId, jobId: "job_1", pngBase64: png.toString("base64") }, alice);
+    expect(saved.size).toBe(png.length);
+    await expect(vfs.thumbnail({ projectId }, bob)).rejects.toMatchObject({ code: "not_found" });
+    expect((await vfs.sweep({ projectId, olderThanSeconds: 0 })).deletedBlobs).toBe(0);
+    const read = await vfs.thumbnail({ projectId }, alice);
+    expect(Buffer.from(read.pngBase64, "base64").equals(png)).toBe(true);
+    expect(read.sha256).toBe(saved.sha256);
+    await vfs.purgeProject({ projectId });
+    await expect(vfs.thumbnail({ projectId }, alice)).rejects.toMatchObject({ code: "not_found" });
+  });
 });

@@ -25,6 +25,18 @@ export interface VfsDeps {
 }
 
 const DEFAULT_SWEEP_AGE_SECONDS = 3600;
+const MAX_THUMBNAIL_BYTES = 4 * 1024 * 1024;
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** A thumbnail's bytes: base64 of a PNG of at most 4 MiB, or `invalid_argument` saying which it is not. */
+function pngOf(value: unknown): Buffer {
+  const text = requireText("pngBase64", value, { min: 1, max: Math.ceil((MAX_THUMBNAIL_BYTES * 4) / 3) + 4 });
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text)) throw new AppError("invalid_argument", "pngBase64: must be base64");
+  const png = Buffer.from(text, "base64");
+  if (png.length > MAX_THUMBNAIL_BYTES) throw new AppError("invalid_argument", `pngBase64: the image is ${png.length} bytes; at most ${MAX_THUMBNAIL_BYTES} are kept`);
+  if (png.length < 33 || !png.subarray(0, 8).equals(PNG_SIGNATURE)) throw new AppError("invalid_argument", "pngBase64: must be a PNG image");
+  return png;
+}
 
 /** What health says when the vfs runs on the in-memory MongoDB stand-in (the offline demo). */
 export const STAND_IN_WARNING = "MongoDB stand-in (in memory): files are not durable and vanish when Kiln stops";
@@ -182,6 +194,18 @@ export function createVfsService(deps: VfsDeps): VfsApi {
       const workspaceId = requireText("workspaceId", req.workspaceId, { min: 1, max: 100 });
       const snapshotId = req.snapshotId === undefined ? undefined : snapshotIdOf("snapshotId", req.snapshotId);
       return using((s) => restoreWorkspace(s, deps.workspace, { projectId, workspaceId, snapshotId }));
+    },
+
+    async saveThumbnail(req, auth) {
+      const projectId = await owned(req.projectId, auth);
+      const png = pngOf(req.pngBase64);
+      const jobId = optionalText("jobId", req.jobId, 100) ?? null;
+      return using((s) => s.saveThumbnail(projectId, png, jobId));
+    },
+
+    async thumbnail(req, auth) {
+      const projectId = await owned(req.projectId, auth);
+      return using((s) => s.thumbnail(projectId));
     },
 
     async purgeProject(req) {

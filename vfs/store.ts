@@ -13,6 +13,8 @@ import type {
   SnapshotDiff,
   SnapshotInfo,
   SweepResult,
+  Thumbnail,
+  ThumbnailInfo,
   WriteFilesResult,
 } from "./contract";
 import { Manifest, toFileInfo, type FileVersion } from "./manifest";
@@ -162,6 +164,23 @@ export class VfsStore {
     return diffManifests(from.files, to.files);
   }
 
+  /** Makes `png` the project's thumbnail: stored as a blob first, then pointed at. */
+  async saveThumbnail(projectId: string, png: Buffer, jobId: string | null): Promise<ThumbnailInfo> {
+    const sha256 = sha256Hex(png);
+    await this.blobs.ensure(projectId, [{ sha256, bytes: png }]);
+    const updatedAt = new Date();
+    await this.c.thumbnails.updateOne({ _id: projectId }, { $set: { sha256, size: png.length, jobId, updatedAt } }, { upsert: true });
+    return { sha256, size: png.length, updatedAt: updatedAt.toISOString() };
+  }
+
+  /** The project's thumbnail with its PNG, or `not_found`. */
+  async thumbnail(projectId: string): Promise<Thumbnail> {
+    const doc = await this.c.thumbnails.findOne({ _id: projectId });
+    if (!doc) throw new AppError("not_found", `project ${JSON.stringify(projectId)} has no thumbnail yet: one is taken when its app passes its checks`);
+    const png = await this.blobs.read(projectId, doc.sha256);
+    return { sha256: doc.sha256, size: doc.size, updatedAt: doc.updatedAt.toISOString(), pngBase64: png.toString("base64") };
+  }
+
   /** Removes everything the vfs keeps for a project. */
   async purgeProject(projectId: string): Promise<PurgeResult> {
     const [files, revisions, snapshots] = await Promise.all([
@@ -169,6 +188,7 @@ export class VfsStore {
       this.c.revisions.deleteMany({ projectId }),
       this.c.snapshots.deleteMany({ projectId }),
       this.c.counters.deleteOne({ _id: projectId }),
+      this.c.thumbnails.deleteOne({ _id: projectId }),
     ]);
     const blobs = await this.blobs.deleteProject(projectId);
     return { files: files.deletedCount, revisions: revisions.deletedCount, snapshots: snapshots.deletedCount, blobs };

@@ -8,14 +8,15 @@ export interface SweepScope {
   usedBefore: Date;
 }
 
-/** Every sha256 a project still needs: its current files, its revision log and its snapshots. */
+/** Every sha256 a project still needs: its current files, its revision log, its snapshots and its thumbnail. */
 async function referencedHashes(c: VfsCollections, projectId: string): Promise<Set<string>> {
-  const [current, logged, snapshotted] = await Promise.all([
+  const [current, logged, snapshotted, thumbnail] = await Promise.all([
     c.files.distinct("sha256", { projectId }),
     c.revisions.distinct("sha256", { projectId }),
     c.snapshots.distinct("files.sha256", { projectId }),
+    c.thumbnails.distinct("sha256", { _id: projectId }),
   ]);
-  return new Set([...current, ...logged, ...snapshotted].filter((sha): sha is string => typeof sha === "string"));
+  return new Set([...current, ...logged, ...snapshotted, ...thumbnail].filter((sha): sha is string => typeof sha === "string"));
 }
 
 /**

@@ -65,8 +65,8 @@ export function sandboxOf(workspace: WorkspaceApi, workspaceId: string): AgentSa
   };
 }
 
-/** What a job needs of the vfs beyond its contract's file endpoints: whole-workspace backup. */
-export type JobVfs = Pick<VfsApi, "writeFiles" | "readFile" | "backupWorkspace" | "restoreWorkspace">;
+/** What a job needs of the vfs beyond its contract's file endpoints: whole-workspace backup, the thumbnail. */
+export type JobVfs = Pick<VfsApi, "writeFiles" | "readFile" | "backupWorkspace" | "restoreWorkspace" | "saveThumbnail">;
 
 /** The agent's backup, on the vfs service's contract, acting for the job's owner. */
 export function backupOf(vfs: JobVfs, projectId: string, jobId: string, auth: AuthData): AgentBackup {

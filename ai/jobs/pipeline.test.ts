@@ -56,7 +56,7 @@ function services(options: { existing?: Workspace; statuses: [WorkspaceStatus, s
       conversation: refuse,
     },
     workspace,
-    vfs: { writeFiles: refuse, readFile: refuse, backupWorkspace: refuse, restoreWorkspace: refuse },
+    vfs: { writeFiles: refuse, readFile: refuse, backupWorkspace: refuse, restoreWorkspace: refuse, saveThumbnail: refuse },
     anthropic: new Anthropic({ apiKey: "unused", baseURL: "http://127.0.0.1:9" }),
     model: "claude-sonnet-5-5",
     limits: { maxTurns: 1, maxOutputTokens: 100, tokenBudget: 100, wallClockMs: 1000, maxToolOutputChars: 100, compactAboveTokens: 1000, loopGuard: { warnAfter: 3, stopAfter: 5 } },

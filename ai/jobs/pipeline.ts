@@ -259,8 +259,17 @@ export function createPipeline(deps: PipelineDeps): Executor {
       if (unsaved.length > 0) log.warn("files still waiting for their backup", { paths: unsaved });
       await deps.projects.appendMessage({ id: job.projectId, role: "assistant", content: outcome.summary, jobId: job.id });
 
-      const previewUrl = (passed as AppCheckReport | null)?.previewUrl;
+      const report = passed as AppCheckReport | null;
+      const previewUrl = report?.previewUrl;
       if (outcome.end === "completed" && previewUrl) {
+        if (report?.screenshot) {
+          // The screenshot of the passing check becomes the project's thumbnail; losing it loses no work.
+          const saved = await deps.vfs.saveThumbnail({ projectId: job.projectId, jobId: job.id, pngBase64: report.screenshot.toString("base64") }, auth).catch((err) => {
+            log.warn("the thumbnail was not saved", { reason: err instanceof Error ? err.message : String(err) });
+            return null;
+          });
+          if (saved) await ctx.emit("thumbnail", { sha256: saved.sha256, url: `/projects/${job.projectId}/thumbnail` });
+        }
         await deps.projects.recordActivity({ id: job.projectId, status: "ready", previewUrl });
         return { status: "completed", summary: outcome.summary, previewUrl };
       }
