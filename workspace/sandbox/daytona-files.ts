@@ -1,10 +1,12 @@
 /**
- * Batch reads from a Daytona sandbox. Daytona's bulk download has no size limit and the SDK buffers each
- * file whole in memory, so the sizes and kinds of the paths are asked first (one command per batch of
- * paths): only regular files within the limit are downloaded, in requests of bounded total size. A file
- * that grows between the two requests is still refused after download (its bytes were held meanwhile).
+ * Batch reads from a Daytona sandbox. Daytona's downloads have no size limit and the SDK's bulk download
+ * buffers each file whole in memory, so the sizes and kinds of the paths are asked first (one command per
+ * batch of paths) and only regular files within the limit are downloaded: each as a stream with a byte
+ * counter, a few at a time, so one that grew past the limit since it was measured (the sandbox runs
+ * hostile code) is cut off there rather than held whole.
  */
-import type { Sandbox } from "@daytonaio/sdk";
+import type { Readable } from "node:stream";
+import { DaytonaError, type Sandbox } from "@daytonaio/sdk";
 import { AppError } from "../../lib/errors";
 import { describePath } from "../../lib/paths";
 import { messageOf } from "./daytona-errors";
@@ -13,8 +15,10 @@ import type { FileRead } from "./provider";
 
 /** Paths per size check: one script stays far below the 128 KiB of one command line. */
 const MAX_SCRIPT_BYTES = 64 * 1024;
-/** Bytes per bulk download request (a file larger than this goes alone). */
-const MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024;
+/** Downloads at once for one read (each file is a request of its own). */
+const DOWNLOADS_AT_ONCE = 8;
+/** How long one file's download may take. */
+const DOWNLOAD_TIMEOUT_SECONDS = 10 * 60;
 
 /** Splits `items` into runs whose summed weight stays within `limit` (an item heavier than it goes alone). */
 function batches<T>(items: T[], weight: (item: T) => number, limit: number): T[][] {
@@ -47,6 +51,41 @@ async function kindsOf(sandbox: Sandbox, layout: SandboxLayout, relative: string
   return kinds;
 }
 
+/**
+ * One file's bytes, counted as they arrive: `too_large` (and the download aborted) the moment they pass
+ * `maxBytes`; Daytona's own answer for a path that is missing or a directory becomes that error.
+ */
+export async function downloadBounded(sandbox: Sandbox, source: string, path: string, maxBytes: number): Promise<FileRead> {
+  const abort = new AbortController();
+  let stream: Readable;
+  try {
+    stream = await sandbox.fs.downloadFileStream(source, { signal: abort.signal, timeout: DOWNLOAD_TIMEOUT_SECONDS });
+    // The multipart parser may still report an error after the end, or after the abort: nobody listens then.
+    stream.on("error", () => undefined);
+  } catch (err) {
+    const code = err instanceof DaytonaError ? err.code : undefined;
+    if (code === "FILE_NOT_FOUND") return { path, error: "not_found" };
+    if (code === "INVALID_FILE_PATH") return { path, error: "is_directory" };
+    throw err;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer | string>) {
+      const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+      size += bytes.length;
+      if (size > maxBytes) return { path, error: "too_large" };
+      chunks.push(bytes);
+    }
+  } catch (err) {
+    throw new AppError("unavailable", `Daytona: reading ${describePath(path)} failed: ${messageOf(err)}`);
+  } finally {
+    abort.abort();
+    stream.destroy();
+  }
+  return { path, content: Buffer.concat(chunks, size) };
+}
+
 /** Reads `paths` (checked: `relative` is each one normalised) of the project, each at most `maxBytes`. */
 export async function readSandboxFiles(sandbox: Sandbox, layout: SandboxLayout, paths: string[], relative: string[], maxBytes: number): Promise<FileRead[]> {
   const kinds = await kindsOf(sandbox, layout, relative);
@@ -58,21 +97,12 @@ export async function readSandboxFiles(sandbox: Sandbox, layout: SandboxLayout, 
     return { path, error: "not_found" };
   });
   const wanted = paths.map((_, index) => index).filter((index) => "content" in results[index]! && (kinds[index] as { size: number }).size > 0);
-  for (const batch of batches(wanted, (index) => (kinds[index] as { size: number }).size, MAX_DOWNLOAD_BYTES)) {
-    const downloads = await sandbox.fs.downloadFiles(batch.map((index) => ({ source: `${layout.project}/${relative[index]}` })));
-    downloads.forEach((download, position) => {
-      const index = batch[position]!;
-      const path = paths[index]!;
-      if (download.result !== undefined && download.error === undefined) {
-        const content = Buffer.isBuffer(download.result) ? download.result : Buffer.from(download.result);
-        results[index] = content.length > maxBytes ? { path, error: "too_large" } : { path, content };
-        return;
-      }
-      const details = download.errorDetails;
-      if (details?.statusCode === 404 || details?.code === "FILE_NOT_FOUND") results[index] = { path, error: "not_found" };
-      else if (details?.code === "INVALID_FILE_PATH") results[index] = { path, error: "is_directory" };
-      else throw new AppError("unavailable", `Daytona: reading ${describePath(path)} failed: ${messageOf(download.error)}`);
-    });
-  }
+  let next = 0;
+  const worker = async () => {
+    for (let index = wanted[next++]; index !== undefined; index = wanted[next++]) {
+      results[index] = await downloadBounded(sandbox, `${layout.project}/${relative[index]}`, paths[index]!, maxBytes);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(DOWNLOADS_AT_ONCE, wanted.length) }, worker));
   return results;
 }
