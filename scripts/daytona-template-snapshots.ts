@@ -10,6 +10,7 @@ import { createPinoLogger } from "../lib/log";
 import { TemplateCatalog } from "../lib/templates";
 import { STATE_CHANGE_RETRIES } from "../workspace/sandbox/daytona-errors";
 import { TemplateSnapshots } from "../workspace/sandbox/daytona-snapshots";
+import { sandboxTemplate } from "../workspace/service";
 
 const config = loadConfig();
 if (!config.daytonaApiKey) {
@@ -20,11 +21,12 @@ const daytona = new Daytona({ apiKey: config.daytonaApiKey, apiUrl: config.dayto
 const snapshots = new TemplateSnapshots(daytona, { buildTimeoutMs: 30 * 60_000, pollMs: 2000, retries: STATE_CHANGE_RETRIES, log: createPinoLogger("warn") });
 let failed = false;
 try {
-  for (const { manifest, files, dependencyVersion } of TemplateCatalog.shared().all()) {
-    if (!manifest.install || !dependencyVersion) continue;
+  for (const template of TemplateCatalog.shared().all()) {
+    const { manifest } = template;
+    if (!manifest.install || !template.dependencyVersion) continue;
     const started = performance.now();
     try {
-      const name = await snapshots.ensure({ name: manifest.name, files, install: manifest.install, dependencyVersion });
+      const name = await snapshots.ensure(sandboxTemplate(template));
       process.stdout.write(`ok   ${manifest.name}: ${name} (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
     } catch (err) {
       failed = true;

@@ -3,7 +3,7 @@
  * dependencies where every sandbox's project is (`/root/project/node_modules`: `node:*` images run as
  * root), built on first use through the SDK's declarative image API and found again by its name (it
  * outlives Kiln). The template's files are not in it: each sandbox gets them in one upload, so a
- * re-created workspace gets only the project's own files back and a template edit needs no rebuild.
+ * template edit needs no rebuild. A manifest's `devCache` warm-up is not run here (local sandboxes only).
  */
 import { Image, type Daytona } from "@daytonaio/sdk";
 import { createHash } from "node:crypto";

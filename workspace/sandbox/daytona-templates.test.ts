@@ -4,6 +4,7 @@ import { startDaytonaHarness, type DaytonaHarness } from "../../test/fakes/dayto
 import { NEEDS_REGISTRY } from "../../test/support/templates";
 import { TemplateCatalog } from "../../lib/templates";
 import { templateSnapshotName } from "./daytona-snapshots";
+import { sandboxTemplate } from "../service";
 import type { SandboxTemplate } from "./provider";
 import { waitFor } from "./provider-suite";
 
@@ -82,7 +83,7 @@ describe("daytona provider: templates from snapshots", () => {
     expect(await preview(harness, sandbox.id)).toBe("hello from the snapshot from the template's files");
   });
 
-  it("gives a re-created workspace (files about to be restored) the dependencies and none of the template's files", async () => {
+  it("gives a sandbox of a template given without files the dependencies and none of the template's files", async () => {
     const sandbox = await harness.provider.create({ workspaceId: "wsp_tpl_restore", projectId: "prj_tpl", template: template({ files: [] }) });
     const listed = await harness.provider.listFiles(sandbox.id, { recursive: true });
     expect(listed).toEqual([]);
@@ -161,17 +162,14 @@ describe("daytona provider: templates from snapshots", () => {
   });
 
   it("boots the static template (no dependencies: no snapshot) with its files and its preview answering", async () => {
-    const starter = TemplateCatalog.shared().find("static")!;
     const before = builds(harness).length;
-    const spec: SandboxTemplate = { name: "static", files: starter.files, install: starter.manifest.install, dependencyVersion: starter.dependencyVersion };
-    const sandbox = await harness.provider.create({ workspaceId: "wsp_static", projectId: "prj_static", template: spec });
+    const sandbox = await harness.provider.create({ workspaceId: "wsp_static", projectId: "prj_static", template: sandboxTemplate(TemplateCatalog.shared().find("static")!) });
     expect(builds(harness).length).toBe(before);
     expect(await preview(harness, sandbox.id)).toContain("<html");
   });
 
   it("boots the vite-react template from its snapshot (a real npm ci in the build), the dev server's preview answering", { timeout: 240_000 }, async () => {
-    const starter = TemplateCatalog.shared().find("vite-react")!;
-    const spec: SandboxTemplate = { name: "vite-react", files: starter.files, install: starter.manifest.install, dependencyVersion: starter.dependencyVersion };
+    const spec = sandboxTemplate(TemplateCatalog.shared().find("vite-react")!);
     const sandbox = await harness.provider.create({ workspaceId: "wsp_vite", projectId: "prj_vite", template: spec }).catch((err: Error) => {
       throw new Error(`the vite-react snapshot did not build (${NEEDS_REGISTRY}): ${err.message}`);
     });
