@@ -3,7 +3,7 @@
  * dependencies where every sandbox's project is (`/root/project/node_modules`: `node:*` images run as
  * root), built on first use through the SDK's declarative image API and found again by its name (it
  * outlives Kiln). The template's files are not in it: each sandbox gets them in one upload, so a
- * template edit needs no rebuild. A manifest's `devCache` warm-up is not run here (local sandboxes only).
+ * template edit needs no rebuild.
  */
 import { Image, type Daytona } from "@daytonaio/sdk";
 import { createHash } from "node:crypto";
@@ -11,11 +11,11 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { AppError } from "../../lib/errors";
-import { safeRelativePath } from "../../lib/paths";
+import { safeRelativePath, shellQuote } from "../../lib/paths";
 import type { Logger } from "../../lib/log";
 import { daytonaFailure, messageOf, retrying, statusOf, type RetryPolicy } from "./daytona-errors";
 import { layoutOf } from "./daytona-scripts";
-import { DEPENDENCY_DIR, DependencyCache } from "./dependency-cache";
+import { DEPENDENCY_DIR, DependencyCache, devCacheScript } from "./dependency-cache";
 import type { SandboxTemplate } from "./provider";
 
 /** The image template snapshots are built from: Node 20 on Debian (the scripts need GNU tools), run as root. */
@@ -28,6 +28,25 @@ const RECIPE = "deps-only-1";
 const FAILURE_TAIL_CHARS = 3000;
 /** The install's environment: no prompts, no update notices, no audit round trips. */
 const INSTALL_ENV = "export CI=1 npm_config_update_notifier=false npm_config_audit=false npm_config_fund=false";
+/** A free port for the dev server of a build, asked of the image's node (the build's network is its own; the fake's is this machine's). */
+const FREE_PORT = `node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { process.stdout.write(String(s.address().port)); s.close(); })'`;
+
+/**
+ * The build's steps: the install where sandboxes keep the project; the dev server once until it has
+ * written its cache (a template's `devCache`: Vite's pre-bundle, keyed by the project's path, the same in
+ * every sandbox), which only logs when it fails; then everything but the dependencies removed.
+ */
+function buildSteps(template: SandboxTemplate & { install: string }): string[] {
+  const steps = [`${INSTALL_ENV}; ${template.install} && test -d ${DEPENDENCY_DIR}`];
+  if (template.devCache) {
+    const packageJson = template.files.find((file) => file.path === "package.json")?.content.toString("utf8") ?? null;
+    // A Dockerfile instruction is one line: the multi-line script goes in as base64.
+    const script = Buffer.from(devCacheScript(template.devCache, packageJson)).toString("base64");
+    steps.push(`export PORT=$(${FREE_PORT}); echo ${script} | base64 -d | sh || echo ${shellQuote(`kiln: the dev server left no cache to share (${template.devCache.until})`)}`);
+  }
+  steps.push(`find . -mindepth 1 -maxdepth 1 ! -name ${DEPENDENCY_DIR} -exec rm -rf -- {} +`);
+  return steps;
+}
 
 /** How {@link TemplateSnapshots} waits. */
 export interface TemplateSnapshotOptions {
@@ -110,8 +129,7 @@ export class TemplateSnapshots {
   }
 
   /**
-   * Builds the snapshot: the template's files as the build context, its install run where sandboxes
-   * keep their project, everything but the dependencies removed again. True once active; false when
+   * Builds the snapshot ({@link buildSteps}) with the template's files as the build context. True once active; false when
    * the snapshot is to be waited for by reading it (another caller took the name first, or the SDK's
    * own wait broke off).
    */
@@ -133,7 +151,7 @@ export class TemplateSnapshots {
       const image = Image.base(TEMPLATE_IMAGE)
         .addLocalDir(source, project)
         .workdir(project)
-        .runCommands(`${INSTALL_ENV}; ${template.install} && test -d ${DEPENDENCY_DIR} && find . -mindepth 1 -maxdepth 1 ! -name ${DEPENDENCY_DIR} -exec rm -rf -- {} +`);
+        .runCommands(...buildSteps({ ...template, install: template.install }));
       const started = performance.now();
       log.info("building a template snapshot", { template: template.name, snapshot: name });
       const onLogs = (chunk: string) => {

@@ -176,6 +176,9 @@ describe("daytona provider: templates from snapshots", () => {
     const listed = (await harness.provider.listFiles(sandbox.id, { recursive: true })).map((entry) => entry.path);
     expect(listed).toEqual(expect.arrayContaining(["package.json", "package-lock.json", "src/App.tsx", "index.html"]));
     expect((await harness.provider.exec(sandbox.id, { command: "test -x node_modules/.bin/vite && echo ok", timeoutMs: 10_000, maxOutputBytes: 1024 })).stdout).toBe("ok\n");
+    // The build ran Vite once (the manifest's devCache): its dependency pre-bundle is in the snapshot.
+    expect(spec.devCache?.until).toBe("node_modules/.vite/deps/_metadata.json");
+    expect(await harness.provider.readFiles(sandbox.id, [spec.devCache!.until])).toEqual([{ path: spec.devCache!.until, content: expect.any(Buffer) }]);
     expect(await preview(harness, sandbox.id)).toContain('<div id="root">');
   });
 });

@@ -29,7 +29,7 @@ const DEV_CACHE_PORT = "5173";
  * The shell script that runs `devCache.command` in the background until it has written `devCache.until`,
  * then ends it with SIGTERM (so it removes its own lock files) and fails when the file never came.
  */
-function devCacheScript(devCache: NonNullable<SandboxTemplate["devCache"]>, packageJson: string | null): string {
+export function devCacheScript(devCache: NonNullable<SandboxTemplate["devCache"]>, packageJson: string | null): string {
   const until = shellQuote(devCache.until);
   return [
     `(${devLaunch(devCache.command, packageJson)}) >/dev/null 2>&1 & dev=$!`,
