@@ -9,6 +9,25 @@ export interface TokenUsage {
   cacheWriteTokens: number;
 }
 
+/** The checks an app goes through before a generation may complete, in the order they run. */
+export type CheckKind = "typecheck" | "build" | "lint" | "dev_server" | "browser";
+
+/** One error a check found (in `check_finished` events), with its place in the project when the tool printed one. */
+export interface Diagnostic {
+  /** Project-relative path, when the tool named a file. */
+  file?: string;
+  line?: number;
+  column?: number;
+  message: string;
+}
+
+/** `src/App.tsx:3:5 message`: a diagnostic as the agent's report and the dashboard show it. */
+export function formatDiagnostic(d: Diagnostic): string {
+  if (!d.file) return d.message;
+  const place = d.line === undefined ? d.file : d.column === undefined ? `${d.file}:${d.line}` : `${d.file}:${d.line}:${d.column}`;
+  return `${place} ${d.message}`;
+}
+
 /** A generation job: one prompt, run on one project. */
 export interface Generation {
   id: string;

@@ -12,6 +12,8 @@ export interface Project {
   template: string;
   workspaceId: string | null;
   previewUrl: string | null;
+  /** Where its thumbnail is (`GET /projects/:id/thumbnail`, versioned by its hash); null until a generation's checks pass. */
+  thumbnailUrl: string | null;
   latestJobId: string | null;
   createdAt: string;
   updatedAt: string;
@@ -75,6 +77,8 @@ export interface RecordActivityRequest {
   workspaceId?: string;
   previewUrl?: string | null;
   latestJobId?: string;
+  /** The sha256 of the thumbnail the vfs now keeps for it. */
+  thumbnailSha256?: string;
 }
 
 /** One entry of a project's conversation. */

@@ -37,12 +37,13 @@ interface ProjectRow {
   template: string;
   workspace_id: string | null;
   preview_url: string | null;
+  thumbnail_sha256: string | null;
   latest_job_id: string | null;
   created_at: Date;
   updated_at: Date;
 }
 
-const PROJECT_COLUMNS = "id, name, description, status, template, workspace_id, preview_url, latest_job_id, created_at, updated_at";
+const PROJECT_COLUMNS = "id, name, description, status, template, workspace_id, preview_url, thumbnail_sha256, latest_job_id, created_at, updated_at";
 
 function toProject(row: ProjectRow): Project {
   return {
@@ -53,6 +54,7 @@ function toProject(row: ProjectRow): Project {
     template: row.template,
     workspaceId: row.workspace_id,
     previewUrl: row.preview_url,
+    thumbnailUrl: row.thumbnail_sha256 ? `/projects/${encodeURIComponent(row.id)}/thumbnail?v=${row.thumbnail_sha256.slice(0, 16)}` : null,
     latestJobId: row.latest_job_id,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
@@ -191,15 +193,18 @@ export function createProjectsService(deps: ProjectsDeps): ProjectsApi {
       const workspaceId = req.workspaceId === undefined ? undefined : requireId("workspaceId", req.workspaceId);
       const latestJobId = req.latestJobId === undefined ? undefined : requireId("latestJobId", req.latestJobId);
       const previewUrl = req.previewUrl === undefined ? undefined : req.previewUrl === null ? null : requireText("previewUrl", req.previewUrl, { min: 1, max: 2000 });
+      const thumbnail = req.thumbnailSha256 === undefined ? undefined : requireText("thumbnailSha256", req.thumbnailSha256, { min: 64, max: 64 });
+      if (thumbnail !== undefined && !/^[0-9a-f]{64}$/.test(thumbnail)) throw invalidArgument("thumbnailSha256", "must be a sha256 in lower-case hex");
       const result = await db.query<ProjectRow>(
         `UPDATE projects SET
             status = COALESCE($2, status),
             workspace_id = COALESCE($3, workspace_id),
             preview_url = CASE WHEN $4::boolean THEN $5 ELSE preview_url END,
             latest_job_id = COALESCE($6, latest_job_id),
+            thumbnail_sha256 = COALESCE($7, thumbnail_sha256),
             updated_at = now()
           WHERE id = $1 AND deleted_at IS NULL RETURNING ${PROJECT_COLUMNS}`,
-        [projectId, status ?? null, workspaceId ?? null, previewUrl !== undefined, previewUrl ?? null, latestJobId ?? null],
+        [projectId, status ?? null, workspaceId ?? null, previewUrl !== undefined, previewUrl ?? null, latestJobId ?? null, thumbnail ?? null],
       );
       if (!result.rows[0]) throw notFound("project", projectId);
       return toProject(result.rows[0]);

@@ -37,6 +37,8 @@ async function generate(template: string, prompt: string) {
 async function expectThumbnail(projectId: string, events: { event: string; data: any }[]): Promise<void> {
   const announced = events.find((e) => e.event === "thumbnail");
   expect(announced?.data.url).toBe(`/projects/${projectId}/thumbnail`);
+  const project = (await stack.api.call("GET", `/projects/${projectId}`)).body;
+  expect(project.thumbnailUrl).toBe(`/projects/${projectId}/thumbnail?v=${announced!.data.sha256.slice(0, 16)}`);
   const url = `${stack.kiln.url}/projects/${projectId}/thumbnail`;
   const response = await fetch(url, { headers: { authorization: `Bearer ${stack.token}` } });
   expect(response.status).toBe(200);
@@ -95,6 +97,7 @@ describe("the self-check gate, over HTTP with a real template, sandbox and brows
     expect((await stack.api.call("GET", `/projects/${project.id}`)).body.status).toBe("failed");
     // No thumbnail of a broken app.
     expect((await stack.api.call("GET", `/projects/${project.id}/thumbnail`)).status).toBe(404);
+    expect((await stack.api.call("GET", `/projects/${project.id}`)).body.thumbnailUrl).toBeNull();
   }, 300_000);
 
   it("stops a run that repeats a failing command, saying what was repeated, with the guard's steps as events", async () => {

@@ -1,11 +1,6 @@
-/** One error a check found, with its place in the project's source when the tool printed one. */
-export interface Diagnostic {
-  /** Project-relative path, when the tool named a file. */
-  file?: string;
-  line?: number;
-  column?: number;
-  message: string;
-}
+import { formatDiagnostic, type Diagnostic } from "../contract";
+
+export { formatDiagnostic, type Diagnostic };
 
 /** A project file as the tools print it: absolute inside the sandbox, or relative to the project. */
 function projectPath(raw: string): string {
@@ -74,11 +69,4 @@ export function parseDiagnostics(output: string): Diagnostic[] {
     stylishFile = m ? projectPath(m[1]!) : line.trim() === "" ? undefined : stylishFile;
   }
   return found;
-}
-
-/** `src/App.tsx:3:5 message`, the form reports and the dashboard use. */
-export function formatDiagnostic(d: Diagnostic): string {
-  if (!d.file) return d.message;
-  const place = d.line === undefined ? d.file : d.column === undefined ? `${d.file}:${d.line}` : `${d.file}:${d.line}:${d.column}`;
-  return `${place} ${d.message}`;
 }

@@ -1,7 +1,7 @@
+import type { CheckKind } from "../contract";
 import { formatDiagnostic, type Diagnostic } from "./diagnostics";
 
-/** The checks an app goes through, in the order they run. */
-export type CheckKind = "typecheck" | "build" | "lint" | "dev_server" | "browser";
+export type { CheckKind };
 
 /** One check's outcome: what ran, whether it passed, and the errors it found. */
 export interface CheckResult {

@@ -30,7 +30,7 @@ function workspaceRow(id: string, status: WorkspaceStatus, lastError: string | n
 function services(options: { existing?: Workspace; statuses: [WorkspaceStatus, string?][] }) {
   const calls: string[] = [];
   let polls = 0;
-  const project: Project = { id: "p", name: "p", description: "", status: "new", template: "blank", workspaceId: options.existing?.id ?? null, previewUrl: null, latestJobId: null, createdAt: "", updatedAt: "" };
+  const project: Project = { id: "p", name: "p", description: "", status: "new", template: "blank", workspaceId: options.existing?.id ?? null, previewUrl: null, thumbnailUrl: null, latestJobId: null, createdAt: "", updatedAt: "" };
   const refuse = async (): Promise<never> => {
     throw new Error("not expected in this test");
   };

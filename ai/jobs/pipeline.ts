@@ -269,8 +269,8 @@ export function createPipeline(deps: PipelineDeps): Executor {
             return null;
           });
           if (saved) await ctx.emit("thumbnail", { sha256: saved.sha256, url: `/projects/${job.projectId}/thumbnail` });
-        }
-        await deps.projects.recordActivity({ id: job.projectId, status: "ready", previewUrl });
+          await deps.projects.recordActivity({ id: job.projectId, status: "ready", previewUrl, ...(saved ? { thumbnailSha256: saved.sha256 } : {}) });
+        } else await deps.projects.recordActivity({ id: job.projectId, status: "ready", previewUrl });
         return { status: "completed", summary: outcome.summary, previewUrl };
       }
       await deps.projects.recordActivity({ id: job.projectId, status: ctx.signal.aborted ? "cancelled" : "failed" });

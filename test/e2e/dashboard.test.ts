@@ -151,6 +151,13 @@ describe("the dashboard in a browser", () => {
     expect(await page.getByTestId("job-outcome").textContent()).toContain(FIRST_SUMMARY);
     expect(await page.getByTestId("job-usage").textContent()).toMatch(/\d+(\.\d+k)? in · \d+(\.\d+k)? out.*≈ (\$|<\$)/);
 
+    // The checks the completion passed, and the screenshot the last one took.
+    expect(await page.getByTestId("checks-summary").textContent()).toBe("all passed");
+    expect(await page.getByTestId("check").evaluateAll((els) => els.map((el) => `${el.getAttribute("data-kind")}:${el.getAttribute("data-state")}`))).toEqual(["dev_server:ok", "browser:ok"]);
+    const shot = page.getByTestId("job-outcome").getByTestId("project-thumbnail");
+    await shot.waitFor();
+    expect(await shot.evaluate((img) => (img as unknown as { complete: boolean; naturalWidth: number }).complete && (img as unknown as { naturalWidth: number }).naturalWidth)).toBe(1280);
+
     // A tool card opens to its output.
     await cards.nth(2).locator(".tool-head").click();
     expect(await cards.nth(2).getByTestId("tool-output").textContent()).toMatch(/index\.html[\s\S]*server\.js/);
@@ -246,6 +253,7 @@ describe("the dashboard in a browser", () => {
     await card.waitFor();
     await card.getByText("Latest job: cancelled", { exact: false }).waitFor();
     expect(await card.locator(".card-preview").getAttribute("href")).toMatch(/^http:\/\/127\.0\.0\.1:\d+/);
+    await card.getByTestId("project-thumbnail").waitFor();
     await page.screenshot({ path: join(RESULTS_DIR, "projects.png") });
   });
 

@@ -79,6 +79,8 @@ export type KilnClient = { [S in ServiceName]: ServiceClient<S> } & {
   followGeneration(id: string, handlers: FollowHandlers, options?: FollowOptions): Following;
   /** The Authorization header value for the current token, if any. */
   authorization(): string | undefined;
+  /** A project's thumbnail PNG (revalidated by ETag, so an unchanged one is not sent again), or null when it has none. */
+  thumbnail(projectId: string, options?: CallOptions): Promise<Blob | null>;
 };
 
 /** Builds the client from CONTRACT_ROUTES: every exposed, non-raw route becomes a typed method. */
@@ -129,6 +131,20 @@ export function createClient(options: ClientOptions = {}): KilnClient {
   }
   client.call = call;
   client.authorization = authorization;
+  client.thumbnail = async (projectId: string, callOptions: CallOptions = {}) => {
+    const { path } = encodeRequest(CONTRACT_ROUTES.projects.thumbnail, { id: projectId });
+    const auth = authorization();
+    const url = `${baseUrl}${path}`;
+    let response: Response;
+    try {
+      response = await doFetch(url, { headers: auth ? { authorization: auth } : {}, cache: "no-cache", signal: callOptions.signal });
+    } catch (err) {
+      throw networkError(err, url);
+    }
+    if (response.status === 404) return null;
+    if (!response.ok) return fail(await errorFromResponse(response));
+    return response.blob();
+  };
   client.followGeneration = (id: string, handlers: FollowHandlers, followOptions: FollowOptions = {}) => {
     const { path } = encodeRequest(CONTRACT_ROUTES.ai.events, { id });
     return followEvents(`${baseUrl}${path}`, handlers, {

@@ -3,7 +3,7 @@
  * remembers the last event id, and after a dropped connection reconnects with backoff, sending
  * `Last-Event-ID` so the server replays exactly what was missed. Stops after a final event.
  */
-import type { TokenUsage } from "../../../ai/contract";
+import type { CheckKind, Diagnostic, TokenUsage } from "../../../ai/contract";
 import { ApiError, errorFromResponse, networkError } from "./errors";
 
 /** What a `workspace` event says happened to the job's sandbox, or to the dev server of its template. */
@@ -29,6 +29,14 @@ export type GenerationEvent = { seq: number; at: string } & (
   | { type: "restored"; data: { files: number; snapshotId: string | null } }
   | { type: "resumed"; data: { attempt: number; step: string } }
   | { type: "compacted"; data: { savedChars: number } }
+  /** One of the app's checks (typecheck, build, lint, dev_server, browser) began. */
+  | { type: "check_started"; data: { kind: CheckKind; target: string } }
+  /** …and ended: passed, or the errors it found with their places. */
+  | { type: "check_finished"; data: { kind: CheckKind; target: string; ok: boolean; errors: Diagnostic[]; durationMs: number } }
+  /** The agent repeated a failing call: it was warned, or the run stopped. */
+  | { type: "loop_guard"; data: { action: "warn" | "stop"; tool: string; repeats: number; message: string } }
+  /** The passing check's screenshot is the project's thumbnail now. */
+  | { type: "thumbnail"; data: { sha256: string; url: string } }
   | { type: "completed"; data: { summary: string | null; previewUrl: string | null } }
   | { type: "failed"; data: { error: string | null } }
   | { type: "cancelled"; data: { error?: string | null } }

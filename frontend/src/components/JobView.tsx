@@ -4,7 +4,9 @@ import type { Generation } from "../../../ai/contract";
 import { useApi } from "../auth";
 import { formatCost, formatTokens, timeAgo } from "../lib/format";
 import { stepLabel } from "../lib/jobState";
+import { ChecksPanel } from "./ChecksPanel";
 import { ErrorNotice } from "./ErrorNotice";
+import { ProjectThumbnail } from "./ProjectThumbnail";
 import { StatusBadge } from "./StatusBadge";
 import { ToolCard } from "./ToolCard";
 import type { GenerationStream } from "./useGenerationStream";
@@ -81,6 +83,7 @@ export function JobView({ jobId, projectId, stream }: { jobId: string; projectId
           <span title="estimated from the model's list prices">≈ {formatCost(g?.estimatedCostUsd ?? 0)}</span>
           {g && g.toolCalls > 0 && <span>{g.toolCalls} tool calls</span>}
         </div>
+        <ChecksPanel checks={state.checks} rounds={state.checkRounds} />
         {status?.state === "reconnecting" && (
           <div className="stream-status" data-testid="stream-reconnecting">
             Connection lost ({status.reason}). Reconnecting in {Math.ceil(status.inMs / 1000)} s; nothing will be missed.
@@ -111,6 +114,7 @@ export function JobView({ jobId, projectId, stream }: { jobId: string; projectId
         <div className="outcome outcome-ok" data-testid="job-outcome">
           <div className="outcome-title">Your app is ready</div>
           {state.final.summary && <div className="outcome-text">{state.final.summary}</div>}
+          {state.thumbnail && <ProjectThumbnail projectId={projectId} version={state.thumbnail} className="outcome-shot" alt="The app as the final check saw it" />}
         </div>
       )}
       {(state.final?.type === "failed" || (!state.final && g?.status === "failed")) && (

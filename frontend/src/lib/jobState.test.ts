@@ -73,6 +73,31 @@ describe("job state from events", () => {
     expect(fold([ev("failed", { error: "gave up" })], broken).devServer).toEqual(broken.devServer);
   });
 
+  it("keeps the latest round of checks: a failed round's errors, then a new round that passes, and the thumbnail", () => {
+    const failing = fold([
+      ev("check_started", { kind: "typecheck", target: "npx tsc --noEmit" }),
+      ev("check_finished", { kind: "typecheck", target: "npx tsc --noEmit", ok: false, errors: [{ file: "src/App.tsx", line: 3, column: 9, message: "TS2322: nope" }], durationMs: 900 }),
+      ev("check_started", { kind: "dev_server", target: "npm run dev" }),
+    ]);
+    expect(failing.checkRounds).toBe(1);
+    expect(failing.checks.map((c) => `${c.kind} ${c.state}`)).toEqual(["typecheck failed", "dev_server running"]);
+    expect(failing.checks[0]!.errors[0]).toEqual({ file: "src/App.tsx", line: 3, column: 9, message: "TS2322: nope" });
+    const passing = fold(
+      [
+        ev("check_finished", { kind: "dev_server", target: "npm run dev", ok: true, errors: [], durationMs: 40 }),
+        ev("check_started", { kind: "typecheck", target: "npx tsc --noEmit" }),
+        ev("check_finished", { kind: "typecheck", target: "npx tsc --noEmit", ok: true, errors: [], durationMs: 800 }),
+        ev("loop_guard", { action: "warn", tool: "execute_command", repeats: 3, message: "…" }),
+        ev("thumbnail", { sha256: "abc", url: "/projects/p/thumbnail" }),
+      ],
+      failing,
+    );
+    expect(passing.checkRounds).toBe(2);
+    expect(passing.checks.map((c) => `${c.kind} ${c.state}`)).toEqual(["typecheck ok"]);
+    expect(passing.thumbnail).toBe("abc");
+    expect(passing.items.at(-1)).toMatchObject({ kind: "note", tone: "warn", text: "The agent repeated a failing execute_command 3 times and was told to change approach" });
+  });
+
   it("summarises a tool's input in one short line", () => {
     expect(shortInput("execute_command", { command: "npm install\nnpm test" })).toBe("npm install");
     expect(shortInput("write_to_file", { path: "src/App.tsx", content: "x" })).toBe("src/App.tsx");

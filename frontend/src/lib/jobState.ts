@@ -1,4 +1,4 @@
-import type { TokenUsage } from "../../../ai/contract";
+import type { CheckKind, Diagnostic, TokenUsage } from "../../../ai/contract";
 import type { GenerationEvent } from "../api/client";
 
 /** A tool call as the job view shows it. */
@@ -35,6 +35,15 @@ export interface DevServerProblem {
   logTail: string;
 }
 
+/** One check of the latest round, as the job card shows it: running, passed, or its errors. */
+export interface CheckView {
+  kind: CheckKind;
+  target: string;
+  state: "running" | "ok" | "failed";
+  errors: Diagnostic[];
+  durationMs?: number;
+}
+
 /** A generation folded from its events (the same events give the same state, replayed or live). */
 export interface JobState {
   lastSeq: number;
@@ -47,12 +56,40 @@ export interface JobState {
   preview: JobPreview | null;
   /** Set when the dev server did not answer, cleared by a later preview. */
   devServer: DevServerProblem | null;
+  /** The latest round of the app's checks (a new round starts when a check kind starts again). */
+  checks: CheckView[];
+  /** How many rounds of checks ran (each completion attempt or check_app is one). */
+  checkRounds: number;
+  /** The content hash of the project's thumbnail, once this job took one. */
+  thumbnail: string | null;
   final: FinalState | null;
 }
 
 export const EMPTY_USAGE: TokenUsage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
 
-export const initialJobState: JobState = { lastSeq: 0, step: null, progress: 0, steps: [], items: [], usage: EMPTY_USAGE, preview: null, devServer: null, final: null };
+export const initialJobState: JobState = {
+  lastSeq: 0,
+  step: null,
+  progress: 0,
+  steps: [],
+  items: [],
+  usage: EMPTY_USAGE,
+  preview: null,
+  devServer: null,
+  checks: [],
+  checkRounds: 0,
+  thumbnail: null,
+  final: null,
+};
+
+/** What a person reads for each check. */
+export const CHECK_LABELS: Record<CheckKind, string> = {
+  typecheck: "Types",
+  build: "Build",
+  lint: "Lint",
+  dev_server: "Dev server",
+  browser: "In the browser",
+};
 
 /** What a person reads for each step of the pipeline. */
 export const STEP_LABELS: Record<string, string> = {
@@ -126,6 +163,23 @@ export function applyEvent(state: JobState, event: GenerationEvent): JobState {
               : `Sandbox: ${(d as { action: string }).action}`;
       return { ...next, items: note(next, event.seq, text) };
     }
+    case "check_started": {
+      const fresh = next.checks.length === 0 || next.checks.some((c) => c.kind === event.data.kind && c.state !== "running");
+      const round = fresh ? [] : next.checks.filter((c) => c.kind !== event.data.kind);
+      return { ...next, checkRounds: next.checkRounds + (fresh ? 1 : 0), checks: [...round, { kind: event.data.kind, target: event.data.target, state: "running", errors: [] }] };
+    }
+    case "check_finished": {
+      const done: CheckView = { kind: event.data.kind, target: event.data.target, state: event.data.ok ? "ok" : "failed", errors: event.data.errors ?? [], durationMs: event.data.durationMs };
+      const index = next.checks.findIndex((c) => c.kind === done.kind);
+      return { ...next, checks: index === -1 ? [...next.checks, done] : next.checks.map((c, i) => (i === index ? done : c)) };
+    }
+    case "loop_guard":
+      return {
+        ...next,
+        items: note(next, event.seq, event.data.action === "stop" ? `Stopped: the agent repeated a failing ${event.data.tool} ${event.data.repeats} times` : `The agent repeated a failing ${event.data.tool} ${event.data.repeats} times and was told to change approach`, "warn"),
+      };
+    case "thumbnail":
+      return { ...next, thumbnail: event.data.sha256 };
     case "preview_ready":
       return { ...next, preview: { url: event.data.url, token: event.data.token ?? null }, devServer: null, items: note(next, event.seq, "The preview is up: edits appear in it as the agent saves them") };
     case "restored":
@@ -166,6 +220,7 @@ const TOOL_LABELS: Record<string, string> = {
   list_files: "List files",
   search_files: "Search",
   execute_command: "Run command",
+  check_app: "Check the app",
   attempt_completion: "Finish & preview",
 };
 

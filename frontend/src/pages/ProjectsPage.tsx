@@ -3,6 +3,7 @@ import { useRef, useState, type FormEvent } from "react";
 import type { Project } from "../../../projects/contract";
 import { useApi } from "../auth";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { ProjectThumbnail } from "../components/ProjectThumbnail";
 import { StatusBadge } from "../components/StatusBadge";
 import { ExamplePrompts, TemplatePicker, TemplatePickerSkeleton } from "../components/TemplatePicker";
 import { TopBar } from "../components/TopBar";
@@ -25,6 +26,7 @@ function ProjectCard({ project }: { project: Project }) {
   const template = useTemplate(project.template);
   return (
     <div className="card" data-testid="project-card" data-project-id={project.id}>
+      {project.thumbnailUrl && <ProjectThumbnail projectId={project.id} version={project.thumbnailUrl} className="card-shot" alt={`${project.name}, as its last check saw it`} />}
       <div className="card-head">
         <Link to={projectPath(project.id)} className="card-name card-link">
           {project.name}
