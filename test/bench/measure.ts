@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from "node:fs";
 /** Timing helpers shared by the benchmarks. */
 
 /** Milliseconds `work` took. */
@@ -34,6 +35,32 @@ export function peakRss(intervalMs = 50): { stop(): number } {
       return Math.round(Math.max(peak, process.memoryUsage().rss) / 1e6);
     },
   };
+}
+
+/**
+ * The proportional memory (PSS, MB) of this process's Chromium processes, read from /proc: shared pages
+ * are split among the processes sharing them, so the sum is what the browser really costs.
+ */
+export function chromiumPssMb(): number {
+  let kb = 0;
+  for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      if (!/chromium|chrome/.test(stat.split("\0")[0] ?? "") || !descendsFrom(Number(pid), process.pid)) continue;
+      kb += Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1] ?? 0);
+    } catch {
+      // The process ended while it was read.
+    }
+  }
+  return Math.round(kb / 1024);
+}
+
+function descendsFrom(pid: number, ancestor: number): boolean {
+  for (let current = pid, hops = 0; current > 1 && hops < 20; hops++) {
+    if (current === ancestor) return true;
+    current = Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${current}/status`, "utf8"))?.[1] ?? 0);
+  }
+  return false;
 }
 
 /** One line of a benchmark's results. */

@@ -13,8 +13,9 @@ import { helloAppSession } from "../fakes/anthropic/sessions/hello-app";
 import { startTestKiln } from "../support/kiln";
 import { startTestMongo } from "../support/mongo";
 import { benchBoundary } from "./boundary";
+import { benchChecks } from "./checks";
 import { benchGenerations, loadRound } from "./generations";
-import { fmt, type BenchRow } from "./measure";
+import { chromiumPssMb, fmt, type BenchRow } from "./measure";
 import { benchTemplates } from "./templates";
 import { benchBackup } from "./vfs-backup";
 import { benchWorkspace } from "./workspace";
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
 
     rows.push(...(await benchGenerations(kiln, token)));
     rows.push(...(await benchTemplates(workspace)));
+    rows.push(...(await benchChecks(workspace)));
 
     const curve = (process.env.BENCH_LOAD ?? "").split(",").filter(Boolean).map(Number);
     const loadMs = Number(process.env.BENCH_LOAD_SECONDS ?? 60) * 1000;
@@ -65,7 +67,7 @@ async function main(): Promise<void> {
         benchmark: `load N=${n} for ${Math.round(r.seconds)} s (2 SSE watchers per job)`,
         measure: `${r.completed}/${r.jobs} completed, ${r.errors} errors, ${r.perMinute.toFixed(0)} jobs/min`,
         value: `API p50/p95/p99 ${fmt(r.api.p50)} / ${fmt(r.api.p95)} / ${fmt(r.api.p99)}`,
-        note: `SSE p50/p95/p99 ${fmt(r.sse.p50)} / ${fmt(r.sse.p95)} / ${fmt(r.sse.p99)}; peak RSS ${r.peakRssMb} MB`,
+        note: `SSE p50/p95/p99 ${fmt(r.sse.p50)} / ${fmt(r.sse.p95)} / ${fmt(r.sse.p99)}; peak RSS ${r.peakRssMb} MB; the check browser ${chromiumPssMb()} MB (PSS) after the round`,
       });
     }
   } finally {
