@@ -261,4 +261,11 @@ describe("the agent loop, through the real SDK against the fake Messages API", (
     expect(result.summary).toBe("the app still has errors: dev server: nothing answered on port 5173");
     expect(d.calls).toEqual(["check", "check"]);
   });
+
+  it("says in words that the agent stopped without finishing when the model ends its turn without attempt_completion", async () => {
+    fake.setScript([{ content: [text("Done.")] }]);
+    const result = await run(doubles().tools).outcome;
+    expect(result.end).toBe("end_turn");
+    expect(result.summary).toBe("the agent stopped without finishing: Done.");
+  });
 });

@@ -222,7 +222,7 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
       }
       default:
         messages.push({ role: "assistant", content: nonEmpty(message.content) });
-        return end("end_turn", textOf(message.content) || "the model ended its turn without completing the task");
+        return end("end_turn", `the agent stopped without finishing: ${textOf(message.content) || "it ended its turn without calling attempt_completion"}`);
     }
     if (usage.inputTokens + usage.outputTokens >= limits.tokenBudget) {
       return end("token_budget", `stopped after using ${usage.inputTokens + usage.outputTokens} tokens (the budget is ${limits.tokenBudget})`);
