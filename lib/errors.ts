@@ -80,6 +80,11 @@ export function notFound(kind: string, id: string): AppError {
   return new AppError("not_found", `${kind} ${JSON.stringify(id)} not found`);
 }
 
+/** Whether `err` carries the error code `code` (an AppError, or Encore's APIError from another service). */
+export function hasCode(err: unknown, code: ErrorCode): boolean {
+  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === code;
+}
+
 export const GENERIC_INTERNAL_MESSAGE = "an internal error occurred";
 
 /** Postgres SQLSTATEs of a connection lost or refused (admin shutdown, crash, cannot connect). */

@@ -1,5 +1,6 @@
 import Anthropic from "@anthropic-ai/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AppError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { openTestDatabase, type TestDatabase } from "../../test/support/database";
 import type { Project } from "../../projects/contract";
@@ -134,6 +135,39 @@ describe("preparing and waiting for the workspace", () => {
     expect(job.error).toBe("workspace wsp_old failed: stop here");
     expect(calls).not.toContain("workspace.create");
     expect(calls).not.toContain("workspace.start");
+  });
+});
+
+describe("looking at the project's workspace", () => {
+  /** The workspace service failing its first `failures` looks with `error`, then answering as before. */
+  function flaky(deps: PipelineDeps, failures: number, error: () => Error) {
+    let failed = 0;
+    const get = deps.workspace.get;
+    deps.workspace = new Proxy(deps.workspace, { get: (target, name) => (name === "get" ? (req: { id: string }) => (failed++ < failures ? Promise.reject(error()) : get(req)) : Reflect.get(target, name)) });
+  }
+
+  it("retries an error other than not_found and goes on with the live workspace: no re-create, no restore", async () => {
+    const { deps, calls } = services({ existing: workspaceRow("wsp_old", "stopped"), statuses: [["error", "stop here"]] });
+    flaky(deps, 2, () => new Error("connect ECONNRESET"));
+    const job = await runOne(deps);
+    expect(job.error).toBe("workspace wsp_old failed: stop here");
+    expect(calls).toContain("workspace.start");
+    expect(calls).not.toContain("workspace.create");
+  });
+
+  it("fails the step with the error's reason when it keeps failing, never re-creating the sandbox", async () => {
+    const { deps, calls } = services({ existing: workspaceRow("wsp_old", "running"), statuses: [["running"]] });
+    flaky(deps, 100, () => new Error("connect ECONNRESET"));
+    const job = await runOne(deps);
+    expect(job).toMatchObject({ status: "failed", error: "could not look at workspace wsp_old (4 tries): connect ECONNRESET" });
+    expect(calls).not.toContain("workspace.create");
+  });
+
+  it("re-creates the workspace when the service says it is not found", async () => {
+    const { deps, calls } = services({ existing: workspaceRow("wsp_old", "running"), statuses: [["error", "stop here"]] });
+    flaky(deps, 1, () => new AppError("not_found", "workspace \"wsp_old\" not found"));
+    await runOne(deps);
+    expect(calls).toContain("workspace.create");
   });
 });
 

@@ -1,4 +1,5 @@
 import type Anthropic from "@anthropic-ai/sdk";
+import { hasCode } from "../../lib/errors";
 import type { Logger } from "../../lib/log";
 import { inSpan } from "../../lib/tracing";
 import type { AuthData } from "../../lib/routes";
@@ -54,6 +55,9 @@ class JobFailure extends Error {}
 /** A duration for people: "0.3 s", "120 s". */
 const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 
+/** Looks at a project's workspace before a failing answer other than "not found" fails the step. */
+const LOOKUP_ATTEMPTS = 4;
+
 /** The longest pause between two looks at a workspace whose archived sandbox is being restored (minutes on Daytona). */
 const RESTORE_POLL_MS = 5_000;
 
@@ -83,10 +87,29 @@ export function createSalvage(deps: Pick<PipelineDeps, "vfs">): (job: JobRecord)
 export function createPipeline(deps: PipelineDeps): Executor {
   const templates = deps.templates ?? TemplateCatalog.shared();
 
+  /**
+   * The project's workspace, or null when the workspace service says it is not found. Any other error
+   * (the service briefly unreachable) is retried and then fails the step with its reason: re-creating
+   * the sandbox on a transient error would restore an older backup over live work.
+   */
+  async function lookUp(ctx: JobContext, id: string): Promise<Workspace | null> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await deps.workspace.get({ id });
+      } catch (err) {
+        if (hasCode(err, "not_found")) return null;
+        if (attempt >= LOOKUP_ATTEMPTS || ctx.signal.aborted) {
+          throw new JobFailure(`could not look at workspace ${id} (${attempt} tries): ${err instanceof Error ? err.message : String(err)}`);
+        }
+        await sleep(100 * 2 ** attempt, ctx.signal);
+      }
+    }
+  }
+
   /** Finds or makes the project's workspace; says whether its files must be restored from the vfs. */
   async function prepare(ctx: JobContext, project: Project): Promise<{ workspace: Workspace; restore: boolean }> {
     if (project.workspaceId) {
-      const existing = await deps.workspace.get({ id: project.workspaceId }).catch(() => null);
+      const existing = await lookUp(ctx, project.workspaceId);
       if (existing && (existing.status === "stopped" || existing.status === "archived")) {
         await ctx.emit("workspace", { action: "starting", workspaceId: existing.id, status: existing.status });
         return { workspace: await deps.workspace.start({ id: existing.id }), restore: false };
