@@ -1,8 +1,16 @@
-import { existsSync, readFileSync } from "node:fs";
-import { mkdir, mkdtemp, rename, rm } from "node:fs/promises";
+import { chmodSync, chownSync, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
+import { shellQuote } from "../../lib/paths";
+
+/**
+ * The uid the check's browser runs as when Kiln runs as root: unprivileged, owning nothing of Kiln's,
+ * and below the range of sandbox uids (workspace/sandbox/boundary.ts starts at 200,000).
+ */
+export const BROWSER_UID = 199_999;
 
 /**
  * Flags for a browser that loads untrusted pages and must reach nothing but them: no background
@@ -11,7 +19,6 @@ import { chromium, type Browser } from "playwright-core";
  * instead of the machine. Playwright adds --headless itself.
  */
 const HARDENED_ARGS = [
-  "--no-sandbox",
   "--disable-gpu",
   "--disable-background-networking",
   "--disable-component-update",
@@ -28,19 +35,76 @@ const HARDENED_ARGS = [
 /**
  * Launches Chromium: the binary at `path` when given (CHROMIUM_PATH, e.g. /usr/bin/chromium), else the
  * headless Chromium shipped inside the npm package @sparticuz/chromium, so a machine needs nothing but
- * Node. A missing browser or one that fails to start throws with what to do.
+ * Node. Chromium's own sandbox is on (its renderers run in namespaces with seccomp); as root, where
+ * Chromium refuses it, the browser runs as the unprivileged BROWSER_UID instead, with the sandbox on.
+ * A missing browser or one that fails to start throws with what to do. `downloads` gives the browser a
+ * folder of its own to save downloads in (the self-check accepts none; the dashboard's tests do).
  */
-export async function launchChromium(path: string | undefined = process.env.CHROMIUM_PATH || undefined): Promise<Browser> {
+export async function launchChromium(path: string | undefined = process.env.CHROMIUM_PATH || undefined, options: { downloads?: boolean } = {}): Promise<Browser> {
   if (path !== undefined && !existsSync(path)) {
     throw new Error(`CHROMIUM_PATH=${path} does not exist: point it at a Chromium binary, or unset it to use the one from npm (@sparticuz/chromium)`);
   }
-  const executablePath = path ?? (await bundledChromium());
+  const binary = path ?? (await bundledChromium());
+  const asRoot = process.getuid?.() === 0;
+  const executablePath = asRoot ? await asUnprivileged(binary) : binary;
+  let downloadsPath: string | undefined;
+  if (options.downloads) {
+    downloadsPath = await mkdtemp(join(tmpdir(), "kiln-browser-downloads-"));
+    if (asRoot) chownSync(downloadsPath, BROWSER_UID, BROWSER_UID);
+  }
   try {
-    return await chromium.launch({ executablePath, args: HARDENED_ARGS });
+    return await chromium.launch({ executablePath, args: HARDENED_ARGS, chromiumSandbox: true, downloadsPath });
   } catch (error) {
     const from = path === undefined ? "from @sparticuz/chromium (CHROMIUM_PATH is unset)" : `at CHROMIUM_PATH=${path}`;
     throw new Error(`Chromium ${from} did not start: ${error instanceof Error ? error.message : String(error)}`);
   }
+}
+
+/**
+ * A launcher that runs `binary` as BROWSER_UID (root keeps nothing but the pipe Playwright drives it
+ * through): it hands the profile folder Playwright made for this launch to that uid, then drops every
+ * privilege with setpriv. Written once per process into a folder only root can read.
+ */
+let launcher: Promise<string> | undefined;
+function asUnprivileged(binary: string): Promise<string> {
+  launcher ??= (async () => {
+    openToBrowserUser(binary);
+    const dir = await mkdtemp(join(tmpdir(), "kiln-browser-"));
+    const script = join(dir, "chromium-unprivileged.sh");
+    const profiles = `${tmpdir()}/playwright_chromiumdev_profile-`;
+    await writeFile(
+      script,
+      [
+        "#!/bin/sh",
+        "set -eu",
+        "for arg in \"$@\"; do",
+        "  case \"$arg\" in",
+        `    --user-data-dir=${profiles.replace(/[^\w/.-]/g, "?")}*) dir="\${arg#--user-data-dir=}"; chown -R ${BROWSER_UID}:${BROWSER_UID} -- "$dir"; export HOME="$dir" ;;`,
+        "  esac",
+        "done",
+        `exec setpriv --reuid=${BROWSER_UID} --regid=${BROWSER_UID} --clear-groups --inh-caps=-all -- ${shellQuote(binary)} "$@"`,
+        "",
+      ].join("\n"),
+      { mode: 0o700 },
+    );
+    return script;
+  })();
+  return launcher.catch((err: unknown) => {
+    launcher = undefined;
+    throw err;
+  });
+}
+
+/** The browser's folder and files, readable and executable by BROWSER_UID (its unpacking makes them root's alone). */
+function openToBrowserUser(binary: string): void {
+  const dir = dirname(binary);
+  if (!dir.includes("sparticuz-chromium-")) return;
+  const open = (path: string) => {
+    const mode = statSync(path).mode;
+    chmodSync(path, mode & 0o040000 ? 0o755 : mode & 0o100 ? 0o755 : 0o644);
+    if (mode & 0o040000) for (const entry of readdirSync(path)) open(join(path, entry));
+  };
+  open(dir);
 }
 
 /**

@@ -3,10 +3,13 @@ import { createServer, connect, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { launchChromium as launch } from "../../ai/checks/chromium";
 
-/** The browser tests drive the Chromium the self-check uses (CHROMIUM_PATH, else @sparticuz/chromium). */
-export { launchChromium } from "../../ai/checks/chromium";
+/** The Chromium the browser tests drive: the self-check's (CHROMIUM_PATH, else @sparticuz/chromium), with downloads. */
+export function launchChromium(): Promise<Browser> {
+  return launch(undefined, { downloads: true });
+}
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const RESULTS_DIR = join(ROOT, "test-results", "e2e");
