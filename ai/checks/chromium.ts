@@ -1,8 +1,9 @@
-import { chmodSync, chownSync, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { chmodSync, chownSync, existsSync, lstatSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { cp, mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { shellQuote } from "../../lib/paths";
 
@@ -63,31 +64,42 @@ export async function launchChromium(path: string | undefined = process.env.CHRO
 /**
  * A launcher that runs `binary` as BROWSER_UID (root keeps nothing but the pipe Playwright drives it
  * through): it hands the profile folder Playwright made for this launch to that uid, then drops every
- * privilege with setpriv. Written once per process into a folder only root can read.
+ * privilege with setpriv. It lives in a folder of the temp dir that root owns and only root may write
+ * (checked on every use, since anyone may create names there), shared by Kiln's processes.
  */
 let launcher: Promise<string> | undefined;
-function asUnprivileged(binary: string): Promise<string> {
+function asUnprivileged(installed: string): Promise<string> {
   launcher ??= (async () => {
-    openToBrowserUser(binary);
-    const dir = await mkdtemp(join(tmpdir(), "kiln-browser-"));
-    const script = join(dir, "chromium-unprivileged.sh");
+    openToBrowserUser(installed);
+    if (!searchableByOthers(tmpdir())) {
+      throw new Error(`the temp dir ${tmpdir()} is not searchable by others: the check's browser runs as uid ${BROWSER_UID} and keeps its profile there (chmod o+x it, or point TMPDIR elsewhere)`);
+    }
+    const home = join(tmpdir(), `kiln-browser-${BROWSER_UID}`);
+    await mkdir(home, { mode: 0o711 }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "EEXIST") throw err;
+    });
+    rootsAlone(home);
+    const binary = reachableByBrowser(installed) ? installed : await copiedInto(home, installed);
     const profiles = `${tmpdir()}/playwright_chromiumdev_profile-`;
-    await writeFile(
-      script,
-      [
-        "#!/bin/sh",
-        "set -eu",
-        "for arg in \"$@\"; do",
-        "  case \"$arg\" in",
-        `    --user-data-dir=${profiles.replace(/[^\w/.-]/g, "?")}*) dir="\${arg#--user-data-dir=}"; chown -R ${BROWSER_UID}:${BROWSER_UID} -- "$dir"; export HOME="$dir" ;;`,
-        "  esac",
-        "done",
-        `exec setpriv --reuid=${BROWSER_UID} --regid=${BROWSER_UID} --clear-groups --inh-caps=-all -- ${shellQuote(binary)} "$@"`,
-        "",
-      ].join("\n"),
-      { mode: 0o700 },
-    );
-    return script;
+    const script = [
+      "#!/bin/sh",
+      "set -eu",
+      'for arg in "$@"; do',
+      '  case "$arg" in',
+      `    --user-data-dir=${profiles.replace(/[^\w/.-]/g, "?")}*) dir="\${arg#--user-data-dir=}"; chown -R ${BROWSER_UID}:${BROWSER_UID} -- "$dir"; export HOME="$dir" TMPDIR="$dir" ;;`,
+      "  esac",
+      "done",
+      `exec setpriv --reuid=${BROWSER_UID} --regid=${BROWSER_UID} --clear-groups --inh-caps=-all -- ${shellQuote(binary)} "$@"`,
+      "",
+    ].join("\n");
+    const path = join(home, `launch-${createHash("sha256").update(script).digest("hex").slice(0, 16)}.sh`);
+    if (!existsSync(path)) {
+      const staging = `${path}.${process.pid}.partial`;
+      await writeFile(staging, script, { mode: 0o700 });
+      await rename(staging, path);
+    }
+    rootsAlone(path);
+    return path;
   })();
   return launcher.catch((err: unknown) => {
     launcher = undefined;
@@ -95,10 +107,54 @@ function asUnprivileged(binary: string): Promise<string> {
   });
 }
 
+/** Refuses a path in the shared temp dir that someone other than root owns or may write. */
+function rootsAlone(path: string): void {
+  const { uid, mode } = lstatSync(path);
+  if (uid !== 0 || (mode & 0o022) !== 0 || (mode & 0o170000) === 0o120000) {
+    throw new Error(`${path} is not root's alone (owner ${uid}, mode ${(mode & 0o7777).toString(8)}): remove it; the check's browser will not run from it`);
+  }
+}
+
+/** Whether another user can walk into `dir`: it and every folder above it searchable by others. */
+function searchableByOthers(dir: string): boolean {
+  for (let current = dir; ; current = dirname(current)) {
+    if ((statSync(current).mode & 0o001) === 0) return false;
+    if (current === dirname(current)) return true;
+  }
+}
+
+/** Whether BROWSER_UID can reach and run `binary`. */
+function reachableByBrowser(binary: string): boolean {
+  return searchableByOthers(dirname(binary)) && (statSync(binary).mode & 0o005) === 0o005;
+}
+
+/**
+ * The browser's folder copied (once per version, whole, by rename) into `home`: for a checkout under
+ * a private folder (such as /root) that the browser's uid cannot reach.
+ */
+async function copiedInto(home: string, binary: string): Promise<string> {
+  const target = join(home, basename(dirname(binary)));
+  if (!existsSync(join(target, "chromium"))) {
+    const staging = await mkdtemp(`${target}.partial-`);
+    try {
+      await cp(dirname(binary), staging, { recursive: true });
+      openToBrowserUser(join(staging, "chromium"), true);
+      await rename(staging, target).catch((err: unknown) => {
+        if (!existsSync(join(target, "chromium"))) throw err;
+      });
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+  }
+  rootsAlone(target);
+  rootsAlone(join(target, "chromium"));
+  return join(target, "chromium");
+}
+
 /** The browser's folder and files, readable and executable by BROWSER_UID (its unpacking makes them root's alone). */
-function openToBrowserUser(binary: string): void {
+function openToBrowserUser(binary: string, always = false): void {
   const dir = dirname(binary);
-  if (!dir.includes("sparticuz-chromium-")) return;
+  if (!always && !dir.includes("sparticuz-chromium-")) return;
   const open = (path: string) => {
     const mode = statSync(path).mode;
     chmodSync(path, mode & 0o040000 ? 0o755 : mode & 0o100 ? 0o755 : 0o644);
