@@ -111,9 +111,9 @@ function startJobRunner(deps: AiRuntimeDeps, store: ReturnType<typeof createJobS
     concurrency: config.runnerConcurrency,
     leaseMs: config.runnerLeaseMs,
     pollMs: 1000,
-    maxAttempts: 3,
+    maxResumes: config.runnerMaxResumes,
     onEvent: (jobId) => live.notify(jobId),
-    salvage: createSalvage({ vfs: deps.vfs }),
+    salvage: createSalvage({ vfs: deps.vfs, projects: deps.projects }),
     log,
   });
   return {

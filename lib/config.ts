@@ -186,6 +186,7 @@ export const VARIABLES = {
   workspaceReadyTimeoutMs: integer("KILN_WORKSPACE_READY_TIMEOUT_MS", "How long a generation waits for its workspace", 120_000, 100, 3_600_000),
   runnerLeaseMs: integer("KILN_RUNNER_LEASE_MS", "How long a runner's claim on a job lasts without a heartbeat", 30_000, 100, 3_600_000),
   runnerConcurrency: integer("KILN_RUNNER_CONCURRENCY", "Generations one process runs at once", 4, 0, 256),
+  runnerMaxResumes: integer("KILN_RUNNER_MAX_RESUMES", "Times a generation whose server died is resumed by another before it is failed", 3, 0, 100),
   daytonaApiKey: secretText("DAYTONA_API_KEY", "Daytona API key; when set, sandboxes run on Daytona", 8, "DaytonaAPIKey"),
   daytonaApiUrl: connectionUrl("DAYTONA_API_URL", "Daytona API endpoint (default: Daytona's cloud)", ["http", "https"]),
   daytonaTarget: optionalText("DAYTONA_TARGET", "Daytona region (default: the organisation's)"),

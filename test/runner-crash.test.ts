@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFakeAnthropic, text, toolUse, type FakeAnthropic } from "./fakes/anthropic/server";
+import { INTERRUPTED_TOOL_CALL } from "../ai/agent/loop";
+import { startFakeAnthropic, text, toolUse, type FakeAnthropic, type RecordedRequest, type ScriptFunction } from "./fakes/anthropic/server";
 import { readEvents, waitForGeneration } from "./support/generation";
 import { client, type TestClient } from "./support/http";
 import { startTestKiln, type TestKiln } from "./support/kiln";
@@ -16,12 +17,7 @@ const workers: ChildProcess[] = [];
 
 beforeAll(async () => {
   mongo = await startTestMongo();
-  model = await startFakeAnthropic({
-    script: [
-      { content: [text("Writing a file, then a long build."), toolUse("write_to_file", { path: "kept.txt", content: "written before the crash" })] },
-      { content: [toolUse("execute_command", { command: "sleep 60" })] },
-    ],
-  });
+  model = await startFakeAnthropic();
   // This server runs no jobs itself: separate worker processes do, through its database.
   kiln = await startTestKiln({
     MONGODB_URI: mongo.uri,
@@ -66,59 +62,125 @@ function startWorker(options: { concurrency?: string } = {}): ChildProcess {
   return worker;
 }
 
+const SERVER = `const fs = require("node:fs");
+require("node:http").createServer((req, res) => {
+  res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+  res.end(fs.readFileSync(__dirname + "/index.html"));
+}).listen(Number(process.env.PORT || 3000), "0.0.0.0");
+`;
+
+/** The text of a request's first message: the job's prompt (the cache breakpoint makes it blocks on the first turn). */
+function promptOf(request: RecordedRequest): string {
+  const content = request.body?.messages[0]?.content;
+  return typeof content === "string" ? content : (content?.find((b) => b.type === "text") as { text: string } | undefined)?.text ?? "";
+}
+
+/**
+ * A session that writes an app, runs a slow command that leaves a trace of each run, writes one more
+ * file and completes; each answer comes after `delayMs`, and the script goes by the turns in the
+ * request, so it answers a resumed conversation where it left off.
+ */
+function slowSession(delayMs: (request: RecordedRequest) => number, command: string): ScriptFunction {
+  return async (request) => {
+    await new Promise((resolve) => setTimeout(resolve, delayMs(request)));
+    const messages = request.body!.messages;
+    const name = promptOf(request);
+    switch (messages.filter((m) => m.role === "assistant").length) {
+      case 0:
+        return {
+          content: [
+            text("Writing the app."),
+            toolUse("write_to_file", { path: "index.html", content: `<!doctype html><html><head><title>${name}</title></head><body><h1>${name}</h1></body></html>\n` }),
+            toolUse("write_to_file", { path: "server.js", content: SERVER }),
+          ],
+        };
+      case 1:
+        return { content: [toolUse("execute_command", { command })] };
+      case 2:
+        return { content: [toolUse("write_to_file", { path: "after.txt", content: "written after the command" })] };
+      default:
+        return { content: [toolUse("attempt_completion", { summary: `Built ${name}.`, dev_command: "node server.js" })] };
+    }
+  };
+}
+
+/** Every tool call the fake made in a job's conversation, and how many results each got, from the last request it received. */
+function toolResultCounts(prompt: string): Map<string, number> {
+  const last = model.requests.filter((r) => promptOf(r) === prompt).at(-1)!;
+  const counts = new Map<string, number>();
+  for (const message of last.body!.messages) {
+    if (typeof message.content === "string") continue;
+    for (const block of message.content) {
+      if (block.type === "tool_use") counts.set(block.id, counts.get(block.id) ?? 0);
+      if (block.type === "tool_result") counts.set(block.tool_use_id, (counts.get(block.tool_use_id) ?? 0) + 1);
+    }
+  }
+  return counts;
+}
+
+async function fileText(projectId: string, path: string): Promise<string> {
+  return Buffer.from((await api.call("GET", `/vfs/${projectId}/file?path=${path}`)).body.contentBase64, "base64").toString();
+}
+
 describe("a runner killed mid-job", () => {
-  it("is recovered by another: the job ends failed with a reason that says so, and nothing written is lost", async () => {
+  it("is resumed by another: the interrupted command is answered as interrupted, not re-run, and the job completes with its events going on", async () => {
+    model.setScript(slowSession(() => 0, "echo ran >> runs.txt && sleep 60"));
     const projectId = (await api.call("POST", "/projects", { name: "Crash" })).body.id;
     const job = (await api.call("POST", "/generations", { projectId, prompt: "Build slowly" })).body;
     const first = startWorker();
     await readEvents(kiln.url, token, job.id, { until: (e) => e.event === "tool_started" && e.data.name === "execute_command" });
+    await new Promise((resolve) => setTimeout(resolve, 500));
     first.kill("SIGKILL");
     await new Promise((resolve) => first.once("exit", resolve));
     expect((await api.call("GET", `/generations/${job.id}`)).body.status).toBe("running");
 
     const second = startWorker();
-    const done = await waitForGeneration(api, job.id, 45_000);
-    expect(done.status).toBe("failed");
-    expect(done.error).toBe("the server running this generation stopped during generating; the files written so far are kept. Send a follow-up prompt to continue.");
-    expect(done.attempt).toBe(2);
-    const kept = await api.call("GET", `/vfs/${projectId}/file?path=kept.txt`);
-    expect(Buffer.from(kept.body.contentBase64, "base64").toString()).toBe("written before the crash");
+    const done = await waitForGeneration(api, job.id, 60_000);
+    expect(done).toMatchObject({ status: "completed", summary: "Built Build slowly.", attempt: 2 });
+    expect(await fileText(projectId, "runs.txt")).toBe("ran\n");
+    expect(await fileText(projectId, "after.txt")).toBe("written after the command");
+    expect((await api.call("GET", `/projects/${projectId}`)).body.status).toBe("ready");
+
+    const events = await readEvents(kiln.url, token, job.id);
+    expect(events.map((e) => e.id)).toEqual(events.map((_, i) => i + 1));
+    expect(events.find((e) => e.event === "resumed")?.data).toMatchObject({ attempt: 2, step: "generating" });
+    const command = events.filter((e) => e.event === "tool_finished" && e.data.name === "execute_command");
+    expect(command.map((e) => [e.data.ok, e.data.output])).toEqual([[false, INTERRUPTED_TOOL_CALL]]);
+    expect(events.at(-1)?.event).toBe("completed");
+    // Two writes, the command, the write after it: each answered once (attempt_completion ends the run).
+    expect([...toolResultCounts("Build slowly").values()]).toEqual([1, 1, 1, 1]);
     second.kill("SIGTERM");
     await new Promise((resolve) => second.once("exit", resolve));
-  }, 90_000);
+  }, 120_000);
 
-  it("recovers 10 concurrent jobs after a SIGKILL: every job ends with a reason, none stuck, every file in the sandboxes reaches the vfs", async () => {
-    // Each job writes a file through the tool, one more straight from a command (no per-file backup),
-    // then starts a long build: the worker is killed while all ten are in it.
-    model.setScript((request) => {
-      const turns = request.body!.messages.filter((m) => m.role === "assistant").length;
-      if (turns === 0) return { content: [toolUse("write_to_file", { path: "tool.txt", content: `written by ${request.index}` })] };
-      if (turns === 1) return { content: [toolUse("execute_command", { command: "echo 'written by a command' > command.txt" })] };
-      return { content: [toolUse("execute_command", { command: "sleep 60" })] };
-    });
+  it("resumes 10 concurrent jobs after a SIGKILL in the agent phase: all complete, no file lost, no tool run twice, no project left generating", async () => {
+    // Model answers take 0.1–1 s, the command 1.5 s: the kill finds jobs waiting for the model, running
+    // the command, or between the two.
+    model.setScript(slowSession((request) => 100 + ((request.index * 137) % 900), "echo ran >> runs.txt && sleep 1.5"));
     const jobs = await Promise.all(
       Array.from({ length: 10 }, async (_, i) => {
         const projectId = (await api.call("POST", "/projects", { name: `Crash ${i}` })).body.id;
-        return { projectId, id: (await api.call("POST", "/generations", { projectId, prompt: "Build slowly" })).body.id as string };
+        const prompt = `Crash app ${i}`;
+        return { projectId, prompt, id: (await api.call("POST", "/generations", { projectId, prompt })).body.id as string };
       }),
     );
     const worker = startWorker({ concurrency: "10" });
-    await Promise.all(
-      jobs.map((job) => readEvents(kiln.url, token, job.id, { until: (e) => e.event === "tool_finished" && String(e.data.output).startsWith("exit code 0") })),
-    );
+    await Promise.all(jobs.map((job) => readEvents(kiln.url, token, job.id, { until: (e) => e.event === "tool_finished" && e.data.name === "write_to_file" })));
+    await new Promise((resolve) => setTimeout(resolve, 1200));
     worker.kill("SIGKILL");
     await new Promise((resolve) => worker.once("exit", resolve));
 
-    startWorker({ concurrency: "10" });
-    const outcomes = await Promise.all(jobs.map((job) => waitForGeneration(api, job.id, 60_000)));
-    const counts = { completed: 0, failed: 0, cancelled: 0 };
-    for (const done of outcomes) counts[done.status as keyof typeof counts]++;
-    expect(counts).toEqual({ completed: 0, failed: 10, cancelled: 0 });
-    for (const done of outcomes) expect(done.error).toContain("the files written so far are kept");
-
+    const second = startWorker({ concurrency: "10" });
+    const outcomes = await Promise.all(jobs.map((job) => waitForGeneration(api, job.id, 90_000)));
+    expect(outcomes.map((done) => [done.status, done.error])).toEqual(jobs.map(() => ["completed", null]));
     for (const job of jobs) {
       const files = await api.call("GET", `/vfs/${job.projectId}/files`);
-      expect(files.body.files.map((f: { path: string }) => f.path).sort()).toEqual(["command.txt", "tool.txt"]);
+      expect(files.body.files.map((f: { path: string }) => f.path).sort()).toEqual(["after.txt", "index.html", "runs.txt", "server.js"]);
+      expect(await fileText(job.projectId, "runs.txt")).toBe("ran\n");
+      expect([...toolResultCounts(job.prompt).values()]).toEqual([1, 1, 1, 1]);
+      expect((await api.call("GET", `/projects/${job.projectId}`)).body.status).toBe("ready");
     }
-  }, 120_000);
+    second.kill("SIGTERM");
+    await new Promise((resolve) => second.once("exit", resolve));
+  }, 180_000);
 });

@@ -1,7 +1,7 @@
 import Anthropic from "@anthropic-ai/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeAnthropic, text, toolUse, lastToolResults, type FakeAnthropic } from "../../test/fakes/anthropic/server";
-import { runAgent, type AgentEvent, type AgentLimits } from "./loop";
+import { INTERRUPTED_TOOL_CALL, runAgent, type AgentEvent, type AgentLimits, type AgentProgress } from "./loop";
 import { systemPrompt } from "./prompt";
 import { agentDoubles, devServerDown } from "../../test/support/agent-doubles";
 
@@ -267,5 +267,50 @@ describe("the agent loop, through the real SDK against the fake Messages API", (
     const result = await run(doubles().tools).outcome;
     expect(result.end).toBe("end_turn");
     expect(result.summary).toBe("the agent stopped without finishing: Done.");
+  });
+});
+
+describe("a run saved as it goes and resumed after the server died", () => {
+  it("saves the model's tool calls before running them, and each result as it lands", async () => {
+    const d = doubles();
+    const saves: AgentProgress[] = [];
+    let savedWhenRun: AgentProgress | undefined;
+    const exec = d.tools.find((t) => t.name === "execute_command")!;
+    const tools = d.tools.map((t) => (t === exec ? { ...t, run: (input: never, signal: AbortSignal) => ((savedWhenRun = saves.at(-1)), exec.run(input, signal)) } : t));
+    fake.setScript([
+      { content: [toolUse("execute_command", { command: "npm test" }), toolUse("read_file", { path: "a.txt" })] },
+      { content: [toolUse("attempt_completion", { summary: "Tested." })] },
+    ]);
+    const result = await run(tools, { checkpoint: async (p) => void saves.push(structuredClone(p)) }).outcome;
+    expect(result.end).toBe("completed");
+    // The saved conversation ended with the call before the command ran: a takeover never runs it blind.
+    expect(JSON.stringify(savedWhenRun?.messages.at(-1))).toContain('"npm test"');
+    expect(saves.map((p) => `${p.turns}:${p.messages.length}`)).toEqual(["1:1", "1:2", "1:3", "1:3", "2:3", "2:4", "2:5"]);
+  });
+
+  it("answers the calls that were in flight as interrupted, never running them again, and goes on from the saved turn", async () => {
+    const d = doubles();
+    const resume: AgentProgress = {
+      turns: 4,
+      compactions: 1,
+      messages: [
+        { role: "user", content: "Build a hello page" },
+        { role: "assistant", content: [{ type: "tool_use", id: "toolu_done", name: "write_to_file", input: { path: "a.txt", content: "a" } }, { type: "tool_use", id: "toolu_cut", name: "execute_command", input: { command: "npm install" } }] },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_done", content: "wrote a.txt" }] },
+      ],
+    };
+    fake.setScript([{ content: [toolUse("attempt_completion", { summary: "Resumed." })] }]);
+    const { outcome, events } = run(d.tools, { resume, limits: { ...LIMITS, maxTurns: 5 } });
+    const result = await outcome;
+    expect(result).toMatchObject({ end: "completed", summary: "Resumed.", turns: 5 });
+    expect(d.calls).toEqual(["check"]);
+    const sent = fake.requests.at(-1)!.body!.messages;
+    expect(sent.slice(0, 2)).toEqual(resume.messages.slice(0, 2));
+    expect(lastToolResults(fake.requests.at(-1)!)).toEqual([
+      { toolUseId: "toolu_done", text: "wrote a.txt", isError: false },
+      { toolUseId: "toolu_cut", text: INTERRUPTED_TOOL_CALL, isError: true },
+    ]);
+    expect(events[0]).toMatchObject({ type: "tool_finished", id: "toolu_cut", ok: false, output: INTERRUPTED_TOOL_CALL });
+    expect(fake.protocolErrors).toEqual([]);
   });
 });

@@ -94,6 +94,42 @@ export interface AgentRun {
   limits: AgentLimits;
   signal: AbortSignal;
   onEvent(event: AgentEvent): void;
+  /** A conversation saved by an earlier attempt of this job: continued instead of `history` and `prompt`. */
+  resume?: AgentProgress;
+  /** Saves the conversation so far; awaited, so a tool runs only once the call asking for it is saved. */
+  checkpoint?(progress: AgentProgress): Promise<void>;
+}
+
+/** Where a run stands: what a resumed run continues from. */
+export interface AgentProgress {
+  messages: MessageParam[];
+  /** Model turns taken, over every attempt (the turn limit counts them all). */
+  turns: number;
+  /** Sweeps of compaction done so far. */
+  compactions: number;
+}
+
+/** What a tool call in flight when the server died is answered with: it is never run again. */
+export const INTERRUPTED_TOOL_CALL = "interrupted: the server restarted while this ran; check the state before repeating it";
+
+/**
+ * Answers, as interrupted, every tool call of the last assistant turn that has no result yet (the run
+ * was saved while they ran), so a resumed conversation is valid and no call is silently repeated.
+ * Returns the calls so answered.
+ */
+export function answerInterrupted(messages: MessageParam[]): Anthropic.ToolUseBlockParam[] {
+  let at = messages.length - 1;
+  while (at >= 0 && messages[at]!.role !== "assistant") at--;
+  const assistant = messages[at];
+  if (!assistant || typeof assistant.content === "string") return [];
+  const calls = assistant.content.flatMap((b) => (b.type === "tool_use" ? [b] : []));
+  if (calls.length === 0) return [];
+  const reply = messages[at + 1] ?? { role: "user", content: [] };
+  if (typeof reply.content === "string") return [];
+  const answered = new Set(reply.content.flatMap((b) => (b.type === "tool_result" ? [b.tool_use_id] : [])));
+  const missing = calls.filter((call) => !answered.has(call.id));
+  messages[at + 1] = { role: "user", content: [...reply.content, ...missing.map((call): ToolResultBlock => ({ type: "tool_result", tool_use_id: call.id, content: INTERRUPTED_TOOL_CALL, is_error: true }))] };
+  return missing;
 }
 
 const CACHE = { type: "ephemeral" } as const;
@@ -133,11 +169,16 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
     input_schema: t.inputSchema as Anthropic.Tool.InputSchema,
     ...(i === run.tools.length - 1 ? { cache_control: CACHE } : {}),
   }));
-  const messages: MessageParam[] = [...run.history, { role: "user", content: run.prompt }];
+  const messages: MessageParam[] = run.resume ? structuredClone(run.resume.messages) : [...run.history, { role: "user", content: run.prompt }];
+  for (const call of run.resume ? answerInterrupted(messages) : []) {
+    onEvent({ type: "tool_finished", id: call.id, name: call.name, input: call.input, ok: false, output: INTERRUPTED_TOOL_CALL, durationMs: 0 });
+  }
   const usage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
   const started = Date.now();
   const guard = new LoopGuard(limits.loopGuard);
-  let turns = 0;
+  let turns = run.resume?.turns ?? 0;
+  let compactions = run.resume?.compactions ?? 0;
+  const save = async (pending?: MessageParam) => run.checkpoint?.({ messages: pending ? [...messages, pending] : messages, turns, compactions });
   const end = (reason: AgentEnd, summary: string): AgentOutcome => ({ end: reason, summary, turns, usage, messages });
 
   // One deadline and one combined signal for the whole run: a new pair per turn would pile listeners on `signal`.
@@ -152,8 +193,12 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
     turns++;
     if (estimateTokens(messages) > limits.compactAboveTokens) {
       const savedChars = compactToolResults(messages, KEEP_RECENT_MESSAGES);
-      if (savedChars > 0) onEvent({ type: "compacted", savedChars });
+      if (savedChars > 0) {
+        compactions++;
+        onEvent({ type: "compacted", savedChars });
+      }
     }
+    await save();
 
     let message: Anthropic.Message;
     try {
@@ -213,7 +258,8 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
       }
       case "tool_use": {
         messages.push({ role: "assistant", content: message.content });
-        const { results, completed, failed, stopped } = await runTools(toolCalls, tools, run, guard);
+        await save();
+        const { results, completed, failed, stopped } = await runTools(toolCalls, tools, run, guard, (done) => save({ role: "user", content: done }));
         messages.push({ role: "user", content: results });
         if (completed) return end("completed", completed.summary);
         if (failed) return end("checks_failed", failed.reason);
@@ -230,7 +276,8 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
   }
 }
 
-async function runTools(calls: Anthropic.ToolUseBlock[], tools: Map<string, Tool>, run: AgentRun, guard: LoopGuard) {
+/** Runs a turn's tool calls in order; `saved` is awaited with the results so far after each. */
+async function runTools(calls: Anthropic.ToolUseBlock[], tools: Map<string, Tool>, run: AgentRun, guard: LoopGuard, saved: (results: ToolResultBlock[]) => Promise<void>) {
   const results: ToolResultBlock[] = [];
   let completed: { summary: string } | undefined;
   let failed: { reason: string } | undefined;
@@ -276,6 +323,7 @@ async function runTools(calls: Anthropic.ToolUseBlock[], tools: Map<string, Tool
     const capped = capText(content, run.limits.maxToolOutputChars);
     run.onEvent({ type: "tool_finished", id: call.id, name: call.name, input: call.input, ok: !isError, output: capped, durationMs: Date.now() - startedAt });
     results.push({ type: "tool_result", tool_use_id: call.id, content: capped, ...(isError ? { is_error: true } : {}) });
+    await saved([...results]);
   }
   return { results, completed, failed, stopped };
 }

@@ -72,7 +72,7 @@ function services(options: { existing?: Workspace; statuses: [WorkspaceStatus, s
 /** Runs one job to its end; `whileRunning` gets its id (e.g. to cancel it) and runs beside it. */
 async function runOne(deps: PipelineDeps, whileRunning?: (jobId: string) => Promise<void>): Promise<JobRecord> {
   const job = await store.insert({ id: newId("job"), projectId: newId("prj"), ownerId: "usr_1", prompt: "build" });
-  const runner = startRunner({ store, execute: createPipeline(deps), workerId: newId("wrk"), concurrency: 1, leaseMs: 5000, pollMs: 20, maxAttempts: 3, onEvent: () => undefined, log });
+  const runner = startRunner({ store, execute: createPipeline(deps), workerId: newId("wrk"), concurrency: 1, leaseMs: 5000, pollMs: 20, maxResumes: 3, onEvent: () => undefined, log });
   const beside = whileRunning?.(job.id);
   try {
     for (;;) {

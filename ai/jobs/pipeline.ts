@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type Anthropic from "@anthropic-ai/sdk";
 import { hasCode } from "../../lib/errors";
 import type { Logger } from "../../lib/log";
@@ -6,7 +7,7 @@ import type { AuthData } from "../../lib/routes";
 import { hasStarter, TemplateCatalog, type Template } from "../../lib/templates";
 import type { Project, ProjectsApi } from "../../projects/contract";
 import type { Workspace, WorkspaceApi } from "../../workspace/contract";
-import { runAgent, type AgentEvent, type AgentLimits } from "../agent/loop";
+import { runAgent, type AgentEvent, type AgentLimits, type AgentProgress } from "../agent/loop";
 import { PendingBackups } from "../agent/ports";
 import { systemPrompt } from "../agent/prompt";
 import { createTools } from "../agent/tools";
@@ -16,7 +17,7 @@ import { CompletionGate, type AppCheckReport } from "../checks/report";
 import { backupOf, devServerOf, sandboxOf, type JobVfs } from "./adapters";
 import { TextCoalescer } from "./coalesce";
 import type { Executor, JobContext, JobResult } from "./runner";
-import type { JobRecord } from "./store";
+import type { JobRecord, TranscriptOutcome } from "./store";
 
 /** Where the pipeline reports what operators count (Prometheus in standalone). */
 export interface JobMetrics {
@@ -72,9 +73,13 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener("abort", done, { once: true });
   });
 
-/** Backs up the workspace of a job whose runner died, so nothing it wrote to the sandbox is lost. */
-export function createSalvage(deps: Pick<PipelineDeps, "vfs">): (job: JobRecord) => Promise<void> {
+/**
+ * For a job whose runners kept dying: marks its project failed (no project stays `generating`) and
+ * backs up its workspace, so nothing it wrote to the sandbox is lost.
+ */
+export function createSalvage(deps: Pick<PipelineDeps, "vfs" | "projects">): (job: JobRecord) => Promise<void> {
   return async (job) => {
+    await deps.projects.recordActivity({ id: job.projectId, status: "failed" });
     if (!job.workspaceId) return;
     await deps.vfs.backupWorkspace({ projectId: job.projectId, workspaceId: job.workspaceId, jobId: job.id, label: `salvaged from job ${job.id}` }, { userID: job.ownerId });
   };
@@ -155,13 +160,13 @@ export function createPipeline(deps: PipelineDeps): Executor {
   }
 
   /**
-   * Brings the template's dev server up beside the agent's first turn and says `preview_ready` the moment
-   * it answers, so the user watches the app from the first edit (hot reload shows the rest). Never fails
-   * the job: the agent's completion checks the dev server again.
+   * Brings the dev server up beside the agent's first turn (the template's, or the one a resumed job had
+   * started) and says `preview_ready` the moment it answers, so the user watches the app from the first
+   * edit (hot reload shows the rest). Never fails the job: the agent's completion checks the dev server again.
    */
-  function earlyPreview(ctx: JobContext, workspace: Workspace, template: Template, finished: () => boolean, log: Logger): Promise<void> {
+  function earlyPreview(ctx: JobContext, workspace: Workspace, command: string, finished: () => boolean, log: Logger): Promise<void> {
     return deps.workspace
-      .ensureDevServer({ id: workspace.id, command: workspace.devCommand ?? template.manifest.dev })
+      .ensureDevServer({ id: workspace.id, command })
       .then(async (status) => {
         if (finished()) return;
         if (!status.ok) {
@@ -192,6 +197,8 @@ export function createPipeline(deps: PipelineDeps): Executor {
     const log = deps.log.child({ jobId: job.id, projectId: job.projectId });
     // An early preview still probing when the job ends keeps quiet: nothing is said after the final event.
     let finished = false;
+    // A job taken over after its runner died continues the conversation it saved, in the same workspace.
+    const saved = job.attempt > 1 ? await ctx.transcript() : null;
     try {
       await ctx.step("preparing_workspace", 5);
       await deps.projects.recordActivity({ id: job.projectId, status: "generating", latestJobId: job.id });
@@ -208,11 +215,13 @@ export function createPipeline(deps: PipelineDeps): Executor {
         const restored = await deps.vfs.restoreWorkspace({ projectId: job.projectId, workspaceId: workspace.id }, auth);
         await ctx.emit("restored", { files: restored.files, snapshotId: restored.snapshotId });
       }
-      if (starter) void earlyPreview(ctx, await deps.workspace.get({ id: workspace.id }), starter, () => finished || ctx.signal.aborted, log);
+      if (starter || saved) {
+        const current = await deps.workspace.get({ id: workspace.id });
+        const devCommand = current.devCommand ?? starter?.manifest.dev;
+        if (devCommand) void earlyPreview(ctx, current, devCommand, () => finished || ctx.signal.aborted, log);
+      }
 
       await ctx.step("generating", 20);
-      const conversation = await history(job.projectId, auth);
-      await deps.projects.appendMessage({ id: job.projectId, role: "user", content: job.prompt, jobId: job.id });
       const backup = backupOf(deps.vfs, job.projectId, job.id, auth);
       const backups = new PendingBackups(backup);
       const text = new TextCoalescer((chunk) => ctx.emit("text", { text: chunk }));
@@ -236,8 +245,8 @@ export function createPipeline(deps: PipelineDeps): Executor {
         onPassed: (report) => (passed = report),
         commandTimeouts: { defaultTimeoutSeconds: 120, maxTimeoutSeconds: 1800 },
       });
-      let toolCalls = 0;
-      const usage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
+      let toolCalls = job.toolCalls;
+      const usage = { ...job.usage };
       const pending: Promise<unknown>[] = [];
       const onEvent = (event: AgentEvent) => {
         if (event.type === "text") return text.add(event.text);
@@ -260,19 +269,33 @@ export function createPipeline(deps: PipelineDeps): Executor {
           }),
         );
       };
-      const outcome = await runAgent({
-        client: deps.anthropic,
-        model: deps.model,
-        system: systemPrompt(deps.limits, starter?.manifest ?? null),
-        tools,
-        history: conversation,
-        prompt: job.prompt,
-        limits: deps.limits,
-        signal: ctx.signal,
-        onEvent,
-      });
-      await text.flush();
-      await Promise.all(pending);
+      const system = systemPrompt(deps.limits, starter?.manifest ?? null);
+      const systemVersion = createHash("sha256").update(JSON.stringify(system)).digest("hex").slice(0, 16);
+      let outcome: TranscriptOutcome;
+      if (saved?.outcome) outcome = saved.outcome;
+      else {
+        const conversation = saved ? [] : await history(job.projectId, auth);
+        if (!saved) await deps.projects.appendMessage({ id: job.projectId, role: "user", content: job.prompt, jobId: job.id });
+        let progress: AgentProgress = saved ?? { messages: [], turns: 0, compactions: 0 };
+        const agent = await runAgent({
+          client: deps.anthropic,
+          model: deps.model,
+          system,
+          tools,
+          history: conversation,
+          prompt: job.prompt,
+          limits: deps.limits,
+          signal: ctx.signal,
+          onEvent,
+          ...(saved ? { resume: saved } : {}),
+          checkpoint: (now) => ctx.saveTranscript({ systemVersion, ...(progress = now), outcome: null }),
+        });
+        await text.flush();
+        await Promise.all(pending);
+        outcome = { end: agent.end, summary: agent.summary, previewUrl: (passed as AppCheckReport | null)?.previewUrl ?? null };
+        // Saved before finishing: a job taken over from here only finishes, it does not talk to the model again.
+        if (!ctx.signal.aborted) await ctx.saveTranscript({ systemVersion, messages: agent.messages, turns: agent.turns, compactions: progress.compactions, outcome });
+      }
 
       await ctx.step("completing", 90);
       const unsaved = await backups.flush();
@@ -283,7 +306,7 @@ export function createPipeline(deps: PipelineDeps): Executor {
       await deps.projects.appendMessage({ id: job.projectId, role: "assistant", content: outcome.summary, jobId: job.id });
 
       const report = passed as AppCheckReport | null;
-      const previewUrl = report?.previewUrl;
+      const previewUrl = outcome.previewUrl;
       if (outcome.end === "completed" && previewUrl) {
         if (report?.screenshot) {
           // The screenshot of the passing check becomes the project's thumbnail; losing it loses no work.

@@ -18,7 +18,7 @@ afterAll(async () => {
 });
 
 function runner(execute: Executor, overrides: Partial<Parameters<typeof startRunner>[0]> = {}): Runner {
-  return startRunner({ store, execute, workerId: newId("wrk"), concurrency: 2, leaseMs: 600, pollMs: 20, maxAttempts: 3, onEvent: () => undefined, log, ...overrides });
+  return startRunner({ store, execute, workerId: newId("wrk"), concurrency: 2, leaseMs: 600, pollMs: 20, maxResumes: 3, onEvent: () => undefined, log, ...overrides });
 }
 
 async function queue(prompt = "build it") {
@@ -129,20 +129,51 @@ describe("the durable job runner", () => {
     expect((await store.eventsAfter(job.id, 0)).map((e) => e.type)).toContain("resumed");
   });
 
-  it("fails, with a reason that says so, a job whose runner died during generation", async () => {
+  it("resumes a job whose runner died during generation, with the transcript it saved; one that lost its lease cannot overwrite it", async () => {
     const job = await queue();
     await store.claim("wrk_dead", 100);
     await store.setStep(job.id, "wrk_dead", "generating", 40);
-    let ran = false;
-    const r = runner(async () => {
-      ran = true;
-      return { status: "completed", summary: "no", previewUrl: "http://x" };
+    const transcript = { systemVersion: "v1", turns: 3, messages: [{ role: "user" as const, content: "build it" }], compactions: 0, outcome: null };
+    expect(await store.saveTranscript(job.id, "wrk_dead", transcript)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    let seen: unknown;
+    const r = runner(async (ctx) => {
+      seen = await ctx.transcript();
+      await ctx.saveTranscript({ ...transcript, turns: 4 });
+      return { status: "completed", summary: `resumed at step ${ctx.job.step}`, previewUrl: "http://x" };
     });
     try {
+      expect(await finished(job.id)).toMatchObject({ status: "completed", summary: "resumed at step generating", attempt: 2 });
+    } finally {
+      await r.stop();
+    }
+    expect(seen).toEqual(transcript);
+    expect(await store.saveTranscript(job.id, "wrk_dead", { ...transcript, turns: 9 })).toBe(false);
+    expect((await store.transcript(job.id))?.turns).toBe(4);
+  });
+
+  it("fails a job resumed more than maxResumes times, saying so, after salvaging it", async () => {
+    const job = await queue();
+    for (let i = 0; i < 3; i++) {
+      await store.claim(`wrk_dead${i}`, 1);
+      await store.setStep(job.id, `wrk_dead${i}`, "generating", 40);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    let ran = false;
+    const salvaged: string[] = [];
+    const r = runner(
+      async () => {
+        ran = true;
+        return { status: "completed", summary: "no", previewUrl: "http://x" };
+      },
+      { maxResumes: 2, salvage: async (j) => void salvaged.push(j.id) },
+    );
+    try {
       const done = await finished(job.id);
-      expect(done.status).toBe("failed");
-      expect(done.error).toBe("the server running this generation stopped during generating; the files written so far are kept. Send a follow-up prompt to continue.");
+      expect(done).toMatchObject({ status: "failed", attempt: 4 });
+      expect(done.error).toBe("the servers running this generation stopped 3 times (last during generating); gave up after 2 resumes. The files written so far are kept: send a follow-up prompt to continue.");
       expect(ran).toBe(false);
+      expect(salvaged).toEqual([job.id]);
     } finally {
       await r.stop();
     }

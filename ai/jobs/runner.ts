@@ -1,6 +1,6 @@
 import type { Logger } from "../../lib/log";
 import { errorFields } from "../../lib/log";
-import type { JobRecord, JobStep, JobStore } from "./store";
+import type { JobRecord, JobStep, JobStore, Transcript } from "./store";
 
 /** What a job's executor can do while it holds the job. */
 export interface JobContext {
@@ -13,6 +13,10 @@ export interface JobContext {
   emit(type: string, data: Record<string, unknown>): Promise<void>;
   /** Records facts learned while running. */
   record(facts: Parameters<JobStore["record"]>[2]): Promise<void>;
+  /** The conversation an earlier attempt of this job saved; null before its agent first ran. */
+  transcript(): Promise<Transcript | null>;
+  /** Saves the conversation so far, for whoever takes the job over if this runner dies. */
+  saveTranscript(transcript: Transcript): Promise<void>;
 }
 
 /** How an executor ends a job that was not cancelled. */
@@ -34,17 +38,14 @@ export interface RunnerOptions {
   leaseMs: number;
   /** How often an idle runner looks for work (it is also woken when a job is queued here). */
   pollMs: number;
-  /** Attempts before a job that keeps losing its runner is failed. */
-  maxAttempts: number;
+  /** Takeovers of a job whose runner died before it is failed instead of resumed again. */
+  maxResumes: number;
   /** Told after every event appended, so live streams can follow without polling. */
   onEvent: EventListener;
-  /** Saves what a job left behind when its runner died mid-run, before it is failed. */
+  /** Saves what a job left behind when its runners kept dying, and tells its project, before it is failed. */
   salvage?: (job: JobRecord) => Promise<void>;
   log: Logger;
 }
-
-/** Steps a job can safely be resumed from after its runner died: nothing of the agent has run yet. */
-const RESUMABLE: ReadonlySet<JobStep> = new Set(["queued", "preparing_workspace", "waiting_for_workspace"]);
 
 class LeaseLost extends Error {}
 
@@ -100,21 +101,19 @@ export function startRunner(options: RunnerOptions): Runner {
 
   async function run(job: JobRecord): Promise<void> {
     const jobLog = log.child({ jobId: job.id, projectId: job.projectId });
-    if (job.attempt > 1 && !RESUMABLE.has(job.step)) {
-      jobLog.warn("job's runner died mid-run; failing it", { step: job.step });
+    const resumes = job.attempt - 1;
+    if (resumes > options.maxResumes) {
+      jobLog.warn("job's runners kept dying; failing it", { step: job.step, resumes });
       // Whatever reached the sandbox before the runner died goes to the vfs before the job ends.
       await options.salvage?.(job).catch((err: unknown) => jobLog.warn("could not back up the abandoned job's files", errorFields(err)));
       await end(job, {
         status: "failed",
-        error: `the server running this generation stopped during ${job.step.replace(/_/g, " ")}; the files written so far are kept. Send a follow-up prompt to continue.`,
+        error: `the servers running this generation stopped ${resumes} times (last during ${job.step.replace(/_/g, " ")}); gave up after ${options.maxResumes} resumes. The files written so far are kept: send a follow-up prompt to continue.`,
       });
       return;
     }
-    if (job.attempt > options.maxAttempts) {
-      await end(job, { status: "failed", error: `gave up after ${options.maxAttempts} attempts: the servers running it kept stopping` });
-      return;
-    }
-    if (job.attempt > 1) await emit(job.id, "resumed", { attempt: job.attempt, step: job.step });
+    // The executor continues from what the job saved: its step, its workspace, its transcript.
+    if (resumes > 0) await emit(job.id, "resumed", { attempt: job.attempt, step: job.step });
 
     const controller = new AbortController();
     let cancelled = job.cancelRequested;
@@ -144,6 +143,10 @@ export function startRunner(options: RunnerOptions): Runner {
       },
       emit: (type, data) => emit(job.id, type, data),
       record: (facts) => store.record(job.id, options.workerId, facts),
+      transcript: () => store.transcript(job.id),
+      saveTranscript: async (transcript) => {
+        if (!(await store.saveTranscript(job.id, options.workerId, transcript))) throw new LeaseLost("lease lost");
+      },
     };
 
     try {

@@ -1,3 +1,4 @@
+import type Anthropic from "@anthropic-ai/sdk";
 import type pg from "pg";
 import { CURSOR_KEY } from "../../lib/cursor";
 import { AppError, notFound } from "../../lib/errors";
@@ -41,6 +42,26 @@ export interface JobEvent {
   type: string;
   data: Record<string, unknown>;
   at: string;
+}
+
+/** How the agent of a job ended, kept so a job resumed while completing only finishes. */
+export interface TranscriptOutcome {
+  end: string;
+  summary: string;
+  /** The preview of the check that passed, if one did. */
+  previewUrl: string | null;
+}
+
+/** A job's conversation as sent to the model, saved at every turn and every tool result. */
+export interface Transcript {
+  /** A hash of the system prompt the messages were sent with. */
+  systemVersion: string;
+  /** Model turns taken so far, over every attempt of the job. */
+  turns: number;
+  messages: Anthropic.MessageParam[];
+  /** Sweeps that replaced older tool outputs by a note of their size. */
+  compactions: number;
+  outcome: TranscriptOutcome | null;
 }
 
 interface JobRow {
@@ -226,6 +247,39 @@ export function createJobStore(db: pg.Pool) {
           WHERE id = $1 AND lease_owner = $2`,
         [jobId, workerId, facts.workspaceId ?? null, facts.usage?.inputTokens ?? null, facts.usage?.outputTokens ?? null, facts.usage?.cacheReadTokens ?? null, facts.usage?.cacheWriteTokens ?? null, facts.toolCalls ?? null],
       );
+    },
+
+    /**
+     * Saves a held job's conversation (replacing the previous save); false when `workerId` no longer
+     * holds the job, so a runner that lost it never overwrites the one that took it over.
+     */
+    async saveTranscript(jobId: string, workerId: string, transcript: Transcript): Promise<boolean> {
+      const result = await db.query(
+        `INSERT INTO generation_transcripts (job_id, system_version, turns, messages, compactions, outcome)
+         SELECT id, $3, $4, $5, $6, $7 FROM generation_jobs WHERE id = $1 AND lease_owner = $2 AND status = 'running'
+         ON CONFLICT (job_id) DO UPDATE SET system_version = EXCLUDED.system_version, turns = EXCLUDED.turns, messages = EXCLUDED.messages,
+                compactions = EXCLUDED.compactions, outcome = EXCLUDED.outcome, updated_at = now()`,
+        [
+          jobId,
+          workerId,
+          transcript.systemVersion,
+          transcript.turns,
+          JSON.stringify(transcript.messages, jsonbSafe),
+          transcript.compactions,
+          transcript.outcome ? JSON.stringify(transcript.outcome, jsonbSafe) : null,
+        ],
+      );
+      return result.rowCount === 1;
+    },
+
+    /** A job's saved conversation; null before its agent first ran. */
+    async transcript(jobId: string): Promise<Transcript | null> {
+      const result = await db.query<{ system_version: string; turns: number; messages: Anthropic.MessageParam[]; compactions: number; outcome: TranscriptOutcome | null }>(
+        "SELECT system_version, turns, messages, compactions, outcome FROM generation_transcripts WHERE job_id = $1",
+        [jobId],
+      );
+      const row = result.rows[0];
+      return row ? { systemVersion: row.system_version, turns: row.turns, messages: row.messages, compactions: row.compactions, outcome: row.outcome } : null;
     },
 
     /** Ends a job held by `workerId` (or, with `workerId` null, any job not yet finished). */
