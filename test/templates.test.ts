@@ -113,7 +113,7 @@ describe("templates over HTTP", () => {
     expect((await waitForGeneration(stack.api, lost.id, 120_000)).status).toBe("failed");
 
     currentProject = project.id;
-    previewDuringFirstTurn = undefined;
+    previewDuringFirstTurn = undefined as typeof previewDuringFirstTurn;
     stack.model.setScript(editTheStarter);
     const job = (await stack.api.call("POST", "/generations", { projectId: project.id, prompt: "A page for a bakery called Moss & Stone" })).body;
     const final = await waitForGeneration(stack.api, job.id, 120_000);
