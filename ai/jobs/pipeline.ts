@@ -15,7 +15,7 @@ import type { PreviewBrowser } from "../checks/browser";
 import { createChecker } from "../checks/checker";
 import { CompletionGate, type AppCheckReport } from "../checks/report";
 import { backupOf, devServerOf, sandboxOf, type JobVfs } from "./adapters";
-import { TextCoalescer } from "./coalesce";
+import { EventWriter } from "./event-writer";
 import type { Executor, JobContext, JobResult } from "./runner";
 import type { JobRecord, TranscriptOutcome } from "./store";
 
@@ -224,7 +224,7 @@ export function createPipeline(deps: PipelineDeps): Executor {
       await ctx.step("generating", 20);
       const backup = backupOf(deps.vfs, job.projectId, job.id, auth);
       const backups = new PendingBackups(backup);
-      const text = new TextCoalescer((chunk) => ctx.emit("text", { text: chunk }));
+      const events = new EventWriter(ctx.emit);
       const ids = { projectId: job.projectId, workspaceId: workspace.id, jobId: job.id };
       const sandbox = sandboxOf(deps.workspace, workspace.id);
       let passed: AppCheckReport | null = null;
@@ -239,7 +239,7 @@ export function createPipeline(deps: PipelineDeps): Executor {
           manifest: starter?.manifest ?? null,
           commandTimeoutMs: deps.checks.commandTimeoutMs,
           browserTimeoutMs: deps.checks.browserTimeoutMs,
-          onEvent: (type, data) => text.flush().then(() => ctx.emit(type, data)),
+          onEvent: (type, data) => events.event(type, data),
         }),
         gate: new CompletionGate(deps.checks.maxFailedCompletions),
         onPassed: (report) => (passed = report),
@@ -247,27 +247,24 @@ export function createPipeline(deps: PipelineDeps): Executor {
       });
       let toolCalls = job.toolCalls;
       const usage = { ...job.usage };
-      const pending: Promise<unknown>[] = [];
       const onEvent = (event: AgentEvent) => {
-        if (event.type === "text") return text.add(event.text);
-        pending.push(
-          text.flush().then(async () => {
-            if (event.type === "usage") {
-              deps.metrics?.tokens(event);
-              usage.inputTokens += event.inputTokens;
-              usage.outputTokens += event.outputTokens;
-              usage.cacheReadTokens += event.cacheReadTokens;
-              usage.cacheWriteTokens += event.cacheWriteTokens;
-              await ctx.record({ usage: { ...usage } });
-            }
-            if (event.type === "tool_finished") {
-              deps.metrics?.toolCall(event.name, event.ok, event.durationMs);
-              await ctx.record({ toolCalls: ++toolCalls });
-            }
-            const { type, ...data } = event;
-            await ctx.emit(type, data);
-          }),
-        );
+        if (event.type === "text") return events.text(event.text);
+        void events.then(async () => {
+          if (event.type === "usage") {
+            deps.metrics?.tokens(event);
+            usage.inputTokens += event.inputTokens;
+            usage.outputTokens += event.outputTokens;
+            usage.cacheReadTokens += event.cacheReadTokens;
+            usage.cacheWriteTokens += event.cacheWriteTokens;
+            await ctx.record({ usage: { ...usage } });
+          }
+          if (event.type === "tool_finished") {
+            deps.metrics?.toolCall(event.name, event.ok, event.durationMs);
+            await ctx.record({ toolCalls: ++toolCalls });
+          }
+          const { type, ...data } = event;
+          await ctx.emit(type, data);
+        });
       };
       const system = systemPrompt(deps.limits, starter?.manifest ?? null);
       const systemVersion = createHash("sha256").update(JSON.stringify(system)).digest("hex").slice(0, 16);
@@ -290,8 +287,7 @@ export function createPipeline(deps: PipelineDeps): Executor {
           ...(saved ? { resume: saved } : {}),
           checkpoint: (now) => ctx.saveTranscript({ systemVersion, ...(progress = now), outcome: null }),
         });
-        await text.flush();
-        await Promise.all(pending);
+        await events.drain();
         outcome = { end: agent.end, summary: agent.summary, previewUrl: (passed as AppCheckReport | null)?.previewUrl ?? null };
         // Saved before finishing: a job taken over from here only finishes, it does not talk to the model again.
         if (!ctx.signal.aborted) await ctx.saveTranscript({ systemVersion, messages: agent.messages, turns: agent.turns, compactions: progress.compactions, outcome });
