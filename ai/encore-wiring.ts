@@ -46,13 +46,14 @@ const workspaceClient: WorkspaceApi = {
 };
 
 /** The vfs service through Encore's generated client, acting as the job's owner. */
-const vfsClient: JobVfs & Pick<import("../vfs/contract").VfsApi, "health"> = {
+const vfsClient: JobVfs & Pick<import("../vfs/contract").VfsApi, "health" | "recordVersion"> = {
   health: () => vfs.health(),
   writeFiles: (req, auth) => vfs.writeFiles(req, { authData: auth }),
   readFile: (req, auth) => vfs.readFile(req, { authData: auth }),
   backupWorkspace: (req, auth) => vfs.backupWorkspace(req, { authData: auth }),
   restoreWorkspace: (req, auth) => vfs.restoreWorkspace(req, { authData: auth }),
   saveThumbnail: (req, auth) => vfs.saveThumbnail(req, { authData: auth }),
+  recordVersion: (req, auth) => vfs.recordVersion(req, { authData: auth }),
 };
 
 const apiKey = secretValue(anthropicApiKey);

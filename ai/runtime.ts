@@ -19,13 +19,14 @@ import { startRunner, type Runner } from "./jobs/runner";
 import { createJobStore } from "./jobs/store";
 import { agentLimits } from "./limits";
 import { createAiService } from "./service";
+import { leavingVersions } from "./versions";
 
 /** What the ai service and its job runner need, in either runtime. */
 export interface AiRuntimeDeps {
   db: pg.Pool;
   projects: Pick<ProjectsApi, "get" | "recordActivity" | "appendMessage" | "conversation">;
   workspace: WorkspaceApi;
-  vfs: JobVfs & Pick<VfsApi, "health">;
+  vfs: JobVfs & Pick<VfsApi, "health" | "recordVersion">;
   anthropic: Anthropic;
   config: Config;
   metrics?: JobMetrics;
@@ -89,7 +90,7 @@ function startJobRunner(deps: AiRuntimeDeps, store: ReturnType<typeof createJobS
   const browser = new PreviewBrowser(() => launchChromium(config.chromiumPath));
   const runner = startRunner({
     store,
-    execute: createPipeline({
+    execute: leavingVersions(createPipeline({
       projects: deps.projects,
       workspace: deps.workspace,
       vfs: deps.vfs,
@@ -106,7 +107,7 @@ function startJobRunner(deps: AiRuntimeDeps, store: ReturnType<typeof createJobS
       },
       metrics: deps.metrics,
       log,
-    }),
+    }), deps.vfs, log),
     workerId: newId("wrk"),
     concurrency: config.runnerConcurrency,
     leaseMs: config.runnerLeaseMs,

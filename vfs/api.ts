@@ -35,6 +35,17 @@ import type {
   SweepResult,
   WriteFilesRequest,
   WriteFilesResult,
+  DiffVersionRequest,
+  ForkResult,
+  ForkVersionRequest,
+  ListVersionsRequest,
+  RecordVersionRequest,
+  RestoreVersionResult,
+  Version,
+  VersionDetail,
+  VersionDiff,
+  VersionPage,
+  VersionRef,
 } from "./contract";
 import { vfs } from "./encore-wiring";
 
@@ -105,6 +116,48 @@ export const getSnapshot = api(
 export const diffSnapshots = api(
   { expose: true, auth: true, method: "GET", path: "/vfs/:projectId/diff" },
   async (req: DiffSnapshotsRequest): Promise<SnapshotDiff> => call(() => vfs().diffSnapshots(req, caller())),
+);
+
+/** Leaves a generation's version: its final snapshot with its prompt, outcome and changes (called by the ai service as each job ends). */
+export const recordVersion = api(
+  { expose: false, auth: true, method: "POST", path: "/vfs/:projectId/versions" },
+  async (req: RecordVersionRequest): Promise<Version> => call(() => vfs().recordVersion(req, caller())),
+);
+
+/** The project's versions, newest first, a page at a time. */
+export const listVersions = api(
+  { expose: true, auth: true, method: "GET", path: "/vfs/:projectId/versions" },
+  async (req: ListVersionsRequest): Promise<VersionPage> => call(() => vfs().listVersions(req, caller())),
+);
+
+/** One version with its files. */
+export const getVersion = api(
+  { expose: true, auth: true, method: "GET", path: "/vfs/:projectId/versions/:versionId" },
+  async (req: VersionRef): Promise<VersionDetail> => call(() => vfs().getVersion(req, caller())),
+);
+
+/** Per file, how a version differs from another (the one before it by default): unified diffs for text. */
+export const diffVersion = api(
+  { expose: true, auth: true, method: "GET", path: "/vfs/:projectId/versions/:versionId/diff" },
+  async (req: DiffVersionRequest): Promise<VersionDiff> => call(() => vfs().diffVersion(req, caller())),
+);
+
+/** The thumbnail (base64 PNG) a version's generation took. */
+export const versionThumbnail = api(
+  { expose: true, auth: true, method: "GET", path: "/vfs/:projectId/versions/:versionId/thumbnail" },
+  async (req: VersionRef): Promise<Thumbnail> => call(() => vfs().versionThumbnail(req, caller())),
+);
+
+/** Makes a version's files the project's again, as a new head revision and version; 409 while a generation runs. */
+export const restoreVersion = api(
+  { expose: true, auth: true, method: "POST", path: "/vfs/:projectId/versions/:versionId/restore" },
+  async (req: VersionRef): Promise<RestoreVersionResult> => call(() => vfs().restoreVersion(req, caller())),
+);
+
+/** A new project of the caller's with a version's files, in a fresh workspace. */
+export const forkVersion = api(
+  { expose: true, auth: true, method: "POST", path: "/vfs/:projectId/versions/:versionId/fork" },
+  async (req: ForkVersionRequest): Promise<ForkResult> => call(() => vfs().forkVersion(req, caller())),
 );
 
 /** Makes a PNG the project's thumbnail (called by the ai service for the job's owner). */

@@ -1,5 +1,5 @@
 import { GridFSBucket, type Collection, type Db, type GridFSFile, type ObjectId } from "mongodb";
-import type { FileInfo, ManifestEntry, RevisionEntry } from "./contract";
+import type { FileChange, FileInfo, ManifestEntry, RevisionEntry, VersionKind, VersionStatus } from "./contract";
 
 /** GridFS bucket of the blobs: one GridFS file per (project, sha256), in `blobs.files` / `blobs.chunks`. */
 export const BLOB_BUCKET = "blobs";
@@ -34,6 +34,19 @@ export interface SnapshotDoc {
   fileCount: number;
   totalBytes: number;
   createdAt: Date;
+  /** Set when the snapshot is a version (what the user sees in History). */
+  version?: VersionFacts;
+}
+
+/** What makes a snapshot a version: how it came to be, and what it changed against the version before it. */
+export interface VersionFacts {
+  kind: VersionKind;
+  status: VersionStatus;
+  prompt: string | null;
+  summary: string | null;
+  source: { projectId: string; versionId: string } | null;
+  changes: FileChange[];
+  thumbnailSha256: string | null;
 }
 
 /** A project's thumbnail (collection `thumbnails`, `_id` is the project id): its PNG is a blob. */

@@ -1,5 +1,6 @@
 import type { ServiceHealth } from "../lib/health";
 import { FILE_CALL_BODY_LIMIT, type AuthData, type Routes } from "../lib/routes";
+import type { Project } from "../projects/contract";
 
 /** Who made a change: the generation job and the turn of its agent loop, when a job made it. */
 export interface ChangeLabel {
@@ -233,6 +234,128 @@ export interface Thumbnail extends ThumbnailInfo {
   pngBase64: string;
 }
 
+/** How a version came to be: a generation ended, a version was restored, or the project was forked from one. */
+export type VersionKind = "generation" | "restore" | "fork";
+
+/** How the generation behind a version ended ("completed" for restores and forks). */
+export type VersionStatus = "completed" | "failed" | "cancelled";
+
+/** What a version did to one path, against the version before it. */
+export interface FileChange {
+  path: string;
+  change: "added" | "modified" | "deleted";
+  /** Lines added and removed; null for binary files and text over the diff limit (1 MiB a side). */
+  linesAdded: number | null;
+  linesRemoved: number | null;
+}
+
+/**
+ * A version of a project: a snapshot of its files left by a generation that ended (or by a restore or a
+ * fork), with what that generation was asked and said, and what it changed.
+ */
+export interface Version {
+  /** The snapshot's id. */
+  id: string;
+  /** The project revision its files are. */
+  revision: number;
+  kind: VersionKind;
+  status: VersionStatus;
+  /** The generation that left it (generation versions). */
+  jobId: string | null;
+  prompt: string | null;
+  /** The agent's summary, or why the generation failed. */
+  summary: string | null;
+  /** Restores: the version restored; forks: the version of the original project. */
+  source: { projectId: string; versionId: string } | null;
+  fileCount: number;
+  totalBytes: number;
+  /** Against the previous version (every file is added in the first), sorted by path. */
+  changes: FileChange[];
+  /** The screenshot its generation's passing check took (`GET /vfs/:projectId/versions/:versionId/thumbnail`). */
+  thumbnailSha256: string | null;
+  createdAt: string;
+}
+
+/** Marks the snapshot a generation's final backup left as its version (service-to-service, at the end of every job). */
+export interface RecordVersionRequest {
+  projectId: string;
+  jobId: string;
+  prompt: string;
+  status: VersionStatus;
+  summary?: string;
+}
+
+/** One page of a project's versions, newest first. */
+export interface ListVersionsRequest {
+  projectId: string;
+  /** 1–100, default 20. */
+  limit?: number;
+  /** `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
+/** A page of versions. */
+export interface VersionPage {
+  versions: Version[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+/** Names one version of a project. */
+export interface VersionRef {
+  projectId: string;
+  versionId: string;
+}
+
+/** A version with its files, sorted by path. */
+export interface VersionDetail {
+  version: Version;
+  files: ManifestEntry[];
+}
+
+/** Compares a version with another (by default the one before it). */
+export interface DiffVersionRequest extends VersionRef {
+  /** The older version's id; absent means the version before `versionId`. */
+  against?: string;
+}
+
+/** How one path differs between two versions. */
+export interface FileDiff extends FileChange {
+  /** Either side is not UTF-8 text: the diff says only "binary changed". */
+  binary: boolean;
+  /** A unified diff (3 lines of context) for text; "binary changed" for binary files; null over the diff limit. */
+  patch: string | null;
+}
+
+/** Every path that differs between two versions, sorted. */
+export interface VersionDiff {
+  /** The older version; null when `versionId` is the first (everything is added). */
+  from: string | null;
+  to: string;
+  files: FileDiff[];
+}
+
+/** What restoring a version did. */
+export interface RestoreVersionResult {
+  /** The new version: the restored files as the project's new head revision (no history is rewritten). */
+  version: Version;
+  /** Whether the project's running workspace now holds exactly those files (false: it has none running; the next generation's restores them). */
+  workspaceSynced: boolean;
+}
+
+/** Makes a new project from a version. */
+export interface ForkVersionRequest extends VersionRef {
+  /** The new project's name (1–100 characters); "<name> (fork)" by default. */
+  name?: string;
+}
+
+/** A project forked from a version. */
+export interface ForkResult {
+  project: Project;
+  /** The fork's first version. */
+  version: Version;
+}
+
 /** What purging a project removed. */
 export interface PurgeResult {
   files: number;
@@ -328,6 +451,23 @@ export interface VfsApi {
   saveThumbnail(req: SaveThumbnailRequest, auth: AuthData): Promise<ThumbnailInfo>;
   /** The project's thumbnail: the screenshot of its app at its last passing check. */
   thumbnail(req: ProjectFilesRef, auth: AuthData): Promise<Thumbnail>;
+  /** Leaves a generation's version: its final snapshot (made now if the backup left none) with its prompt, outcome and changes. */
+  recordVersion(req: RecordVersionRequest, auth: AuthData): Promise<Version>;
+  /** The project's versions, newest first, a page at a time. */
+  listVersions(req: ListVersionsRequest, auth: AuthData): Promise<VersionPage>;
+  /** One version with its files. */
+  getVersion(req: VersionRef, auth: AuthData): Promise<VersionDetail>;
+  /** Per file, how a version differs from another (the one before it by default): unified diffs for text. */
+  diffVersion(req: DiffVersionRequest, auth: AuthData): Promise<VersionDiff>;
+  /** The thumbnail a version's generation took, or `not_found`. */
+  versionThumbnail(req: VersionRef, auth: AuthData): Promise<Thumbnail>;
+  /**
+   * Makes a version's files the project's again: the running workspace gets exactly them, and the vfs a
+   * new head revision and version with them. `aborted` (409) while a generation runs.
+   */
+  restoreVersion(req: VersionRef, auth: AuthData): Promise<RestoreVersionResult>;
+  /** A new project of the caller's with a version's files, in a fresh workspace. */
+  forkVersion(req: ForkVersionRequest, auth: AuthData): Promise<ForkResult>;
   /** Removes every file, revision, snapshot, blob and thumbnail of a project (service-to-service). */
   purgeProject(req: ProjectFilesRef): Promise<PurgeResult>;
   /** Deletes blobs no file, revision or snapshot references (service-to-service; never in the write path). */
@@ -395,6 +535,37 @@ export const vfsRoutes = {
   restoreWorkspace: { method: "POST", path: "/vfs/:projectId/restore", expose: false, auth: true },
   saveThumbnail: { method: "POST", path: "/vfs/:projectId/thumbnail", expose: false, auth: true, bodyLimit: FILE_CALL_BODY_LIMIT },
   thumbnail: { method: "GET", path: "/vfs/:projectId/thumbnail", expose: true, auth: true, fields: { projectId: "string" } },
+  recordVersion: { method: "POST", path: "/vfs/:projectId/versions", expose: false, auth: true },
+  listVersions: {
+    method: "GET",
+    path: "/vfs/:projectId/versions",
+    expose: true,
+    auth: true,
+    fields: { projectId: "string", limit: "number", cursor: "string" },
+  },
+  getVersion: {
+    method: "GET",
+    path: "/vfs/:projectId/versions/:versionId",
+    expose: true,
+    auth: true,
+    fields: { projectId: "string", versionId: "string" },
+  },
+  diffVersion: {
+    method: "GET",
+    path: "/vfs/:projectId/versions/:versionId/diff",
+    expose: true,
+    auth: true,
+    fields: { projectId: "string", versionId: "string", against: "string" },
+  },
+  versionThumbnail: {
+    method: "GET",
+    path: "/vfs/:projectId/versions/:versionId/thumbnail",
+    expose: true,
+    auth: true,
+    fields: { projectId: "string", versionId: "string" },
+  },
+  restoreVersion: { method: "POST", path: "/vfs/:projectId/versions/:versionId/restore", expose: true, auth: true },
+  forkVersion: { method: "POST", path: "/vfs/:projectId/versions/:versionId/fork", expose: true, auth: true },
   purgeProject: { method: "DELETE", path: "/vfs/:projectId", expose: false, auth: false, fields: { projectId: "string" } },
   sweep: { method: "POST", path: "/vfs/sweep", expose: false, auth: false },
   sweepAll: { method: "POST", path: "/vfs/sweep/all", expose: false, auth: false },

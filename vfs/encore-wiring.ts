@@ -4,23 +4,30 @@ import { MongoClient } from "mongodb";
 import { ConfigError, loadConfig } from "../lib/config";
 import { encoreLogger } from "../lib/encore";
 import { missingSecret, NotConfigured, secretValue, startInBackground } from "../lib/startup";
-import type { ProjectsApi } from "../projects/contract";
 import { vfsRoutes, type VfsApi } from "./contract";
-import type { WorkspaceFiles } from "./backup";
+import type { VersionDeps } from "./version-service";
+import type { VersionWorkspace } from "./workspace-sync";
 import { createVfsService } from "./service";
 
 const mongoUri = secret("MongoDBURI");
 
 /** The projects service reached through Encore's generated client, so ownership checks are traced. */
-const projectsClient: Pick<ProjectsApi, "get"> = {
+const projectsClient: VersionDeps["projects"] = {
   get: (req, auth) => projects.get(req, { authData: auth }),
+  create: (req, auth) => projects.create(req, { authData: auth }),
+  recordActivity: (req) => projects.recordActivity(req),
 };
 
-/** The sandboxes to back up from and restore into, through Encore's generated client. */
-const workspaceClient: WorkspaceFiles = {
+/** The sandboxes to back up from and restore into (and a fork's new one), through Encore's generated client. */
+const workspaceClient: VersionWorkspace = {
   listFiles: (req) => workspace.listFiles(req),
   readFiles: (req) => workspace.readFiles(req),
   writeFiles: (req) => workspace.writeFiles(req),
+  get: (req) => workspace.get(req),
+  start: (req) => workspace.start(req),
+  create: (req) => workspace.create(req),
+  deleteFiles: (req) => workspace.deleteFiles(req),
+  del: (req) => workspace.del(req),
 };
 
 const log = encoreLogger.child({ service: "vfs" });

@@ -14,12 +14,19 @@ const alice: AuthData = { userID: "usr_alice" };
 const bob: AuthData = { userID: "usr_bob" };
 const owners = new Map<string, string>();
 
+/** These tests never touch a sandbox or make a project (test/backup.test.ts and test/versions.test.ts do). */
+const noSandbox = async (): Promise<never> => {
+  throw new Error("not used in this test");
+};
+
 /** The projects service as the vfs sees it: a project is found only by its owner. */
-const projects: Pick<ProjectsApi, "get"> = {
+const projects: Pick<ProjectsApi, "get" | "create" | "recordActivity"> = {
   async get({ id }, auth) {
     if (owners.get(id) !== auth.userID) throw notFound("project", id);
     return { id } as Project;
   },
+  create: noSandbox,
+  recordActivity: noSandbox,
 };
 
 function aliceProject(): string {
@@ -30,11 +37,7 @@ function aliceProject(): string {
 
 const b64 = (text: string) => Buffer.from(text).toString("base64");
 
-/** These tests never touch a sandbox (test/backup.test.ts does). */
-const noSandbox = async (): Promise<never> => {
-  throw new Error("no sandbox in this test");
-};
-const workspace = { listFiles: noSandbox, readFiles: noSandbox, writeFiles: noSandbox };
+const workspace = { listFiles: noSandbox, readFiles: noSandbox, writeFiles: noSandbox, get: noSandbox, start: noSandbox, create: noSandbox, deleteFiles: noSandbox, del: noSandbox };
 
 beforeAll(async () => {
   mongo = await startTestMongo();

@@ -5,21 +5,22 @@ import { errorFields, type Logger } from "../lib/log";
 import type { AuthData } from "../lib/routes";
 import { inSpan } from "../lib/tracing";
 import { optionalBoolean, optionalText, pageLimit, requireText } from "../lib/validate";
-import type { ProjectsApi } from "../projects/contract";
 import type { VfsApi } from "./contract";
 import { changeLabel, DEFAULT_LIMITS, decodeUploads, optionalInteger, pathList, projectIdOf, snapshotIdOf, type VfsLimits } from "./input";
 import { directoryPath, filePath } from "./paths";
-import { backupWorkspace, restoreWorkspace, type WorkspaceFiles } from "./backup";
+import { backupWorkspace, restoreWorkspace } from "./backup";
 import { VfsStore } from "./store";
+import { versionMethods, type VersionDeps } from "./version-service";
+import type { VersionWorkspace } from "./workspace-sync";
 
 /** What the vfs service needs from its host. */
 export interface VfsDeps {
   /** Its MongoDB database, when one is configured. */
   mongo: Db | null;
-  /** Who owns which project: every exposed call asks it first. */
-  projects: Pick<ProjectsApi, "get">;
+  /** Who owns which project (every exposed call asks it first), and where a fork's project is made. */
+  projects: VersionDeps["projects"];
   /** The sandboxes to back up from and restore into. */
-  workspace: WorkspaceFiles;
+  workspace: VersionWorkspace;
   log: Logger;
   limits?: Partial<VfsLimits>;
 }
@@ -214,6 +215,8 @@ export function createVfsService(deps: VfsDeps): VfsApi {
       deps.log.info("vfs project purged", { projectId, ...result });
       return result;
     },
+
+    ...versionMethods({ projects: deps.projects, workspace: deps.workspace, log: deps.log, maxBatchFiles: limits.maxBatchFiles }, using),
 
     sweep,
 

@@ -13,7 +13,7 @@ export class Snapshots {
   constructor(private readonly c: VfsCollections) {}
 
   /** Records `files` (a project's current entries) as a snapshot of `revision`. */
-  async create(projectId: string, revision: number, label: SnapshotLabel, files: readonly FileDoc[]): Promise<SnapshotInfo> {
+  async create(projectId: string, revision: number, label: SnapshotLabel, files: readonly FileDoc[]): Promise<SnapshotDoc> {
     const manifest: ManifestEntry[] = files.map((f) => ({ path: f.path, sha256: f.sha256, size: f.size, mode: f.mode }));
     const doc: SnapshotDoc = {
       _id: newId("snp"),
@@ -28,7 +28,7 @@ export class Snapshots {
       createdAt: new Date(),
     };
     await this.c.snapshots.insertOne(doc);
-    return toSnapshotInfo(doc);
+    return doc;
   }
 
   /** A project's snapshots without their manifests, newest first. */

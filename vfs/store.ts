@@ -1,11 +1,12 @@
 import type { Db } from "mongodb";
 import { AppError, notFound } from "../lib/errors";
 import { BlobStore, sha256Hex } from "./blobs";
-import { ensureIndexes, openCollections, type FileDoc, type VfsCollections } from "./collections";
+import { ensureIndexes, openCollections, type FileDoc, type SnapshotDoc, type VfsCollections } from "./collections";
 import type {
   ChangeLabel,
   ChangeResult,
   FileContent,
+  ManifestEntry,
   FileList,
   PurgeResult,
   RevisionEntry,
@@ -22,6 +23,7 @@ import { ancestors, isWithin } from "./paths";
 import { RevisionLog, type Change } from "./revisions";
 import { diffManifests, Snapshots, toSnapshotInfo, type SnapshotLabel } from "./snapshots";
 import { sweepOrphans } from "./sweep";
+import { Versions } from "./versions";
 
 /** A file to store, already validated: a normalised path, its bytes and its mode. */
 export interface NewFile {
@@ -45,12 +47,15 @@ export class VfsStore {
   private readonly manifest: Manifest;
   private readonly revisions: RevisionLog;
   private readonly snapshots: Snapshots;
+  /** The project's versions (snapshots marked by generations, restores and forks). */
+  readonly versions: Versions;
 
   constructor(private readonly c: VfsCollections) {
     this.blobs = new BlobStore(c);
     this.manifest = new Manifest(c);
     this.revisions = new RevisionLog(c);
     this.snapshots = new Snapshots(c);
+    this.versions = new Versions(c, (projectId, entry) => this.readEntry(projectId, entry));
   }
 
   /** Opens the store on `db` and creates its indexes. */
@@ -87,8 +92,41 @@ export class VfsStore {
   async readFile(projectId: string, path: string, revision?: number): Promise<FileContent> {
     const entry = revision === undefined ? await this.manifest.entry(projectId, path) : await this.versionAt(projectId, path, revision);
     if (!entry) throw notFound("file", path);
-    const bytes = await this.blobs.read(projectId, entry.sha256);
+    const bytes = await this.readEntry(projectId, entry);
     return { ...toFileInfo(entry), contentBase64: bytes.toString("base64") };
+  }
+
+  /** The bytes of a file version, checked against its hash: a missing or corrupted blob is `data_loss` naming the path. */
+  async readEntry(projectId: string, entry: Pick<ManifestEntry, "path" | "sha256">): Promise<Buffer> {
+    try {
+      return await this.blobs.read(projectId, entry.sha256);
+    } catch (err) {
+      if (err instanceof AppError && err.code === "data_loss") throw new AppError("data_loss", `${JSON.stringify(entry.path)}: ${err.message}`, { path: entry.path });
+      throw err;
+    }
+  }
+
+  /**
+   * Makes `files` (with their bytes, already read and checked) the project's whole current manifest as
+   * one new revision: paths it lacks are deleted, the others written. Returns the revision, or null when
+   * nothing differed. The blobs are marked used first, so a sweep running alongside spares them.
+   */
+  async replaceFiles(projectId: string, files: readonly (ManifestEntry & { bytes: Buffer })[], label: ChangeLabel): Promise<number | null> {
+    const current = new Map((await this.manifest.under(projectId, "")).map((f) => [f.path, f]));
+    const wanted = new Set(files.map((f) => f.path));
+    const removed = [...current.keys()].filter((path) => !wanted.has(path));
+    const changed = files.filter((f) => current.get(f.path)?.sha256 !== f.sha256 || current.get(f.path)?.mode !== f.mode);
+    if (removed.length === 0 && changed.length === 0) return null;
+    await this.blobs.ensure(projectId, changed);
+    const revision = await this.revisions.next(projectId);
+    const versions: FileVersion[] = changed.map((f) => ({ path: f.path, sha256: f.sha256, size: f.size, mode: f.mode }));
+    await this.manifest.put(projectId, revision, versions);
+    await this.manifest.remove(projectId, removed);
+    await this.revisions.record(projectId, revision, label, [
+      ...versions.map((v): Change => ({ action: "write", previousPath: null, ...v })),
+      ...removed.map((path): Change => ({ action: "delete", path, previousPath: null, sha256: null, size: null, mode: null })),
+    ]);
+    return revision;
   }
 
   /** The files under `directory`: all of them, or its direct children and subdirectory names. */
@@ -143,8 +181,28 @@ export class VfsStore {
 
   /** Records the project's current files as a snapshot of its latest revision. */
   async createSnapshot(projectId: string, label: SnapshotLabel): Promise<SnapshotInfo> {
+    return toSnapshotInfo(await this.snapshotNow(projectId, label));
+  }
+
+  /** Records the project's current files as a snapshot, returning its document. */
+  async snapshotNow(projectId: string, label: SnapshotLabel): Promise<SnapshotDoc> {
     const revision = await this.revisions.current(projectId);
     return this.snapshots.create(projectId, revision, label, await this.manifest.under(projectId, ""));
+  }
+
+  /** A snapshot of the project with its manifest (any snapshot, version or not), or `not_found`. */
+  snapshotDoc(projectId: string, snapshotId: string): Promise<SnapshotDoc> {
+    return this.snapshots.get(projectId, snapshotId);
+  }
+
+  /** The last snapshot a job's final backup left (labelled `job <id>`), or null. */
+  jobSnapshot(projectId: string, jobId: string): Promise<SnapshotDoc | null> {
+    return this.c.snapshots.findOne({ projectId, jobId, label: `job ${jobId}` }, { sort: { createdAt: -1, _id: -1 } });
+  }
+
+  /** The sha256 of the thumbnail a job took, when it is still the project's thumbnail. */
+  async jobThumbnail(projectId: string, jobId: string): Promise<string | null> {
+    return (await this.c.thumbnails.findOne({ _id: projectId, jobId }))?.sha256 ?? null;
   }
 
   /** The project's snapshots, newest first. */

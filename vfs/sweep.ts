@@ -8,15 +8,16 @@ export interface SweepScope {
   usedBefore: Date;
 }
 
-/** Every sha256 a project still needs: its current files, its revision log, its snapshots and its thumbnail. */
+/** Every sha256 a project still needs: its current files, its revision log, its snapshots, its thumbnail and its versions' thumbnails. */
 async function referencedHashes(c: VfsCollections, projectId: string): Promise<Set<string>> {
-  const [current, logged, snapshotted, thumbnail] = await Promise.all([
+  const [current, logged, snapshotted, thumbnail, versionThumbnails] = await Promise.all([
     c.files.distinct("sha256", { projectId }),
     c.revisions.distinct("sha256", { projectId }),
     c.snapshots.distinct("files.sha256", { projectId }),
     c.thumbnails.distinct("sha256", { _id: projectId }),
+    c.snapshots.distinct("version.thumbnailSha256", { projectId }),
   ]);
-  return new Set([...current, ...logged, ...snapshotted, ...thumbnail].filter((sha): sha is string => typeof sha === "string"));
+  return new Set([...current, ...logged, ...snapshotted, ...thumbnail, ...versionThumbnails].filter((sha): sha is string => typeof sha === "string"));
 }
 
 /**
