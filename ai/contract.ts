@@ -28,6 +28,67 @@ export function formatDiagnostic(d: Diagnostic): string {
   return `${place} ${d.message}`;
 }
 
+/** What a `workspace` event says happened to the job's sandbox, or to the dev server of its template. */
+export type WorkspaceEventData =
+  | { action: "starting"; workspaceId: string; status: string }
+  | { action: "recreating"; previous: string; reason: string }
+  /** Its archived sandbox is being restored (minutes on Daytona); the job waits for it. */
+  | { action: "restoring"; workspaceId: string }
+  /** The template's dev server, started beside the agent's first turn, did not answer: why, and its last output. */
+  | { action: "dev_server_not_answering"; problem: string | null; logTail: string };
+
+/** What a generation's final event says: how it ended. */
+export interface GenerationOutcomeData {
+  status: "completed" | "failed" | "cancelled";
+  error?: string | null;
+  summary?: string;
+  previewUrl?: string;
+}
+
+/**
+ * The data of every event a generation emits, by type: the one definition of the event log, which the
+ * runner and the pipeline write, the store keeps, the SSE endpoint sends and the dashboard reads.
+ */
+export interface GenerationEventData {
+  queued: { status: "queued"; step: "queued"; progress: number };
+  step: { step: string; progress: number; workspaceId?: string };
+  /** Streamed model text, coalesced. */
+  text: { text: string };
+  tool_started: { id: string; name: string };
+  tool_finished: { id: string; name: string; input: unknown; ok: boolean; output: string; durationMs: number };
+  usage: TokenUsage;
+  workspace: WorkspaceEventData;
+  /** The dev server answers: the preview can be shown now, while the agent still works (`token`: a signed link's, else null). */
+  preview_ready: { url: string; token: string | null };
+  restored: { files: number; snapshotId: string | null };
+  /** Another server took the job over after the one running it died, and goes on from where it was. */
+  resumed: { attempt: number; step: string };
+  compacted: { savedChars: number };
+  /** One of the app's checks (typecheck, build, lint, dev_server, browser) began. */
+  check_started: { kind: CheckKind; target: string };
+  /** …and ended: passed, or the errors it found with their places. */
+  check_finished: { kind: CheckKind; target: string; ok: boolean; errors: Diagnostic[]; durationMs: number };
+  /** The agent repeated a failing call: it was warned, or the run stopped. */
+  loop_guard: { action: "warn" | "stop"; tool: string; repeats: number; message: string };
+  /** The passing check's screenshot is the project's thumbnail now. */
+  thumbnail: { sha256: string; url: string };
+  completed: GenerationOutcomeData;
+  failed: GenerationOutcomeData;
+  cancelled: GenerationOutcomeData;
+}
+
+/** The type of a generation event. */
+export type GenerationEventType = keyof GenerationEventData;
+
+/** One event of a generation as the stream sends it: its id (`seq`), when, its type and its data. */
+export type GenerationEvent = { [K in GenerationEventType]: { seq: number; at: string; type: K; data: GenerationEventData[K] } }[GenerationEventType];
+
+/** Event types after which a generation says nothing more (the stream closes for good). */
+export const FINAL_EVENT_TYPES: ReadonlySet<string> = new Set<GenerationEventType>(["completed", "failed", "cancelled"]);
+
+/** Appends one event to a generation's log, its data checked against its type. */
+export type EmitEvent = <T extends GenerationEventType>(type: T, data: GenerationEventData[T]) => Promise<void>;
+
 /** A generation job: one prompt, run on one project. */
 export interface Generation {
   id: string;

@@ -8,7 +8,7 @@ import { pageLimit, requireText } from "../lib/validate";
 import type { ProjectsApi } from "../projects/contract";
 import type { VfsApi } from "../vfs/contract";
 import type { WorkspaceApi } from "../workspace/contract";
-import type { AiApi, Generation } from "./contract";
+import type { AiApi, EmitEvent, Generation } from "./contract";
 import type { LiveEvents } from "./jobs/live";
 import { estimateCost } from "./jobs/pricing";
 import { createJobStore, type JobRecord } from "./jobs/store";
@@ -60,7 +60,7 @@ export function createAiService(deps: AiDeps): AiApi {
     links: { events: `/generations/${job.id}/events` },
   });
 
-  const appendAndNotify = async (jobId: string, type: string, data: Record<string, unknown>) => {
+  const appendAndNotify: (jobId: string, ...event: Parameters<EmitEvent>) => Promise<void> = async (jobId, type, data) => {
     await store.appendEvent(jobId, type, data);
     deps.live.notify(jobId);
   };

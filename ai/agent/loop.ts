@@ -1,5 +1,6 @@
 import type Anthropic from "@anthropic-ai/sdk";
 import { inSpan } from "../../lib/tracing";
+import type { GenerationEventData } from "../contract";
 import { LoopGuard, type LoopGuardLimits } from "./loop-guard";
 import { capText, ToolInputError, validateInput, type Tool } from "./tool";
 
@@ -7,14 +8,10 @@ type MessageParam = Anthropic.MessageParam;
 type ContentBlock = Anthropic.ContentBlock;
 type ToolResultBlock = Anthropic.ToolResultBlockParam;
 
-/** Something the agent did, as it happened: what the job streams to the user. */
-export type AgentEvent =
-  | { type: "text"; text: string }
-  | { type: "tool_started"; id: string; name: string }
-  | { type: "tool_finished"; id: string; name: string; input: unknown; ok: boolean; output: string; durationMs: number }
-  | { type: "usage"; inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number }
-  | { type: "compacted"; savedChars: number }
-  | { type: "loop_guard"; action: "warn" | "stop"; tool: string; repeats: number; message: string };
+type AgentEventType = "text" | "tool_started" | "tool_finished" | "usage" | "compacted" | "loop_guard";
+
+/** Something the agent did, as it happened: the job's event of the same type (see GenerationEventData), flat. */
+export type AgentEvent = { [K in AgentEventType]: { type: K } & GenerationEventData[K] }[AgentEventType];
 
 /** Why a run ended. */
 export type AgentEnd =

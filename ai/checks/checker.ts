@@ -1,4 +1,5 @@
 import type { TemplateManifest } from "../../lib/templates";
+import type { GenerationEventData } from "../contract";
 import type { AgentChecker, AgentSandbox } from "../agent/ports";
 import type { PreviewBrowser, PreviewTarget } from "./browser";
 import { parseDiagnostics } from "./diagnostics";
@@ -20,7 +21,7 @@ export interface CheckerDeps {
   commandTimeoutMs: number;
   browserTimeoutMs: number;
   /** `check_started` and `check_finished`, for the job's event stream. */
-  onEvent(type: "check_started" | "check_finished", data: Record<string, unknown>): void | Promise<void>;
+  onEvent<T extends "check_started" | "check_finished">(type: T, data: GenerationEventData[T]): void | Promise<void>;
 }
 
 const TAIL_CHARS = 1500;

@@ -1,3 +1,5 @@
+import type { EmitEvent, GenerationEventData, GenerationEventType } from "../contract";
+
 /**
  * A job's events, written one at a time in the order they happened: a tool's `tool_finished` is stored
  * before the next call's `tool_started`, whatever each write costs. Streamed text is gathered so a fast
@@ -10,7 +12,7 @@ export class EventWriter {
   private tail: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly emit: (type: string, data: Record<string, unknown>) => Promise<void>,
+    private readonly emit: EmitEvent,
     private readonly flushMs = 150,
     private readonly maxChars = 4000,
   ) {}
@@ -32,7 +34,7 @@ export class EventWriter {
   }
 
   /** Appends one event after everything before it. */
-  event(type: string, data: Record<string, unknown>): Promise<void> {
+  event<T extends GenerationEventType>(type: T, data: GenerationEventData[T]): Promise<void> {
     return this.then(() => this.emit(type, data));
   }
 

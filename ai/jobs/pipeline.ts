@@ -4,7 +4,7 @@ import { hasCode } from "../../lib/errors";
 import type { Logger } from "../../lib/log";
 import { inSpan } from "../../lib/tracing";
 import type { AuthData } from "../../lib/routes";
-import { hasStarter, TemplateCatalog, type Template } from "../../lib/templates";
+import { hasStarter, TemplateCatalog } from "../../lib/templates";
 import type { Project, ProjectsApi } from "../../projects/contract";
 import type { Workspace, WorkspaceApi } from "../../workspace/contract";
 import { runAgent, type AgentEvent, type AgentLimits, type AgentProgress } from "../agent/loop";
@@ -173,6 +173,8 @@ export function createPipeline(deps: PipelineDeps): Executor {
           await ctx.emit("workspace", { action: "dev_server_not_answering", problem: status.problem, logTail: status.logTail });
           return;
         }
+        // A dev server answering without a URL to show it at has nothing to preview yet.
+        if (status.previewUrl === null) return;
         await ctx.emit("preview_ready", { url: status.previewUrl, token: status.previewToken });
         await deps.projects.recordActivity({ id: ctx.job.projectId, previewUrl: status.previewUrl });
       })

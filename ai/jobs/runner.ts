@@ -1,4 +1,5 @@
 import type { Logger } from "../../lib/log";
+import type { EmitEvent, GenerationEventData, GenerationEventType, GenerationOutcomeData } from "../contract";
 import { errorFields } from "../../lib/log";
 import type { JobRecord, JobStep, JobStore, Transcript } from "./store";
 
@@ -10,7 +11,7 @@ export interface JobContext {
   /** Records progress: a step (an event) with a value that never goes backwards. */
   step(step: JobStep, progress: number, detail?: Record<string, unknown>): Promise<void>;
   /** Appends an event to the job's log. */
-  emit(type: string, data: Record<string, unknown>): Promise<void>;
+  emit: EmitEvent;
   /** Records facts learned while running. */
   record(facts: Parameters<JobStore["record"]>[2]): Promise<void>;
   /** The conversation an earlier attempt of this job saved; null before its agent first ran. */
@@ -83,7 +84,7 @@ export function startRunner(options: RunnerOptions): Runner {
       sleepers.add(wake);
     });
 
-  async function emit(jobId: string, type: string, data: Record<string, unknown>): Promise<void> {
+  async function emit<T extends GenerationEventType>(jobId: string, type: T, data: GenerationEventData[T]): Promise<void> {
     await store.appendEvent(jobId, type, data);
     options.onEvent(jobId);
   }
@@ -91,12 +92,13 @@ export function startRunner(options: RunnerOptions): Runner {
   async function end(job: JobRecord, outcome: Parameters<JobStore["finish"]>[2]): Promise<void> {
     const finished = await store.finish(job.id, options.workerId, outcome);
     if (!finished) return;
-    await emit(job.id, outcome.status, {
+    const data: GenerationOutcomeData = {
       status: outcome.status,
       ...(outcome.error ? { error: outcome.error } : {}),
       ...(outcome.summary ? { summary: outcome.summary } : {}),
       ...(outcome.previewUrl ? { previewUrl: outcome.previewUrl } : {}),
-    });
+    };
+    await emit(job.id, outcome.status, data);
   }
 
   async function run(job: JobRecord): Promise<void> {

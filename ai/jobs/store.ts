@@ -3,6 +3,7 @@ import type pg from "pg";
 import { CURSOR_KEY } from "../../lib/cursor";
 import { AppError, notFound } from "../../lib/errors";
 import { wellFormed } from "../../lib/unicode";
+import type { GenerationEventData, GenerationEventType } from "../contract";
 
 /** Where a job is in its life. */
 export type JobStatus = "queued" | "running" | "completed" | "failed" | "cancelled";
@@ -183,7 +184,7 @@ export function createJobStore(db: pg.Pool) {
     },
 
     /** Appends an event with the job's next sequence number, in one statement. */
-    async appendEvent(jobId: string, type: string, data: Record<string, unknown>): Promise<JobEvent> {
+    async appendEvent<T extends GenerationEventType>(jobId: string, type: T, data: GenerationEventData[T]): Promise<JobEvent> {
       const result = await db.query<{ seq: number; created_at: Date }>(
         `WITH next AS (UPDATE generation_jobs SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq)
          INSERT INTO generation_events (job_id, seq, type, data) SELECT $1, last_seq, $2, $3 FROM next RETURNING seq, created_at`,
@@ -191,7 +192,7 @@ export function createJobStore(db: pg.Pool) {
       );
       const row = result.rows[0];
       if (!row) throw notFound("generation", jobId);
-      return { seq: row.seq, type, data, at: row.created_at.toISOString() };
+      return { seq: row.seq, type, data: data as unknown as Record<string, unknown>, at: row.created_at.toISOString() };
     },
 
     async eventsAfter(jobId: string, afterSeq: number, limit = 500): Promise<JobEvent[]> {

@@ -1,10 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { invalidArgument } from "../../lib/errors";
+import { FINAL_EVENT_TYPES } from "../contract";
 import type { LiveEvents } from "./live";
 import type { JobEvent, JobStore } from "./store";
-
-/** Event types that end a job's stream. */
-export const FINAL_EVENTS: ReadonlySet<string> = new Set(["completed", "failed", "cancelled"]);
 
 /** How often a stream with no news checks the database (events appended by another process). */
 const POLL_MS = 1000;
@@ -102,7 +100,7 @@ export async function streamJobEvents(req: IncomingMessage, res: ServerResponse,
         if (gone()) break;
         write(frame(event));
         last = event.seq;
-        ended ||= FINAL_EVENTS.has(event.type);
+        ended ||= FINAL_EVENT_TYPES.has(event.type);
       }
       if (ended) break;
       if (events.length > 0 || dirty) continue;

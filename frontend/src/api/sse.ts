@@ -3,49 +3,11 @@
  * remembers the last event id, and after a dropped connection reconnects with backoff, sending
  * `Last-Event-ID` so the server replays exactly what was missed. Stops after a final event.
  */
-import type { CheckKind, Diagnostic, TokenUsage } from "../../../ai/contract";
+import { FINAL_EVENT_TYPES, type GenerationEvent } from "../../../ai/contract";
 import { ApiError, errorFromResponse, networkError } from "./errors";
 
-/** What a `workspace` event says happened to the job's sandbox, or to the dev server of its template. */
-export type WorkspaceEventData =
-  | { action: "starting"; workspaceId: string; status: string }
-  | { action: "recreating"; previous: string; reason: string }
-  /** Its archived sandbox is being restored (minutes on Daytona); the job waits for it. */
-  | { action: "restoring"; workspaceId: string }
-  /** The template's dev server, started beside the agent's first turn, did not answer: why, and its last output. */
-  | { action: "dev_server_not_answering"; problem: string | null; logTail: string };
-
-/** Every event a generation emits, with the data the server sends (`seq` and `at` on all of them). */
-export type GenerationEvent = { seq: number; at: string } & (
-  | { type: "queued"; data: Record<string, unknown> }
-  | { type: "step"; data: { step: string; progress: number; workspaceId?: string } }
-  | { type: "text"; data: { text: string } }
-  | { type: "tool_started"; data: { id: string; name: string } }
-  | { type: "tool_finished"; data: { id: string; name: string; input: unknown; ok: boolean; output: string; durationMs: number } }
-  | { type: "usage"; data: TokenUsage }
-  | { type: "workspace"; data: WorkspaceEventData }
-  /** The template's dev server answers: the preview can be shown now, while the agent still works (`token`: a signed link's, else null). */
-  | { type: "preview_ready"; data: { url: string; token: string | null } }
-  | { type: "restored"; data: { files: number; snapshotId: string | null } }
-  | { type: "resumed"; data: { attempt: number; step: string } }
-  | { type: "compacted"; data: { savedChars: number } }
-  /** One of the app's checks (typecheck, build, lint, dev_server, browser) began. */
-  | { type: "check_started"; data: { kind: CheckKind; target: string } }
-  /** …and ended: passed, or the errors it found with their places. */
-  | { type: "check_finished"; data: { kind: CheckKind; target: string; ok: boolean; errors: Diagnostic[]; durationMs: number } }
-  /** The agent repeated a failing call: it was warned, or the run stopped. */
-  | { type: "loop_guard"; data: { action: "warn" | "stop"; tool: string; repeats: number; message: string } }
-  /** The passing check's screenshot is the project's thumbnail now. */
-  | { type: "thumbnail"; data: { sha256: string; url: string } }
-  | { type: "completed"; data: { summary: string | null; previewUrl: string | null } }
-  | { type: "failed"; data: { error: string | null } }
-  | { type: "cancelled"; data: { error?: string | null } }
-);
-
-export type GenerationEventType = GenerationEvent["type"];
-
-/** Event types after which the server closes the stream for good. */
-export const FINAL_EVENT_TYPES: ReadonlySet<string> = new Set(["completed", "failed", "cancelled"]);
+export type { GenerationEvent, GenerationEventType, WorkspaceEventData } from "../../../ai/contract";
+export { FINAL_EVENT_TYPES };
 
 /** One raw SSE frame. */
 export interface SseFrame {
