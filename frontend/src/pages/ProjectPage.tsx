@@ -10,6 +10,7 @@ import { PreviewPane } from "../components/PreviewPane";
 import { PromptBox } from "../components/PromptBox";
 import { StatusBadge } from "../components/StatusBadge";
 import { TopBar } from "../components/TopBar";
+import { VersionHistory } from "../components/VersionHistory";
 import { useGenerationStream } from "../components/useGenerationStream";
 import { usePreviewLink } from "../components/usePreviewLink";
 import { useTemplate } from "../components/useTemplates";
@@ -47,7 +48,7 @@ function DownloadZip({ projectId, name }: { projectId: string; name: string }) {
 export function ProjectPage({ projectId, jobParam }: { projectId: string; jobParam: string | null }) {
   const api = useApi();
   const queryClient = useQueryClient();
-  const [tab, setTab] = useState<"preview" | "code">("preview");
+  const [tab, setTab] = useState<"preview" | "code" | "history">("preview");
   const [showHistory, setShowHistory] = useState(false);
 
   const jobs = useQuery({
@@ -178,12 +179,17 @@ export function ProjectPage({ projectId, jobParam }: { projectId: string; jobPar
             <button role="tab" aria-selected={tab === "code"} className={`tab${tab === "code" ? " tab-active" : ""}`} onClick={() => setTab("code")} data-testid="tab-code">
               Code
             </button>
+            <button role="tab" aria-selected={tab === "history"} className={`tab${tab === "history" ? " tab-active" : ""}`} onClick={() => setTab("history")} data-testid="tab-history">
+              History
+            </button>
           </div>
           <div className="tab-body">
             {tab === "preview" ? (
               <PreviewPane key={lastCompleted ?? "none"} url={previewUrl} building={active !== null} live={working && earlyPreview !== null} problem={devServerProblem} />
-            ) : (
+            ) : tab === "code" ? (
               <FileBrowser projectId={projectId} live={active !== null} />
+            ) : (
+              <VersionHistory projectId={projectId} generating={active !== null} />
             )}
           </div>
         </section>
