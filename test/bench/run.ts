@@ -18,6 +18,7 @@ import { benchGenerations, loadRound } from "./generations";
 import { chromiumPssMb, fmt, type BenchRow } from "./measure";
 import { benchTemplates } from "./templates";
 import { benchBackup } from "./vfs-backup";
+import { benchRestore } from "./versions";
 import { benchWorkspace } from "./workspace";
 
 async function main(): Promise<void> {
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
     const backupWs = await workspace.create({ projectId: project.id });
     await waitRunning(backupWs.id);
     rows.push(...(await benchBackup({ workspace, vfs, db: mongo.db, projectId: project.id, workspaceId: backupWs.id, auth: { userID } })));
+    rows.push(...(await benchRestore({ workspace, vfs, projects, projectId: project.id, workspaceId: backupWs.id, auth: { userID } })));
 
     rows.push(...(await benchGenerations(kiln, token)));
     rows.push(...(await benchTemplates(workspace)));
