@@ -160,6 +160,11 @@ describe.each(["local", "daytona"] as const)("a generation on %s sandboxes, end 
     expect(page).toContain("Follow-up: Add a line about dark mode");
     const lastRequest = model.requests.at(-1)!.body!;
     expect(JSON.stringify(lastRequest.messages[0])).toContain("Build a hello page");
+    // The follow-up's first request continues the real conversation: the earlier tool calls, their long outputs compacted.
+    const first = model.requests.find((r) => JSON.stringify(r.body?.messages.at(-1)).includes("Add a line about dark mode"))!.body!;
+    const earlierCalls = first.messages.flatMap((m) => (typeof m.content === "string" ? [] : m.content.flatMap((b) => (b.type === "tool_use" ? [b.name] : []))));
+    expect(earlierCalls).toEqual(["write_to_file", "write_to_file", "execute_command", "read_file", "replace_in_file", "execute_command", "list_files", "search_files", "attempt_completion"]);
+    expect(JSON.stringify(first.messages)).toContain("[compacted: ");
     const list = await api.call("GET", `/generations?projectId=${projectId}`);
     expect(list.body.generations.map((g: { id: string }) => g.id)).toEqual([second.body.id, jobId]);
   });

@@ -62,15 +62,16 @@ export function estimateTokens(messages: MessageParam[]): number {
 }
 
 /**
- * Replaces the content of tool results older than the newest `keep` messages with a note of their
- * size (done rarely and in one sweep, since it changes the cached prefix). Returns characters saved.
+ * Replaces the content of tool results older than the newest `keep` messages (and longer than
+ * `minChars`) with a note of their size (done rarely and in one sweep, since it changes the cached
+ * prefix). Returns characters saved.
  */
-export function compactToolResults(messages: MessageParam[], keep: number): number {
+export function compactToolResults(messages: MessageParam[], keep: number, minChars = 0): number {
   let saved = 0;
   for (const message of messages.slice(0, Math.max(0, messages.length - keep))) {
     if (message.role !== "user" || typeof message.content === "string") continue;
     message.content = message.content.map((block) => {
-      if (block.type !== "tool_result" || typeof block.content !== "string" || block.content.startsWith("[compacted")) return block;
+      if (block.type !== "tool_result" || typeof block.content !== "string" || block.content.length <= minChars || block.content.startsWith("[compacted")) return block;
       saved += block.content.length;
       return { ...block, content: `[compacted: ${block.content.length} characters of earlier output omitted]` };
     });
@@ -114,7 +115,7 @@ export const INTERRUPTED_TOOL_CALL = "interrupted: the server restarted while th
  * was saved while they ran), so a resumed conversation is valid and no call is silently repeated.
  * Returns the calls so answered.
  */
-export function answerInterrupted(messages: MessageParam[]): Anthropic.ToolUseBlockParam[] {
+export function answerInterrupted(messages: MessageParam[], answer = INTERRUPTED_TOOL_CALL): Anthropic.ToolUseBlockParam[] {
   let at = messages.length - 1;
   while (at >= 0 && messages[at]!.role !== "assistant") at--;
   const assistant = messages[at];
@@ -125,7 +126,7 @@ export function answerInterrupted(messages: MessageParam[]): Anthropic.ToolUseBl
   if (typeof reply.content === "string") return [];
   const answered = new Set(reply.content.flatMap((b) => (b.type === "tool_result" ? [b.tool_use_id] : [])));
   const missing = calls.filter((call) => !answered.has(call.id));
-  messages[at + 1] = { role: "user", content: [...reply.content, ...missing.map((call): ToolResultBlock => ({ type: "tool_result", tool_use_id: call.id, content: INTERRUPTED_TOOL_CALL, is_error: true }))] };
+  messages[at + 1] = { role: "user", content: [...reply.content, ...missing.map((call): ToolResultBlock => ({ type: "tool_result", tool_use_id: call.id, content: answer, is_error: true }))] };
   return missing;
 }
 

@@ -8,6 +8,7 @@ import { hasStarter, TemplateCatalog } from "../../lib/templates";
 import type { Project, ProjectsApi } from "../../projects/contract";
 import type { Workspace, WorkspaceApi } from "../../workspace/contract";
 import { runAgent, type AgentEvent, type AgentLimits, type AgentProgress } from "../agent/loop";
+import { continuedConversation } from "../agent/follow-up";
 import { PendingBackups } from "../agent/ports";
 import { systemPrompt } from "../agent/prompt";
 import { createTools } from "../agent/tools";
@@ -181,8 +182,14 @@ export function createPipeline(deps: PipelineDeps): Executor {
       .catch((err) => log.warn("the early preview failed", { reason: err instanceof Error ? err.message : String(err) }));
   }
 
-  async function history(projectId: string, auth: AuthData): Promise<Anthropic.MessageParam[]> {
-    const { messages } = await deps.projects.conversation({ id: projectId }, auth);
+  /**
+   * What a new prompt on the project continues: the previous job's transcript, compacted and bounded by
+   * half the compaction threshold; for a project whose jobs saved none, its prompts and summaries.
+   */
+  async function earlierConversation(ctx: JobContext, auth: AuthData): Promise<Anthropic.MessageParam[]> {
+    const previous = await ctx.previousTranscript();
+    if (previous) return continuedConversation(previous.messages, previous.outcome?.summary ?? null, Math.floor(deps.limits.compactAboveTokens / 2));
+    const { messages } = await deps.projects.conversation({ id: ctx.job.projectId }, auth);
     const turns: Anthropic.MessageParam[] = [];
     for (const message of messages) {
       const last = turns[turns.length - 1];
@@ -273,7 +280,7 @@ export function createPipeline(deps: PipelineDeps): Executor {
       let outcome: TranscriptOutcome;
       if (saved?.outcome) outcome = saved.outcome;
       else {
-        const conversation = saved ? [] : await history(job.projectId, auth);
+        const conversation = saved ? [] : await earlierConversation(ctx, auth);
         if (!saved) await deps.projects.appendMessage({ id: job.projectId, role: "user", content: job.prompt, jobId: job.id });
         let progress: AgentProgress = saved ?? { messages: [], turns: 0, compactions: 0 };
         const agent = await runAgent({

@@ -16,6 +16,8 @@ export interface JobContext {
   record(facts: Parameters<JobStore["record"]>[2]): Promise<void>;
   /** The conversation an earlier attempt of this job saved; null before its agent first ran. */
   transcript(): Promise<Transcript | null>;
+  /** The conversation of the project's latest earlier job, which a follow-up continues; null if none saved one. */
+  previousTranscript(): Promise<Transcript | null>;
   /** Saves the conversation so far, for whoever takes the job over if this runner dies. */
   saveTranscript(transcript: Transcript): Promise<void>;
 }
@@ -146,6 +148,7 @@ export function startRunner(options: RunnerOptions): Runner {
       emit: (type, data) => emit(job.id, type, data),
       record: (facts) => store.record(job.id, options.workerId, facts),
       transcript: () => store.transcript(job.id),
+      previousTranscript: () => store.latestTranscript(job.projectId, job.id),
       saveTranscript: async (transcript) => {
         if (!(await store.saveTranscript(job.id, options.workerId, transcript))) throw new LeaseLost("lease lost");
       },

@@ -136,6 +136,12 @@ export function createJobStore(db: pg.Pool) {
     return result.rows[0] ? toRecord(result.rows[0]) : null;
   };
 
+  const oneTranscript = async (sql: string, params: unknown[]): Promise<Transcript | null> => {
+    const result = await db.query<{ system_version: string; turns: number; messages: Anthropic.MessageParam[]; compactions: number; outcome: TranscriptOutcome | null }>(sql, params);
+    const row = result.rows[0];
+    return row ? { systemVersion: row.system_version, turns: row.turns, messages: row.messages, compactions: row.compactions, outcome: row.outcome } : null;
+  };
+
   return {
     /** Queues a job; a project with an active job answers `already_exists` naming it. */
     async insert(job: { id: string; projectId: string; ownerId: string; prompt: string }): Promise<JobRecord> {
@@ -178,10 +184,6 @@ export function createJobStore(db: pg.Pool) {
       return result.rows.map(toRecord);
     },
 
-    /** The project's most recent job before this one (a follow-up reuses its workspace). */
-    async previous(projectId: string, beforeId: string): Promise<JobRecord | null> {
-      return one("SELECT * FROM generation_jobs WHERE project_id = $1 AND id <> $2 ORDER BY created_at DESC, id DESC LIMIT 1", [projectId, beforeId]);
-    },
 
     /** Appends an event with the job's next sequence number, in one statement. */
     async appendEvent<T extends GenerationEventType>(jobId: string, type: T, data: GenerationEventData[T]): Promise<JobEvent> {
@@ -275,12 +277,16 @@ export function createJobStore(db: pg.Pool) {
 
     /** A job's saved conversation; null before its agent first ran. */
     async transcript(jobId: string): Promise<Transcript | null> {
-      const result = await db.query<{ system_version: string; turns: number; messages: Anthropic.MessageParam[]; compactions: number; outcome: TranscriptOutcome | null }>(
-        "SELECT system_version, turns, messages, compactions, outcome FROM generation_transcripts WHERE job_id = $1",
-        [jobId],
+      return oneTranscript("SELECT system_version, turns, messages, compactions, outcome FROM generation_transcripts WHERE job_id = $1", [jobId]);
+    },
+
+    /** The conversation of the project's latest other job that has one (what a follow-up continues). */
+    async latestTranscript(projectId: string, exceptJobId: string): Promise<Transcript | null> {
+      return oneTranscript(
+        `SELECT t.system_version, t.turns, t.messages, t.compactions, t.outcome FROM generation_transcripts t JOIN generation_jobs j ON j.id = t.job_id
+          WHERE j.project_id = $1 AND j.id <> $2 ORDER BY j.created_at DESC, j.id DESC LIMIT 1`,
+        [projectId, exceptJobId],
       );
-      const row = result.rows[0];
-      return row ? { systemVersion: row.system_version, turns: row.turns, messages: row.messages, compactions: row.compactions, outcome: row.outcome } : null;
     },
 
     /** Ends a job held by `workerId` (or, with `workerId` null, any job not yet finished). */
