@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Version } from "../vfs/contract";
+import { text, toolUse } from "./fakes/anthropic/server";
 import { helloAppSession } from "./fakes/anthropic/sessions/hello-app";
-import { waitForGeneration } from "./support/generation";
+import { readEvents, waitForGeneration } from "./support/generation";
 import { startGenerationStack, type GenerationStack } from "./support/stack";
 
 let stack: GenerationStack;
@@ -43,4 +44,23 @@ describe("generations leave versions, over HTTP with a real sandbox", () => {
     expect(page).toContain("Hello from Kiln");
     expect(page).not.toContain("Say it louder");
   }, 300_000);
+
+  it("a cancelled generation leaves a cancelled version with the files it wrote", async () => {
+    const projectId = (await stack.api.call("POST", "/projects", { name: "Cancelled", template: "blank" })).body.id;
+    stack.model.setScript([
+      { content: [text("Writing, then a long command."), toolUse("write_to_file", { path: "kept.txt", content: "written before the cancel\n" })] },
+      { content: [toolUse("execute_command", { command: `sleep 30.${Date.now()}` })] },
+    ]);
+    try {
+      const job = (await stack.api.call("POST", "/generations", { projectId, prompt: "Take your time" })).body;
+      await readEvents(stack.kiln.url, stack.token, job.id, { until: (e) => e.event === "tool_started" && e.data.name === "execute_command" });
+      expect((await stack.api.call("POST", `/generations/${job.id}/cancel`)).status).toBe(200);
+      expect((await waitForGeneration(stack.api, job.id, 20_000)).status).toBe("cancelled");
+      const { versions } = (await stack.api.call("GET", `/vfs/${projectId}/versions`)).body as { versions: Version[] };
+      expect(versions.map((v) => [v.status, v.jobId, v.prompt])).toEqual([["cancelled", job.id, "Take your time"]]);
+      expect(versions[0]!.changes).toEqual([{ path: "kept.txt", change: "added", linesAdded: 1, linesRemoved: 0 }]);
+    } finally {
+      stack.model.setScript(helloAppSession);
+    }
+  }, 60_000);
 });
