@@ -47,7 +47,7 @@ export interface AgentLimits {
   wallClockMs: number;
   /** Largest tool output sent back to the model, in characters (head and tail kept). */
   maxToolOutputChars: number;
-  /** When the conversation grows past this (estimated) size, older tool outputs are compacted. */
+  /** When the conversation grows past this (estimated) size, older tool outputs are compacted (then again only after it grew by half of it). */
   compactAboveTokens: number;
   /** Identical failing tool calls: when the model is warned, and when the run stops. */
   loopGuard: LoopGuardLimits;
@@ -176,6 +176,7 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
   const guard = new LoopGuard(limits.loopGuard);
   let turns = run.resume?.turns ?? 0;
   let compactions = run.resume?.compactions ?? 0;
+  let compactAt = limits.compactAboveTokens;
   const save = async (pending?: MessageParam) => run.checkpoint?.({ messages: pending ? [...messages, pending] : messages, turns, compactions });
   const end = (reason: AgentEnd, summary: string): AgentOutcome => ({ end: reason, summary, turns, usage, messages });
 
@@ -189,8 +190,10 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
     const remainingMs = limits.wallClockMs - (Date.now() - started);
     if (remainingMs <= 0) return end("timeout", `stopped after ${Math.round(limits.wallClockMs / 1000)} s (the time limit)`);
     turns++;
-    if (estimateTokens(messages) > limits.compactAboveTokens) {
+    if (estimateTokens(messages) > compactAt) {
       const savedChars = compactToolResults(messages, KEEP_RECENT_MESSAGES);
+      // Each sweep rewrites the cached prefix: the next waits until the conversation has grown by half the threshold again.
+      compactAt = Math.max(limits.compactAboveTokens, estimateTokens(messages) + limits.compactAboveTokens / 2);
       if (savedChars > 0) {
         compactions++;
         onEvent({ type: "compacted", savedChars });

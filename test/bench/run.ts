@@ -15,6 +15,7 @@ import { startTestMongo } from "../support/mongo";
 import { benchBoundary } from "./boundary";
 import { benchChecks } from "./checks";
 import { benchGenerations, loadRound } from "./generations";
+import { benchPromptCache } from "./prompt-cache";
 import { chromiumPssMb, fmt, type BenchRow } from "./measure";
 import { benchTemplates } from "./templates";
 import { benchBackup } from "./vfs-backup";
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
     };
 
     rows.push(...(await benchBoundary()));
+    rows.push(...(await benchPromptCache()));
 
     const ws = await workspace.create({ projectId: "bench-workspace" });
     await waitRunning(ws.id);
