@@ -182,6 +182,7 @@ export const VARIABLES = {
   chromiumPath: optionalText("CHROMIUM_PATH", "Chromium binary of the self-check's browser (default: the one in the npm package @sparticuz/chromium)"),
   defaultTemplate: text("KILN_DEFAULT_TEMPLATE", "The template a new project gets when its creator names none (a directory of templates/, or blank)", "vite-react"),
   templateCache: text("KILN_TEMPLATE_CACHE", "Where local sandboxes' template dependencies are installed once and shared; Kiln's alone. Unset: under KILN_DATA_DIR", ""),
+  warmPool: integer("KILN_WARM_POOL", "Spare workspaces kept running per template with a dev server, so a new project's preview answers at once (each is an idle dev server)", 1, 0, 8),
   workspacePollMs: integer("KILN_WORKSPACE_POLL_MS", "The longest pause between two looks of a generation at a workspace that is not running yet (the first is at once, then 25 ms doubling)", 2000, 10, 60_000),
   workspaceReadyTimeoutMs: integer("KILN_WORKSPACE_READY_TIMEOUT_MS", "How long a generation waits for its workspace", 120_000, 100, 3_600_000),
   runnerLeaseMs: integer("KILN_RUNNER_LEASE_MS", "How long a runner's claim on a job lasts without a heartbeat", 30_000, 100, 3_600_000),

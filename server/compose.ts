@@ -76,6 +76,7 @@ export async function composeKiln(config: Config, log: Logger, options: ComposeO
     provider: await createProvider(config, workspaceLog),
     portRange: config.previewPorts,
     log: workspaceLog,
+    warmPool: config.warmPool,
   });
   // projects and vfs call each other (ownership one way, purge the other): bind the vfs late.
   const projects = createProjectsService({

@@ -25,7 +25,7 @@ async function openWorkspace(): Promise<WorkspaceApi> {
   if (providerName(config) === "daytona" && !config.daytonaApiKey) {
     throw missingSecret("sandbox", "DaytonaAPIKey", "KILN_SANDBOX=daytona runs every sandbox on Daytona");
   }
-  return createWorkspaceService({ db: pool, provider: await createProvider(config, log), portRange: config.previewPorts, log });
+  return createWorkspaceService({ db: pool, provider: await createProvider(config, log), portRange: config.previewPorts, log, warmPool: config.warmPool });
 }
 
 /** Started when Encore loads the service; a provider that cannot start yet is retried, and meanwhile reported. */

@@ -21,11 +21,14 @@ export interface WorkspaceDeps {
   log: Logger;
   /** The templates workspaces are made from (the repository's by default). */
   templates?: TemplateCatalog;
+  /** Spare workspaces kept running for each template with a dev server, for creates to claim (0, the default: none). */
+  warmPool?: number;
 }
 
 interface WorkspaceRow {
   id: string;
-  project_id: string;
+  /** Null while the workspace is a spare of the warm pool: it belongs to no project yet. */
+  project_id: string | null;
   status: WorkspaceStatus;
   provider: "local" | "daytona";
   provider_sandbox_id: string | null;
@@ -43,7 +46,7 @@ interface WorkspaceRow {
 function toWorkspace(row: WorkspaceRow): Workspace {
   return {
     id: row.id,
-    projectId: row.project_id,
+    projectId: row.project_id!,
     status: row.status,
     provider: row.provider,
     providerSandboxId: row.provider_sandbox_id,
@@ -78,6 +81,10 @@ const DEV_PROCESS = "dev";
 const EARLY_CANCEL_MEMORY_MS = 60_000;
 /** How long closing waits for sandboxes still being provisioned. */
 const CLOSE_WAIT_MS = 2000;
+/** The project label of a spare's sandbox (a label is set once, at creation, before any project claims it). */
+const SPARE_PROJECT = "kiln-warm-pool";
+/** How long a spare's dev server may take to answer before the spare is discarded. */
+const SPARE_PROBE_MS = 120_000;
 
 function boundedInteger(field: string, value: unknown, fallback: number, min: number, max: number): number {
   if (value === undefined || value === null) return fallback;
@@ -117,8 +124,14 @@ export function sandboxTemplate(template: Template): SandboxTemplate {
   };
 }
 
-/** The workspace service, framework-free: rows in Postgres, sandboxes at the provider. */
-export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { close(): Promise<void> } {
+/**
+ * The workspace service, framework-free: rows in Postgres, sandboxes at the provider. With `warmPool`,
+ * it keeps that many spare workspaces of each template running (dev server answering) for creates to
+ * claim; it owns every spare in its database (one workspace service per database), so it discards those
+ * an earlier run left when it starts and its own when it closes. `fillPool` resolves once the pool is full
+ * (or stopped filling).
+ */
+export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { fillPool(): Promise<void>; close(): Promise<void> } {
   const { db, provider, log } = deps;
   const templates = deps.templates ?? TemplateCatalog.shared();
   const provisioning = new Set<Promise<void>>();
@@ -127,10 +140,12 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
   /** Cancels that arrived before their command started (the two calls race): the command is refused. */
   const cancelledEarly = new Set<string>();
   const COLUMNS = "*";
+  const poolSize = deps.warmPool ?? 0;
 
   async function row(id: unknown): Promise<WorkspaceRow> {
     const workspaceId = requireText("id", id, { min: 1, max: 100 });
-    const result = await db.query<WorkspaceRow>(`SELECT ${COLUMNS} FROM workspaces WHERE id = $1`, [workspaceId]);
+    // A spare is no one's until a create claims it: nothing reaches it by id before that.
+    const result = await db.query<WorkspaceRow>(`SELECT ${COLUMNS} FROM workspaces WHERE id = $1 AND project_id IS NOT NULL`, [workspaceId]);
     if (!result.rows[0]) throw notFound("workspace", workspaceId);
     return result.rows[0];
   }
@@ -202,7 +217,7 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
   function provision(workspace: WorkspaceRow, template: Template | undefined, restoring: boolean): void {
     const task = (async () => {
       try {
-        const spec = { workspaceId: workspace.id, projectId: workspace.project_id, template: template && sandboxTemplate(template) };
+        const spec = { workspaceId: workspace.id, projectId: workspace.project_id!, template: template && sandboxTemplate(template) };
         const info = await provider.create(spec);
         // Started before the row names its sandbox: from then on a look at the workspace reads it running, and
         // a generation must find this dev server starting rather than start a second one. A re-created
@@ -230,7 +245,134 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
     void task.finally(() => provisioning.delete(task));
   }
 
+  /**
+   * A new row in `creating` with the lowest free preview port, or undefined when every port is taken. A
+   * spare (no `projectId`) is only made while its template has fewer than `poolSize` spares.
+   */
+  async function insertWorkspace(projectId: string | null, template: Template | undefined): Promise<WorkspaceRow | undefined> {
+    const [low, high] = deps.portRange;
+    const client = await db.connect();
+    try {
+      // Ports are handed out under a lock: concurrent creates would otherwise pick the same free one (and the pool overfill).
+      await client.query("BEGIN");
+      await client.query("SELECT pg_advisory_xact_lock(hashtext('kiln-workspace-ports'))");
+      const result = await client.query<WorkspaceRow>(
+        `INSERT INTO workspaces (id, project_id, status, provider, dev_port, template)
+         SELECT $1, $2, 'creating', $3, port, $6 FROM generate_series($4::int, $5::int) AS port
+          WHERE NOT EXISTS (SELECT 1 FROM workspaces WHERE dev_port = port AND status <> 'deleted')
+            AND ($2::text IS NOT NULL OR (SELECT count(*) FROM workspaces WHERE project_id IS NULL AND template = $6 AND status <> 'deleted') < $7)
+          ORDER BY port LIMIT 1
+         RETURNING *`,
+        [newId("wsp"), projectId, provider.name, low, high, template?.manifest.name ?? null, poolSize],
+      );
+      await client.query("COMMIT");
+      return result.rows[0];
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * A running spare of `template` made the project's, or undefined when there is none. One statement
+   * claims it (SKIP LOCKED: concurrent creates never get the same one); a spare whose dev server has died
+   * is discarded rather than handed out. Either way the pool is topped up behind the answer.
+   */
+  async function claimSpare(projectId: string, template: Template): Promise<WorkspaceRow | undefined> {
+    if (poolSize === 0) return undefined;
+    try {
+      for (;;) {
+        const result = await db.query<WorkspaceRow>(
+          `UPDATE workspaces SET project_id = $1, updated_at = now()
+            WHERE project_id IS NULL AND id = (
+              SELECT id FROM workspaces WHERE project_id IS NULL AND template = $2 AND status = 'running' AND preview_url IS NOT NULL
+               ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+           RETURNING *`,
+          [projectId, template.manifest.name],
+        );
+        const spare = result.rows[0];
+        if (!spare) return undefined;
+        if (await devServerAlive(spare)) {
+          log.info("claimed a spare workspace", { workspaceId: spare.id, projectId, template: template.manifest.name });
+          return spare;
+        }
+        await discardSpare(spare, "its dev server had exited");
+      }
+    } finally {
+      topUp(template);
+    }
+  }
+
+  /** Whether a spare's dev server still runs (a spare is only ever made with one). */
+  const devServerAlive = (spare: WorkspaceRow) =>
+    provider.processLogs(spare.provider_sandbox_id!, spare.dev_process_id!).then((logs) => logs.running, () => false);
+
+  /** Removes a spare's sandbox and marks it deleted (its port free again). */
+  async function discardSpare(spare: Pick<WorkspaceRow, "id" | "provider_sandbox_id">, reason: string): Promise<void> {
+    log.info("discarding a spare workspace", { workspaceId: spare.id, reason });
+    if (spare.provider_sandbox_id) await provider.delete(spare.provider_sandbox_id).catch(() => undefined);
+    await db.query("UPDATE workspaces SET status = 'deleted', last_error = $2, dev_process_id = NULL, updated_at = now() WHERE id = $1", [spare.id, reason]);
+  }
+
+  /** Makes one spare: its sandbox from the template, its dev server started and answering; only then can a create claim it. */
+  async function makeSpare(spare: WorkspaceRow, template: Template): Promise<void> {
+    let sandboxId: string | null = null;
+    try {
+      const info = await provider.create({ workspaceId: spare.id, projectId: SPARE_PROJECT, template: sandboxTemplate(template) });
+      sandboxId = info.id;
+      const processId = info.state === "running" ? await launchDevServer(spare, info.id, template.manifest.dev, undefined) : undefined;
+      if (!processId) throw new Error(`its sandbox is ${info.state}`);
+      const link = await provider.previewUrl(info.id, spare.dev_port);
+      const probe = await probeHttp(link, { timeoutMs: SPARE_PROBE_MS, stillRunning: async () => (await provider.processLogs(info.id, processId)).running });
+      if (!probe.ok) throw new Error(probe.problem);
+      const ready = await db.query(
+        `UPDATE workspaces SET status = 'running', provider_sandbox_id = $2, dev_process_id = $3, dev_command = $4, preview_url = $5, ready_at = now(), updated_at = now()
+          WHERE id = $1 AND status = 'creating' RETURNING id`,
+        [spare.id, info.id, processId, template.manifest.dev, link.url],
+      );
+      if (!ready.rows[0]) throw new Error("the pool was closed while it was made");
+    } catch (err) {
+      log.warn("a spare workspace could not be made", { workspaceId: spare.id, template: template.manifest.name, ...errorFields(err) });
+      await discardSpare({ id: spare.id, provider_sandbox_id: sandboxId }, err instanceof Error ? err.message : String(err)).catch(() => undefined);
+    }
+  }
+
+  /** Per template, the top-up under way: one at a time, so spares of one template are made one after another. */
+  const filling = new Map<string, Promise<void>>();
+  let poolClosed = false;
+
+  /** Makes spares of `template` in the background until it has `poolSize` of them (or a port or a spare fails). */
+  function topUp(template: Template): void {
+    const name = template.manifest.name;
+    if (poolSize === 0 || poolClosed || filling.has(name)) return;
+    const task = (async () => {
+      while (!poolClosed) {
+        const spare = await insertWorkspace(null, template);
+        if (!spare) return;
+        await makeSpare(spare, template);
+        const made = await db.query("SELECT 1 FROM workspaces WHERE id = $1 AND status = 'running'", [spare.id]);
+        if (!made.rows[0]) return;
+      }
+    })()
+      .catch((err: unknown) => log.warn("topping up the warm pool failed", { template: name, ...errorFields(err) }))
+      .finally(() => filling.delete(name));
+    filling.set(name, task);
+  }
+
+  /** The templates the pool keeps spares of: every one with files and a dev server. */
+  const pooled = () => templates.all().filter((template) => hasStarter(template) && template.manifest.dev !== "");
+
+  /** Spares a create may never claim: every one left by an earlier run of the service (whose dev servers went with it) or not yet ready. */
+  async function discardAllSpares(): Promise<void> {
+    const spares = await db.query<WorkspaceRow>("SELECT * FROM workspaces WHERE project_id IS NULL AND status <> 'deleted'");
+    await Promise.all(spares.rows.map((spare) => discardSpare(spare, "the warm pool was closed").catch(() => undefined)));
+  }
+
   const envWithPort = (ws: WorkspaceRow, env: unknown) => ({ ...environment(env), PORT: String(ws.dev_port) });
+
+  const poolStarted = poolSize === 0 ? Promise.resolve() : discardAllSpares().then(() => pooled().forEach(topUp), (err: unknown) => log.warn("starting the warm pool failed", errorFields(err)));
 
   return {
     async health() {
@@ -243,30 +385,11 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
       const template = req.template === undefined || req.template === null ? undefined : templates.resolve("template", req.template);
       const restoring = optionalBoolean("restoring", req.restoring) ?? false;
       const starter = template && hasStarter(template) ? template : undefined;
-      const [low, high] = deps.portRange;
-      const client = await db.connect();
-      let created: WorkspaceRow | undefined;
-      try {
-        // Ports are handed out under a lock: concurrent creates would otherwise pick the same free one.
-        await client.query("BEGIN");
-        await client.query("SELECT pg_advisory_xact_lock(hashtext('kiln-workspace-ports'))");
-        const result = await client.query<WorkspaceRow>(
-          `INSERT INTO workspaces (id, project_id, status, provider, dev_port, template)
-           SELECT $1, $2, 'creating', $3, port, $6 FROM generate_series($4::int, $5::int) AS port
-            WHERE NOT EXISTS (SELECT 1 FROM workspaces WHERE dev_port = port AND status <> 'deleted')
-            ORDER BY port LIMIT 1
-           RETURNING *`,
-          [newId("wsp"), projectId, provider.name, low, high, starter?.manifest.name ?? null],
-        );
-        await client.query("COMMIT");
-        created = result.rows[0];
-      } catch (err) {
-        await client.query("ROLLBACK").catch(() => undefined);
-        throw err;
-      } finally {
-        client.release();
-      }
+      const claimed = starter && !restoring ? await claimSpare(projectId, starter) : undefined;
+      if (claimed) return toWorkspace(claimed);
+      const created = await insertWorkspace(projectId, starter);
       if (!created) {
+        const [low, high] = deps.portRange;
         throw new AppError("resource_exhausted", `every preview port from ${low} to ${high} is in use; delete idle workspaces or widen KILN_PREVIEW_PORTS`);
       }
       provision(created, starter, restoring);
@@ -472,13 +595,27 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { cl
         });
       }
       if (deletedOrphans.length + markedGone.length + failed.length > 0) log.info("reconciled sandboxes", { deletedOrphans, markedGone, failed: failed.length });
+      // Spares whose dev server died go, and the pool is made full again (after a spare failed to be made, too).
+      for (const spare of rows.rows.filter((r) => r.project_id === null && r.status === "running" && r.dev_process_id)) {
+        if (!(await devServerAlive(spare))) await discardSpare(spare, "its dev server had exited").catch(() => undefined);
+      }
+      pooled().forEach(topUp);
       return { deletedOrphans, markedGone, failed };
     },
 
+    async fillPool() {
+      await poolStarted;
+      while (filling.size > 0) await Promise.allSettled([...filling.values()]);
+    },
+
     async close() {
+      // Spares are idle dev servers: none outlives the service (one being made is discarded when it is done).
+      poolClosed = true;
+      await poolStarted;
+      await discardAllSpares().catch((err: unknown) => log.warn("discarding the warm pool failed", errorFields(err)));
       // A sandbox still being provisioned may take minutes: give it a moment, not the whole shutdown.
       const deadline = new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref());
-      await Promise.race([Promise.allSettled([...provisioning]), deadline]);
+      await Promise.race([Promise.allSettled([...provisioning, ...filling.values()]), deadline]);
       await provider.close();
     },
   };

@@ -65,6 +65,8 @@ export async function startTestKiln(
     // Projects of tests that name no template start empty, as their scripted sessions expect; the
     // template tests name theirs, and share one installation per template version across test files.
     KILN_DEFAULT_TEMPLATE: "blank",
+    // No spare workspaces (idle dev servers) unless a test of the pool asks for them.
+    KILN_WARM_POOL: "0",
     KILN_TEMPLATE_CACHE: TEST_TEMPLATE_CACHE,
     ...env,
   });
