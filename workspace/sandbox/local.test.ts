@@ -20,9 +20,9 @@ afterAll(async () => {
 });
 
 /** A logger that keeps what it was told. */
-function recordingLogger(): { log: Logger; lines: Array<{ level: string; message: string }> } {
-  const lines: Array<{ level: string; message: string }> = [];
-  const line = (level: string) => (message: string) => void lines.push({ level, message });
+function recordingLogger(): { log: Logger; lines: Array<{ level: string; message: string; fields?: Record<string, unknown> }> } {
+  const lines: Array<{ level: string; message: string; fields?: Record<string, unknown> }> = [];
+  const line = (level: string) => (message: string, fields?: Record<string, unknown>) => void lines.push({ level, message, fields });
   const log: Logger = { debug: line("debug"), info: line("info"), warn: line("warn"), error: line("error"), child: () => log };
   return { log, lines };
 }
@@ -84,7 +84,10 @@ describe.skipIf(MISSING_ISOLATION !== undefined)("with bubblewrap", () => {
 
     it("reports ok health and runs node in the project mounted at /workspace", async () => {
       expect(await harness.provider.health()).toMatchObject({ status: "ok" });
-      expect(harness.lines.filter((line) => line.level === "warn")).toEqual([]);
+      // The one warning allowed: the kernel refusing a fresh namespace under load, and the retry it causes.
+      const kernelRefusal = (line: { message: string; fields?: Record<string, unknown> }) =>
+        line.message === "a sandbox's boundary failed to start; trying again" || (line.message === "sandbox toolbox stderr" && /RTM_NEWADDR/.test(String(line.fields?.text)));
+      expect(harness.lines.filter((line) => line.level === "warn" && !kernelRefusal(line))).toEqual([]);
       expect((await run('pwd; echo "$HOME"; node -e "console.log(6 * 7)"')).stdout).toBe("/workspace\n/workspace\n42\n");
     });
 
