@@ -1,0 +1,126 @@
+import { createHash } from "node:crypto";
+import type Anthropic from "@anthropic-ai/sdk";
+import type { AuthData } from "../../lib/routes";
+import { continuedConversation } from "../agent/follow-up";
+import { runAgent, type AgentEvent, type AgentProgress } from "../agent/loop";
+import { PendingBackups } from "../agent/ports";
+import { systemPrompt } from "../agent/prompt";
+import { createTools } from "../agent/tools";
+import { createChecker } from "../checks/checker";
+import { CompletionGate, type AppCheckReport } from "../checks/report";
+import { backupOf, devServerOf, sandboxOf } from "./adapters";
+import { EventWriter } from "./event-writer";
+import type { PipelineDeps } from "./pipeline";
+import type { Prepared } from "./prepare";
+import type { JobContext } from "./runner";
+import type { Transcript, TranscriptOutcome } from "./store";
+
+/** What the conversation hands on to finishing. */
+export interface Conversed {
+  outcome: TranscriptOutcome;
+  /** The report of the check that passed, with its screenshot (null when none did, or on a job resumed after it). */
+  report: AppCheckReport | null;
+  /** Files whose per-file backup is still pending. */
+  backups: PendingBackups;
+}
+
+/**
+ * The converse step: the agent with its tools in the prepared workspace, the project's earlier
+ * conversation as history (or, for a job taken over, the transcript it saved), every event in order
+ * and the transcript saved as it goes.
+ */
+export function createConverse(deps: PipelineDeps) {
+  /**
+   * What a new prompt on the project continues: the previous job's transcript, compacted and bounded by
+   * half the compaction threshold; for a project whose jobs saved none, its prompts and summaries.
+   */
+  async function earlierConversation(ctx: JobContext, auth: AuthData): Promise<Anthropic.MessageParam[]> {
+    const previous = await ctx.previousTranscript();
+    if (previous) return continuedConversation(previous.messages, previous.outcome?.summary ?? null, Math.floor(deps.limits.compactAboveTokens / 2));
+    const { messages } = await deps.projects.conversation({ id: ctx.job.projectId }, auth);
+    const turns: Anthropic.MessageParam[] = [];
+    for (const message of messages) {
+      const last = turns[turns.length - 1];
+      if (last && last.role === message.role) last.content = `${last.content as string}\n\n${message.content}`;
+      else turns.push({ role: message.role, content: message.content });
+    }
+    if (turns[turns.length - 1]?.role === "user") turns.push({ role: "assistant", content: "(that request ended without a summary)" });
+    return turns;
+  }
+
+  return async (ctx: JobContext, auth: AuthData, { starter, workspace }: Prepared, saved: Transcript | null): Promise<Conversed> => {
+    const { job } = ctx;
+    const backup = backupOf(deps.vfs, job.projectId, job.id, auth);
+    const backups = new PendingBackups(backup);
+    const events = new EventWriter(ctx.emit);
+    const ids = { projectId: job.projectId, workspaceId: workspace.id, jobId: job.id };
+    const sandbox = sandboxOf(deps.workspace, workspace.id);
+    let passed: AppCheckReport | null = null;
+    const tools = createTools({
+      sandbox,
+      backup,
+      backups,
+      checker: createChecker({
+        sandbox,
+        devServer: devServerOf(deps.workspace, deps.vfs, ids, auth),
+        browser: deps.checks.browser,
+        manifest: starter?.manifest ?? null,
+        commandTimeoutMs: deps.checks.commandTimeoutMs,
+        browserTimeoutMs: deps.checks.browserTimeoutMs,
+        onEvent: (type, data) => events.event(type, data),
+      }),
+      gate: new CompletionGate(deps.checks.maxFailedCompletions),
+      onPassed: (report) => (passed = report),
+      commandTimeouts: { defaultTimeoutSeconds: 120, maxTimeoutSeconds: 1800 },
+    });
+    let toolCalls = job.toolCalls;
+    const usage = { ...job.usage };
+    const onEvent = (event: AgentEvent) => {
+      if (event.type === "text") return events.text(event.text);
+      void events.then(async () => {
+        if (event.type === "usage") {
+          deps.metrics?.tokens(event);
+          usage.inputTokens += event.inputTokens;
+          usage.outputTokens += event.outputTokens;
+          usage.cacheReadTokens += event.cacheReadTokens;
+          usage.cacheWriteTokens += event.cacheWriteTokens;
+          await ctx.record({ usage: { ...usage } });
+        }
+        if (event.type === "tool_finished") {
+          deps.metrics?.toolCall(event.name, event.ok, event.durationMs);
+          await ctx.record({ toolCalls: ++toolCalls });
+        }
+        const { type, ...data } = event;
+        await ctx.emit(type, data);
+      });
+    };
+    const system = systemPrompt(deps.limits, starter?.manifest ?? null);
+    const systemVersion = createHash("sha256").update(JSON.stringify(system)).digest("hex").slice(0, 16);
+    let outcome: TranscriptOutcome;
+    if (saved?.outcome) outcome = saved.outcome;
+    else {
+      const conversation = saved ? [] : await earlierConversation(ctx, auth);
+      if (!saved) await deps.projects.appendMessage({ id: job.projectId, role: "user", content: job.prompt, jobId: job.id });
+      let progress: AgentProgress = saved ?? { messages: [], turns: 0, compactions: 0 };
+      const agent = await runAgent({
+        client: deps.anthropic,
+        model: deps.model,
+        system,
+        tools,
+        history: conversation,
+        prompt: job.prompt,
+        limits: deps.limits,
+        signal: ctx.signal,
+        onEvent,
+        ...(saved ? { resume: saved } : {}),
+        checkpoint: (now) => ctx.saveTranscript({ systemVersion, ...(progress = now), outcome: null }),
+      });
+      await events.drain();
+      outcome = { end: agent.end, summary: agent.summary, previewUrl: (passed as AppCheckReport | null)?.previewUrl ?? null };
+      // Saved before finishing: a job taken over from here only finishes, it does not talk to the model again.
+      if (!ctx.signal.aborted) await ctx.saveTranscript({ systemVersion, messages: agent.messages, turns: agent.turns, compactions: progress.compactions, outcome });
+    }
+
+    return { outcome, report: passed as AppCheckReport | null, backups };
+  };
+}
