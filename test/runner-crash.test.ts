@@ -162,6 +162,30 @@ describe("a runner killed mid-job", () => {
     await new Promise((resolve) => second.once("exit", resolve));
   }, 120_000);
 
+  it("hands a job over when its worker stops gracefully: the next worker completes it, and the project's conversation has one prompt and one summary", async () => {
+    model.setScript(slowSession(() => 0, "echo ran >> runs.txt && sleep 60"));
+    const projectId = (await api.call("POST", "/projects", { name: "Graceful" })).body.id;
+    const job = (await api.call("POST", "/generations", { projectId, prompt: "Build gracefully" })).body;
+    const first = startWorker();
+    await readEvents(kiln.url, token, job.id, { until: (e) => e.event === "tool_started" && e.data.name === "execute_command" });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    first.kill("SIGTERM");
+    await new Promise((resolve) => first.once("exit", resolve));
+
+    const second = startWorker();
+    const done = await waitForGeneration(api, job.id, 60_000);
+    expect(done).toMatchObject({ status: "completed", attempt: 2 });
+    // The stopping worker wrote no "the run was cancelled" summary and no project state of its own.
+    const conversation = await api.call("GET", `/projects/${projectId}/conversation`);
+    expect(conversation.body.messages.map((m: { role: string; content: string }) => [m.role, m.content])).toEqual([
+      ["user", "Build gracefully"],
+      ["assistant", "Built Build gracefully."],
+    ]);
+    expect((await api.call("GET", `/projects/${projectId}`)).body.status).toBe("ready");
+    second.kill("SIGTERM");
+    await new Promise((resolve) => second.once("exit", resolve));
+  }, 120_000);
+
   it("resumes 10 concurrent jobs after a SIGKILL in the agent phase: all complete, no file lost, no tool run twice, no project left generating", async () => {
     // Model answers take 0.1–1 s, the command 1.5 s: the kill finds jobs waiting for the model, running
     // the command, or between the two.

@@ -12,7 +12,7 @@ import { backupOf, devServerOf, sandboxOf } from "./adapters";
 import { EventWriter } from "./event-writer";
 import type { PipelineDeps } from "./pipeline";
 import type { Prepared } from "./prepare";
-import type { JobContext } from "./runner";
+import { LeaseLost, type JobContext } from "./runner";
 import type { Transcript, TranscriptOutcome } from "./store";
 
 /** What the conversation hands on to finishing. */
@@ -116,6 +116,8 @@ export function createConverse(deps: PipelineDeps) {
         checkpoint: (now) => ctx.saveTranscript({ systemVersion, ...(progress = now), outcome: null }),
       });
       await events.drain();
+      // Stopped because another runner takes the job over: it goes on from the saved transcript, nothing is finished here.
+      if (ctx.signal.reason instanceof LeaseLost) throw ctx.signal.reason;
       outcome = { end: agent.end, summary: agent.summary, previewUrl: (passed as AppCheckReport | null)?.previewUrl ?? null };
       // Saved before finishing: a job taken over from here only finishes, it does not talk to the model again.
       if (!ctx.signal.aborted) await ctx.saveTranscript({ systemVersion, messages: agent.messages, turns: agent.turns, compactions: progress.compactions, outcome });

@@ -11,7 +11,7 @@ import type { JobVfs } from "./adapters";
 import { createConverse } from "./converse";
 import { createFinish } from "./finish";
 import { createPrepare, JobFailure } from "./prepare";
-import type { Executor, JobContext, JobResult } from "./runner";
+import { LeaseLost, type Executor, type JobContext, type JobResult } from "./runner";
 import type { JobRecord } from "./store";
 
 /** Where the pipeline reports what operators count (Prometheus in standalone). */
@@ -83,6 +83,8 @@ export function createPipeline(deps: PipelineDeps): Executor {
       const conversed = await converse(ctx, auth, prepared, saved);
       return await finish(ctx, auth, prepared, conversed, log);
     } catch (err) {
+      // The runner taking the job over owns the project's state from here.
+      if (err instanceof LeaseLost) throw err;
       await deps.projects.recordActivity({ id: job.projectId, status: ctx.signal.aborted ? "cancelled" : "failed" }).catch(() => undefined);
       if (err instanceof JobFailure) return { status: "failed", error: err.message };
       throw err;

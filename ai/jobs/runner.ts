@@ -50,7 +50,8 @@ export interface RunnerOptions {
   log: Logger;
 }
 
-class LeaseLost extends Error {}
+/** This runner no longer holds the job (it lapsed, or the runner is stopping): another goes on with it. */
+export class LeaseLost extends Error {}
 
 /** Heartbeats also carry cancel requests from other processes: at most this far apart. */
 const HEARTBEAT_MAX_MS = 1000;
