@@ -313,4 +313,13 @@ describe("a run saved as it goes and resumed after the server died", () => {
     expect(events[0]).toMatchObject({ type: "tool_finished", id: "toolu_cut", ok: false, output: INTERRUPTED_TOOL_CALL });
     expect(fake.protocolErrors).toEqual([]);
   });
+
+  it("counts the tokens earlier attempts used against the budget, as it counts their turns against the turn limit", async () => {
+    const resume: AgentProgress = { turns: 1, compactions: 0, messages: [{ role: "user", content: "Build a hello page" }] };
+    fake.setScript(() => ({ content: [toolUse("list_files", {})] }));
+    const usedBefore = { inputTokens: 1499, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
+    const result = await run(doubles().tools, { resume, usedBefore, limits: { ...LIMITS, tokenBudget: 1500 } }).outcome;
+    expect(result.end).toBe("token_budget");
+    expect(result.turns).toBe(2);
+  });
 });

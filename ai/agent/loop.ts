@@ -1,6 +1,6 @@
 import type Anthropic from "@anthropic-ai/sdk";
 import { inSpan } from "../../lib/tracing";
-import type { GenerationEventData } from "../contract";
+import type { GenerationEventData, TokenUsage } from "../contract";
 import { LoopGuard, type LoopGuardLimits } from "./loop-guard";
 import { capText, ToolInputError, validateInput, type Tool } from "./tool";
 
@@ -34,7 +34,7 @@ export interface AgentOutcome {
   /** `attempt_completion`'s summary, or what went wrong, in words a person understands. */
   summary: string;
   turns: number;
-  usage: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number };
+  usage: TokenUsage;
   messages: MessageParam[];
 }
 
@@ -94,6 +94,8 @@ export interface AgentRun {
   onEvent(event: AgentEvent): void;
   /** A conversation saved by an earlier attempt of this job: continued instead of `history` and `prompt`. */
   resume?: AgentProgress;
+  /** Tokens earlier attempts of this job used: the token budget counts them too. */
+  usedBefore?: TokenUsage;
   /** Saves the conversation so far; awaited, so a tool runs only once the call asking for it is saved. */
   checkpoint?(progress: AgentProgress): Promise<void>;
 }
@@ -171,7 +173,7 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
   for (const call of run.resume ? answerInterrupted(messages) : []) {
     onEvent({ type: "tool_finished", id: call.id, name: call.name, input: call.input, ok: false, output: INTERRUPTED_TOOL_CALL, durationMs: 0 });
   }
-  const usage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
+  const usage: TokenUsage = { ...(run.usedBefore ?? { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 }) };
   const started = Date.now();
   const guard = new LoopGuard(limits.loopGuard);
   let turns = run.resume?.turns ?? 0;

@@ -112,7 +112,7 @@ export function createConverse(deps: PipelineDeps) {
         limits: deps.limits,
         signal: ctx.signal,
         onEvent,
-        ...(saved ? { resume: saved } : {}),
+        ...(saved ? { resume: saved, usedBefore: job.usage } : {}),
         checkpoint: (now) => ctx.saveTranscript({ systemVersion, ...(progress = now), outcome: null }),
       });
       await events.drain();
