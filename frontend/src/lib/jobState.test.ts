@@ -98,6 +98,19 @@ describe("job state from events", () => {
     expect(passing.items.at(-1)).toMatchObject({ kind: "note", tone: "warn", text: "The agent repeated a failing execute_command 3 times and was told to change approach" });
   });
 
+  it("shows a call that was running when the server died as interrupted once the job is resumed, not as running for ever", () => {
+    const state = fold([
+      ev("tool_started", { id: "cut", name: "execute_command" }),
+      ev("resumed", { attempt: 2, step: "generating" }),
+      ev("tool_started", { id: "next", name: "write_to_file" }),
+    ]);
+    expect(state.items.map((i) => (i.kind === "tool" ? `${i.call.id}:${i.call.state}` : i.text))).toEqual([
+      "cut:error",
+      "The server restarted; picking the job up again (attempt 2)",
+      "next:running",
+    ]);
+  });
+
   it("summarises a tool's input in one short line", () => {
     expect(shortInput("execute_command", { command: "npm install\nnpm test" })).toBe("npm install");
     expect(shortInput("write_to_file", { path: "src/App.tsx", content: "x" })).toBe("src/App.tsx");

@@ -184,8 +184,11 @@ export function applyEvent(state: JobState, event: GenerationEvent): JobState {
       return { ...next, preview: { url: event.data.url, token: event.data.token ?? null }, devServer: null, items: note(next, event.seq, "The preview is up: edits appear in it as the agent saves them") };
     case "restored":
       return { ...next, items: note(next, event.seq, `Restored ${event.data.files} file${event.data.files === 1 ? "" : "s"} from the latest snapshot`) };
-    case "resumed":
-      return { ...next, items: note(next, event.seq, `The server restarted; picking the job up again (attempt ${event.data.attempt})`, "warn") };
+    case "resumed": {
+      // A call still running when its server died never finishes there: the resumed job answers it as interrupted, or the model never saw it.
+      const items = next.items.map((item) => (item.kind === "tool" && item.call.state === "running" ? { ...item, call: { ...item.call, state: "error" as const, output: "interrupted: the server restarted" } } : item));
+      return { ...next, items: note({ ...next, items }, event.seq, `The server restarted; picking the job up again (attempt ${event.data.attempt})`, "warn") };
+    }
     case "compacted":
       return { ...next, items: note(next, event.seq, "Older tool output was shortened to keep the conversation within the model's context") };
     case "completed": {
