@@ -201,7 +201,7 @@ describe("waiting for an archived sandbox being restored", () => {
   });
 
   it("is cancelled at once while the restore lasts", async () => {
-    const { deps } = services({ existing: workspaceRow("wsp_old", "archived"), statuses: [["restoring"]] });
+    const { deps, calls } = services({ existing: workspaceRow("wsp_old", "archived"), statuses: [["restoring"]] });
     let asked = 0;
     const job = await runOne(deps, async (jobId) => {
       await expect.poll(() => workspaceEvents(jobId), { timeout: 5000 }).toHaveLength(2);
@@ -212,5 +212,7 @@ describe("waiting for an archived sandbox being restored", () => {
     });
     expect(job.status).toBe("cancelled");
     expect(Date.now() - asked).toBeLessThan(2500);
+    // The project does not stay `generating` after its job was cancelled.
+    expect(calls.at(-1)).toBe("project.cancelled");
   });
 });

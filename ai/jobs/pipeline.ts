@@ -78,7 +78,10 @@ export function createPipeline(deps: PipelineDeps): Executor {
     const saved = job.attempt > 1 ? await ctx.transcript() : null;
     try {
       const prepared = await prepare(ctx, auth, saved !== null, () => finished || ctx.signal.aborted, log);
-      if (!prepared) return { status: "failed", error: "cancelled" };
+      if (!prepared) {
+        await deps.projects.recordActivity({ id: job.projectId, status: "cancelled" });
+        return { status: "failed", error: "cancelled" };
+      }
       await ctx.step("generating", 20);
       const conversed = await converse(ctx, auth, prepared, saved);
       return await finish(ctx, auth, prepared, conversed, log);
