@@ -196,6 +196,8 @@ export const VARIABLES = {
   daytonaPublic: flag("KILN_DAYTONA_PUBLIC", "Make Daytona previews public: anyone with the URL (default: private, browsers get signed preview URLs)", false),
   daytonaPreviewTtlSeconds: integer("KILN_DAYTONA_PREVIEW_TTL_SECONDS", "How long a signed Daytona preview URL opens the preview", 3600, 60, 86_400),
   daytonaRestoreTimeoutMinutes: integer("KILN_DAYTONA_RESTORE_TIMEOUT_MINUTES", "How long an archived Daytona sandbox may take to restore before its workspace is in error", 45, 1, 24 * 60),
+  gitImportMaxBytes: integer("KILN_GIT_IMPORT_MAX_BYTES", "The largest git repository an import takes: its files' total bytes, and its download", 100 * 1024 * 1024, 1024, 10 * 1024 * 1024 * 1024),
+  gitImportMaxFiles: integer("KILN_GIT_IMPORT_MAX_FILES", "The most files a git import takes", 5000, 1, 1_000_000),
   maintenanceIntervalMs: integer("KILN_MAINTENANCE_INTERVAL_MS", "How often orphan sandboxes and unused blobs are swept (0: never)", 600_000, 0, 24 * 3_600_000),
   sandbox: oneOf("KILN_SANDBOX", "Sandbox provider: daytona or local (default: daytona when DAYTONA_API_KEY is set)", "auto", ["auto", "local", "daytona"] as const),
   sandboxIsolation: oneOf(

@@ -11,6 +11,7 @@ import { openDatabases, type DatabaseOwner, type Databases } from "../lib/postgr
 import { TemplateCatalog } from "../lib/templates";
 import { createProjectsService } from "../projects/service";
 import { authenticate } from "../projects/tokens";
+import { gitLimitsOf } from "../vfs/git-service";
 import { createVfsService } from "../vfs/service";
 import { createProvider } from "../workspace/providers";
 import { createWorkspaceService } from "../workspace/service";
@@ -86,7 +87,7 @@ export async function composeKiln(config: Config, log: Logger, options: ComposeO
     templates: TemplateCatalog.shared(config.defaultTemplate),
     log: log.child({ service: "projects" }),
   });
-  const vfs = createVfsService({ mongo: mongoClient?.db(config.mongodbDatabase) ?? null, projects, workspace, log: log.child({ service: "vfs" }) });
+  const vfs = createVfsService({ mongo: mongoClient?.db(config.mongodbDatabase) ?? null, projects, workspace, log: log.child({ service: "vfs" }), gitLimits: gitLimitsOf(config) });
 
   const metrics = createMetrics(() => createJobStore(databases.pool("ai")).counts());
   const { ai, runner } = startAiRuntime({

@@ -38,6 +38,10 @@ import type {
   DiffVersionRequest,
   ForkResult,
   ForkVersionRequest,
+  ImportGitRequest,
+  ImportGitResult,
+  PushVersionRequest,
+  PushVersionResult,
   ListVersionsRequest,
   RecordVersionRequest,
   RestoreVersionResult,
@@ -158,6 +162,18 @@ export const restoreVersion = api(
 export const forkVersion = api(
   { expose: true, auth: true, method: "POST", path: "/vfs/:projectId/versions/:versionId/fork" },
   async (req: ForkVersionRequest): Promise<ForkResult> => call(() => vfs().forkVersion(req, caller())),
+);
+
+/** A new project of the caller's from a git repository (https or http), cloned inside its sandbox. */
+export const importGit = api(
+  { expose: true, auth: true, method: "POST", path: "/vfs/git/import" },
+  async (req: ImportGitRequest): Promise<ImportGitResult> => call(() => vfs().importGit(req, caller())),
+);
+
+/** Pushes a version as one commit to a git remote's branch; the token is for this push only. */
+export const pushVersion = api(
+  { expose: true, auth: true, method: "POST", path: "/vfs/:projectId/versions/:versionId/push" },
+  async (req: PushVersionRequest): Promise<PushVersionResult> => call(() => vfs().pushVersion(req, caller())),
 );
 
 /** Makes a PNG the project's thumbnail (called by the ai service for the job's owner). */

@@ -234,8 +234,8 @@ export interface Thumbnail extends ThumbnailInfo {
   pngBase64: string;
 }
 
-/** How a version came to be: a generation ended, a version was restored, or the project was forked from one. */
-export type VersionKind = "generation" | "restore" | "fork";
+/** How a version came to be: a generation ended, a version was restored, the project was forked from one, or imported from git. */
+export type VersionKind = "generation" | "restore" | "fork" | "import";
 
 /** How the generation behind a version ended ("completed" for restores and forks). */
 export type VersionStatus = "completed" | "failed" | "cancelled";
@@ -356,6 +356,43 @@ export interface ForkResult {
   version: Version;
 }
 
+/** Makes a new project from a git repository (its default branch, as it is now). */
+export interface ImportGitRequest {
+  /** An `https://` or `http://` repository URL, without credentials (public repositories only). */
+  url: string;
+  /** The new project's name (1–100 characters); the repository's name by default. */
+  name?: string;
+}
+
+/** A project imported from git. */
+export interface ImportGitResult {
+  project: Project;
+  /** Its first version: the repository's files. */
+  version: Version;
+  /** What was not imported: symlinks, submodules, and files the vfs cannot keep. */
+  skipped: string[];
+}
+
+/** Pushes a version's files as one commit to a branch of a git remote. */
+export interface PushVersionRequest extends VersionRef {
+  /** An `https://` or `http://` remote URL, without credentials. */
+  url: string;
+  /** A token for this push only (sent as the HTTP password): never stored, logged or echoed. */
+  token?: string;
+  /** The branch to push to (created or replaced); `main` by default. */
+  branch?: string;
+}
+
+/** What a push did. */
+export interface PushVersionResult {
+  /** The commit pushed (author Kiln, message from the version's prompt). */
+  commit: string;
+  branch: string;
+  /** The remote, as given (it never holds credentials). */
+  url: string;
+  files: number;
+}
+
 /** What purging a project removed. */
 export interface PurgeResult {
   files: number;
@@ -468,6 +505,10 @@ export interface VfsApi {
   restoreVersion(req: VersionRef, auth: AuthData): Promise<RestoreVersionResult>;
   /** A new project of the caller's with a version's files, in a fresh workspace. */
   forkVersion(req: ForkVersionRequest, auth: AuthData): Promise<ForkResult>;
+  /** A new project of the caller's from a git repository, cloned inside its sandbox; its files become the first version. */
+  importGit(req: ImportGitRequest, auth: AuthData): Promise<ImportGitResult>;
+  /** Pushes a version's files as one commit to a git remote's branch, from a sandbox of its own. */
+  pushVersion(req: PushVersionRequest, auth: AuthData): Promise<PushVersionResult>;
   /** Removes every file, revision, snapshot, blob and thumbnail of a project (service-to-service). */
   purgeProject(req: ProjectFilesRef): Promise<PurgeResult>;
   /** Deletes blobs no file, revision or snapshot references (service-to-service; never in the write path). */
@@ -566,6 +607,8 @@ export const vfsRoutes = {
   },
   restoreVersion: { method: "POST", path: "/vfs/:projectId/versions/:versionId/restore", expose: true, auth: true },
   forkVersion: { method: "POST", path: "/vfs/:projectId/versions/:versionId/fork", expose: true, auth: true },
+  importGit: { method: "POST", path: "/vfs/git/import", expose: true, auth: true },
+  pushVersion: { method: "POST", path: "/vfs/:projectId/versions/:versionId/push", expose: true, auth: true },
   purgeProject: { method: "DELETE", path: "/vfs/:projectId", expose: false, auth: false, fields: { projectId: "string" } },
   sweep: { method: "POST", path: "/vfs/sweep", expose: false, auth: false },
   sweepAll: { method: "POST", path: "/vfs/sweep/all", expose: false, auth: false },

@@ -1,25 +1,25 @@
 import { secret } from "encore.dev/config";
 import { projects, workspace } from "~encore/clients";
 import { MongoClient } from "mongodb";
-import { ConfigError, loadConfig } from "../lib/config";
+import { ConfigError, loadConfig, type Config } from "../lib/config";
 import { encoreLogger } from "../lib/encore";
 import { missingSecret, NotConfigured, secretValue, startInBackground } from "../lib/startup";
 import { vfsRoutes, type VfsApi } from "./contract";
-import type { VersionDeps } from "./version-service";
-import type { VersionWorkspace } from "./workspace-sync";
+import { gitLimitsOf, type GitDeps } from "./git-service";
 import { createVfsService } from "./service";
 
 const mongoUri = secret("MongoDBURI");
 
 /** The projects service reached through Encore's generated client, so ownership checks are traced. */
-const projectsClient: VersionDeps["projects"] = {
+const projectsClient: GitDeps["projects"] = {
   get: (req, auth) => projects.get(req, { authData: auth }),
   create: (req, auth) => projects.create(req, { authData: auth }),
   recordActivity: (req) => projects.recordActivity(req),
+  del: (req, auth) => projects.del(req, { authData: auth }),
 };
 
 /** The sandboxes to back up from and restore into (and a fork's new one), through Encore's generated client. */
-const workspaceClient: VersionWorkspace = {
+const workspaceClient: GitDeps["workspace"] = {
   listFiles: (req) => workspace.listFiles(req),
   readFiles: (req) => workspace.readFiles(req),
   writeFiles: (req) => workspace.writeFiles(req),
@@ -28,6 +28,7 @@ const workspaceClient: VersionWorkspace = {
   create: (req) => workspace.create(req),
   deleteFiles: (req) => workspace.deleteFiles(req),
   del: (req) => workspace.del(req),
+  exec: (req) => workspace.exec(req),
 };
 
 const log = encoreLogger.child({ service: "vfs" });
@@ -37,9 +38,9 @@ async function openVfs(): Promise<VfsApi> {
   const uri = secretValue(mongoUri);
   if (!uri) throw missingSecret("mongodb", "MongoDBURI", "the vfs keeps every project file in MongoDB GridFS");
   let client: MongoClient;
-  let database: string;
+  let config: Config;
   try {
-    database = loadConfig().mongodbDatabase;
+    config = loadConfig();
     client = new MongoClient(uri, { serverSelectionTimeoutMS: 5000 });
   } catch (err) {
     if (err instanceof ConfigError) throw new NotConfigured("config", err.message);
@@ -51,7 +52,7 @@ async function openVfs(): Promise<VfsApi> {
     await client.close().catch(() => undefined);
     throw err;
   }
-  return createVfsService({ mongo: client.db(database), projects: projectsClient, workspace: workspaceClient, log });
+  return createVfsService({ mongo: client.db(config.mongodbDatabase), projects: projectsClient, workspace: workspaceClient, log, gitLimits: gitLimitsOf(config) });
 }
 
 /** Started when Encore loads the service; until MongoDB answers, health says why and calls answer unavailable. */

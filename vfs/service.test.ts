@@ -20,13 +20,14 @@ const noSandbox = async (): Promise<never> => {
 };
 
 /** The projects service as the vfs sees it: a project is found only by its owner. */
-const projects: Pick<ProjectsApi, "get" | "create" | "recordActivity"> = {
+const projects: Pick<ProjectsApi, "get" | "create" | "recordActivity" | "del"> = {
   async get({ id }, auth) {
     if (owners.get(id) !== auth.userID) throw notFound("project", id);
     return { id } as Project;
   },
   create: noSandbox,
   recordActivity: noSandbox,
+  del: noSandbox,
 };
 
 function aliceProject(): string {
@@ -37,7 +38,7 @@ function aliceProject(): string {
 
 const b64 = (text: string) => Buffer.from(text).toString("base64");
 
-const workspace = { listFiles: noSandbox, readFiles: noSandbox, writeFiles: noSandbox, get: noSandbox, start: noSandbox, create: noSandbox, deleteFiles: noSandbox, del: noSandbox };
+const workspace = { listFiles: noSandbox, readFiles: noSandbox, writeFiles: noSandbox, get: noSandbox, start: noSandbox, create: noSandbox, deleteFiles: noSandbox, del: noSandbox, exec: noSandbox };
 
 beforeAll(async () => {
   mongo = await startTestMongo();

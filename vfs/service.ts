@@ -10,19 +10,21 @@ import { changeLabel, DEFAULT_LIMITS, decodeUploads, optionalInteger, pathList, 
 import { directoryPath, filePath } from "./paths";
 import { backupWorkspace, restoreWorkspace } from "./backup";
 import { VfsStore } from "./store";
-import { versionMethods, type VersionDeps } from "./version-service";
-import type { VersionWorkspace } from "./workspace-sync";
+import { DEFAULT_GIT_LIMITS, gitMethods, type GitDeps, type GitLimits } from "./git-service";
+import { versionMethods } from "./version-service";
 
 /** What the vfs service needs from its host. */
 export interface VfsDeps {
   /** Its MongoDB database, when one is configured. */
   mongo: Db | null;
-  /** Who owns which project (every exposed call asks it first), and where a fork's project is made. */
-  projects: VersionDeps["projects"];
-  /** The sandboxes to back up from and restore into. */
-  workspace: VersionWorkspace;
+  /** Who owns which project (every exposed call asks it first), and where a fork's or an import's project is made. */
+  projects: GitDeps["projects"];
+  /** The sandboxes to back up from and restore into, and where git clones and pushes. */
+  workspace: GitDeps["workspace"];
   log: Logger;
   limits?: Partial<VfsLimits>;
+  /** How big a repository a git import takes. */
+  gitLimits?: GitLimits;
 }
 
 const DEFAULT_SWEEP_AGE_SECONDS = 3600;
@@ -217,6 +219,8 @@ export function createVfsService(deps: VfsDeps): VfsApi {
     },
 
     ...versionMethods({ projects: deps.projects, workspace: deps.workspace, log: deps.log, maxBatchFiles: limits.maxBatchFiles }, using),
+
+    ...gitMethods({ projects: deps.projects, workspace: deps.workspace, log: deps.log, maxBatchFiles: limits.maxBatchFiles, vfsLimits: limits, gitLimits: deps.gitLimits ?? DEFAULT_GIT_LIMITS }, using),
 
     sweep,
 

@@ -30,7 +30,7 @@ const VERSION_ID = /^snp_[0-9a-z]{1,96}$/;
 const READ_PARALLELISM = 32;
 
 /** Every file of a version with its bytes, each checked against its hash before anything is written anywhere. */
-async function readVersion(store: VfsStore, projectId: string, entries: readonly ManifestEntry[]): Promise<VersionFile[]> {
+export async function readVersion(store: VfsStore, projectId: string, entries: readonly ManifestEntry[]): Promise<VersionFile[]> {
   const files: VersionFile[] = [];
   for (let i = 0; i < entries.length; i += READ_PARALLELISM) {
     const group = entries.slice(i, i + READ_PARALLELISM);
@@ -39,14 +39,16 @@ async function readVersion(store: VfsStore, projectId: string, entries: readonly
   return files;
 }
 
+/** A version id as a request gives it: `invalid_argument` naming `field` for anything that is not one. */
+export function versionIdOf(field: string, value: unknown): string {
+  const id = snapshotIdOf(field, value);
+  if (!VERSION_ID.test(id)) throw invalidArgument(field, `${JSON.stringify(id)} is not a version id (they look like snp_06h3evf0fap1ptj4a5gvm4ynb8)`);
+  return id;
+}
+
 /** The version endpoints, on the store (`using`) and the projects and workspace services. */
 export function versionMethods(deps: VersionDeps, using: <T>(run: (store: VfsStore) => Promise<T>) => Promise<T>): VersionMethods {
   const project = (projectId: unknown, auth: AuthData) => deps.projects.get({ id: projectIdOf(projectId) }, auth);
-  const versionIdOf = (field: string, value: unknown) => {
-    const id = snapshotIdOf(field, value);
-    if (!VERSION_ID.test(id)) throw invalidArgument(field, `${JSON.stringify(id)} is not a version id (they look like snp_06h3evf0fap1ptj4a5gvm4ynb8)`);
-    return id;
-  };
 
   return {
     async recordVersion(req, auth) {
