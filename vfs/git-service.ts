@@ -1,7 +1,6 @@
 import type { Config } from "../lib/config";
 import { AppError } from "../lib/errors";
 import { errorFields } from "../lib/log";
-import type { AuthData } from "../lib/routes";
 import { requireText } from "../lib/validate";
 import type { ProjectsApi } from "../projects/contract";
 import type { ExecResponse, WorkspaceApi } from "../workspace/contract";
