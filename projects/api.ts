@@ -9,7 +9,9 @@ import type {
   AppendMessageRequest,
   Conversation,
   ConversationMessage,
+  CreatedShareLink,
   CreatedToken,
+  CreateShareLinkRequest,
   CreateProjectRequest,
   CreateTokenRequest,
   DeleteProjectRequest,
@@ -19,6 +21,9 @@ import type {
   ProjectPreview,
   ProjectRef,
   RecordActivityRequest,
+  ShareLink,
+  ShareLinkList,
+  ShareLinkRef,
   TemplateList,
   TokenInfo,
   TokenList,
@@ -121,4 +126,31 @@ export const revokeToken = api(
 export const templates = api(
   { expose: true, auth: true, method: "GET", path: "/templates" },
   async (): Promise<TemplateList> => call(() => projects().templates({}, caller())),
+);
+
+/** Creates a share link to one of the caller's projects; its token is returned once. */
+export const createShareLink = api(
+  { expose: true, auth: true, method: "POST", path: "/projects/:id/shares" },
+  async (req: CreateShareLinkRequest): Promise<CreatedShareLink> => call(() => projects().createShareLink(req, caller())),
+);
+
+/** The project's share links (prefix and dates; never the token). */
+export const listShareLinks = api(
+  { expose: true, auth: true, method: "GET", path: "/projects/:id/shares" },
+  async (req: ProjectRef): Promise<ShareLinkList> => call(() => projects().listShareLinks(req, caller())),
+);
+
+/** Revokes one of the project's share links. */
+export const revokeShareLink = api(
+  { expose: true, auth: true, method: "DELETE", path: "/projects/:id/shares/:linkId" },
+  async (req: ShareLinkRef): Promise<ShareLink> => call(() => projects().revokeShareLink(req, caller())),
+);
+
+/** The share gateway: `/p/<token>/...` serves the linked project's live preview to anyone holding the link. */
+export const share = api.raw(
+  { expose: true, auth: false, method: "GET", path: "/p/*path" },
+  async (req: IncomingMessage, res: ServerResponse) => {
+    const params = (currentRequest() as { pathParams?: Record<string, string> } | undefined)?.pathParams ?? {};
+    await projects().share(req, res, params);
+  },
 );

@@ -155,6 +155,43 @@ export interface TemplateList {
   defaultTemplate: string;
 }
 
+/** Creates a share link to one of the caller's projects. */
+export interface CreateShareLinkRequest {
+  id: string;
+  /** How long the link works, in seconds: 60 to 2,592,000 (30 days); 7 days by default. */
+  expiresInSeconds?: number;
+}
+
+/** A share link as listed: never its token or its hash. */
+export interface ShareLink {
+  id: string;
+  projectId: string;
+  /** The first characters of the token, to recognise it. */
+  prefix: string;
+  createdAt: string;
+  expiresAt: string;
+  revokedAt: string | null;
+}
+
+/** A share link just created: `token` (and `path`, which holds it) is shown this once and never again. */
+export interface CreatedShareLink {
+  token: string;
+  /** Where the preview opens on this server: `/p/<token>/`. */
+  path: string;
+  link: ShareLink;
+}
+
+/** A project's share links, newest first. */
+export interface ShareLinkList {
+  links: ShareLink[];
+}
+
+/** Names one share link of a project. */
+export interface ShareLinkRef {
+  id: string;
+  linkId: string;
+}
+
 /** No request fields. */
 export type Empty = Record<string, never>;
 
@@ -198,6 +235,17 @@ export interface ProjectsApi {
   revokeToken(req: TokenRef, auth: AuthData): Promise<TokenInfo>;
   /** The templates a project can start from. */
   templates(req: Empty, auth: AuthData): Promise<TemplateList>;
+  /** Creates a link that opens the project's live preview for anyone holding it, until it expires or is revoked. */
+  createShareLink(req: CreateShareLinkRequest, auth: AuthData): Promise<CreatedShareLink>;
+  /** The project's share links (prefix and dates; never the token). */
+  listShareLinks(req: ProjectRef, auth: AuthData): Promise<ShareLinkList>;
+  /** Revokes one of the project's share links: it answers 404 at once. */
+  revokeShareLink(req: ShareLinkRef, auth: AuthData): Promise<ShareLink>;
+  /**
+   * The share gateway (raw, no auth): `/p/<token>/<path>` proxies to the linked project's live preview;
+   * a malformed, unknown, expired or revoked token answers 404 with no detail.
+   */
+  share: RawHandler;
 }
 
 /** Where each ProjectsApi method is served (mirrored by projects/api.ts). */
@@ -217,4 +265,8 @@ export const projectsRoutes = {
   listTokens: { method: "GET", path: "/projects/tokens", expose: true, auth: true, fields: {} },
   revokeToken: { method: "DELETE", path: "/projects/tokens/:id", expose: true, auth: true, fields: { id: "string" } },
   templates: { method: "GET", path: "/templates", expose: true, auth: true, fields: {} },
+  createShareLink: { method: "POST", path: "/projects/:id/shares", expose: true, auth: true },
+  listShareLinks: { method: "GET", path: "/projects/:id/shares", expose: true, auth: true, fields: { id: "string" } },
+  revokeShareLink: { method: "DELETE", path: "/projects/:id/shares/:linkId", expose: true, auth: true, fields: { id: "string", linkId: "string" } },
+  share: { method: "GET", path: "/p/*path", expose: true, auth: false, raw: true },
 } as const satisfies Routes<ProjectsApi>;

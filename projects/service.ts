@@ -10,6 +10,7 @@ import { optionalBoolean, optionalText, pageLimit, requireText } from "../lib/va
 import type { VfsApi } from "../vfs/contract";
 import type { WorkspaceApi } from "../workspace/contract";
 import type { ConversationMessage, Project, ProjectsApi } from "./contract";
+import { createShareMethods, type ShareMethods } from "./share/service";
 import { serveThumbnail } from "./thumbnail";
 import { createToken, listTokens, revokeToken } from "./tokens";
 
@@ -65,8 +66,11 @@ function requireId(field: string, value: unknown): string {
   return requireText(field, value, { min: 1, max: 100 });
 }
 
+/** The projects service as built: its contract, and the share gateway's WebSocket upgrade. */
+export type ProjectsService = ProjectsApi & Pick<ShareMethods, "upgradeShare">;
+
 /** The projects service, framework-free: every project query is scoped to its owner. */
-export function createProjectsService(deps: ProjectsDeps): ProjectsApi {
+export function createProjectsService(deps: ProjectsDeps): ProjectsService {
   const { db } = deps;
   const templates = deps.templates ?? TemplateCatalog.shared();
 
@@ -80,7 +84,11 @@ export function createProjectsService(deps: ProjectsDeps): ProjectsApi {
     return result.rows[0];
   }
 
+  const share = createShareMethods({ db, workspace: deps.workspace, log: deps.log, owned: async (id, auth) => (await owned(id, auth)).id });
+
   return {
+    ...share,
+
     async health() {
       return summarize("projects", [await postgresCheck(db)]);
     },

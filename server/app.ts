@@ -3,7 +3,7 @@ import { AppError, toErrorBody } from "../lib/errors";
 import type { ServiceHealth } from "../lib/health";
 import { errorFields, type Logger } from "../lib/log";
 import type { KilnMetrics } from "./metrics";
-import { mountService, type Authenticate, type MountedService } from "./mount";
+import { mountService, type Authenticate, type MountedService, type UpgradeHandler } from "./mount";
 import { mountFrontend } from "./static";
 
 /** What the HTTP layer needs: the services to mount and how to check and authenticate. */
@@ -12,6 +12,8 @@ export interface AppOptions {
   /** Every service's health, for `GET /healthz`. */
   health: () => Promise<ServiceHealth[]>;
   authenticate?: Authenticate;
+  /** WebSocket upgrades under `/p/` (the share gateway); any other upgrade is refused. */
+  upgrade?: UpgradeHandler;
   /** Prometheus metrics, served at `GET /metrics`. */
   metrics?: Pick<KilnMetrics, "registry" | "httpRequest">;
   bodyLimitBytes: number;
@@ -91,6 +93,11 @@ export function createApp(options: AppOptions): FastifyInstance {
     const down = services.some((s) => s.status === "down");
     const status = down ? "down" : services.some((s) => s.status === "degraded") ? "degraded" : "ok";
     return reply.code(down ? 503 : 200).send({ status, services });
+  });
+
+  app.server.on("upgrade", (req, socket, head) => {
+    if (options.upgrade && req.url?.startsWith("/p/")) return options.upgrade(req, socket, head);
+    socket.destroy();
   });
 
   for (const service of options.services) mountService(app, service, options.authenticate, { includePrivate: options.includePrivate });

@@ -18,7 +18,7 @@ import { createWorkspaceService } from "../workspace/service";
 import { CONTRACT_ROUTES } from "./contracts";
 import { startMaintenance } from "./maintenance";
 import { createMetrics, type KilnMetrics } from "./metrics";
-import type { Authenticate, MountedService } from "./mount";
+import type { Authenticate, MountedService, UpgradeHandler } from "./mount";
 
 /** The services that own a Postgres database, with their migrations. */
 export const DATABASE_OWNERS: DatabaseOwner[] = ["projects", "workspace", "ai"].map((service) => ({
@@ -58,6 +58,8 @@ export interface Kiln {
   authenticate: Authenticate;
   /** Prometheus metrics for `GET /metrics`. */
   metrics: KilnMetrics;
+  /** WebSocket upgrades of the share gateway (`/p/<token>/...`: a preview's hot reload). */
+  upgrade: UpgradeHandler;
   health(): Promise<ServiceHealth[]>;
   /** Stops the job runner, then releases sandboxes, MongoDB and the databases. */
   close(): Promise<void>;
@@ -120,6 +122,7 @@ export async function composeKiln(config: Config, log: Logger, options: ComposeO
     databases,
     metrics,
     authenticate: (header) => authenticate(databases.pool("projects"), header),
+    upgrade: (req, socket, head) => projects.upgradeShare(req, socket, head),
     health: () => Promise.all([projects.health(), workspace.health(), vfs.health(), ai.health()]),
     close: async () => {
       await maintenance.stop();

@@ -1,3 +1,5 @@
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AppError } from "../lib/errors";
 import type { AuthData, RawHandler, Route } from "../lib/routes";
@@ -12,6 +14,9 @@ export interface MountedService {
 
 /** Verifies a request's `Authorization` header (the same function Encore's auth handler runs). */
 export type Authenticate = (authorization: string | undefined) => Promise<AuthData>;
+
+/** Handles an HTTP `upgrade` (WebSocket) request the server received. */
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 /** Encore path syntax to Fastify's: `:id` stays, a trailing `*rest` or `!rest` becomes `*`. */
 export function toFastifyPath(path: string): string {

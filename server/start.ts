@@ -58,6 +58,7 @@ export async function startServer(config: Config, log: Logger, options: ComposeO
     services: kiln.services,
     health: kiln.health,
     authenticate: kiln.authenticate,
+    upgrade: kiln.upgrade,
     metrics: kiln.metrics,
     bodyLimitBytes: config.bodyLimitBytes,
     log,

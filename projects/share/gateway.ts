@@ -1,0 +1,242 @@
+import http from "node:http";
+import https from "node:https";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import type pg from "pg";
+import { errorFields, type Logger } from "../../lib/log";
+import type { RawHandler } from "../../lib/routes";
+import type { WorkspaceApi } from "../../workspace/contract";
+import { resolveShareToken, type ResolvedLink } from "./links";
+import { TokenBuckets } from "./rate-limit";
+import { isRewritable, rewriteRootUrls } from "./rewrite";
+
+/** What the gateway needs: the links' table, the workspace service for each preview's address, a clock. */
+export interface ShareGatewayDeps {
+  db: pg.Pool;
+  workspace: Pick<WorkspaceApi, "preview">;
+  log: Logger;
+  now?: () => Date;
+  /** Per-link token bucket (default 300 requests at once, 50 a second). */
+  rateLimit?: { capacity: number; perSecond: number };
+}
+
+/** The share gateway: HTTP through `serve` (the contract's raw route), WebSocket upgrades through `upgrade`. */
+export interface ShareGateway {
+  serve: RawHandler;
+  /** Handles an `upgrade` of the HTTP server for a `/p/` path (Vite's hot-reload socket). */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+}
+
+const SHARE_PATH = /^\/p\/([^/?#]*)(\/[^]*)?$/;
+const UPSTREAM_TIMEOUT_MS = 30_000;
+const REWRITE_LIMIT_BYTES = 20 * 1024 * 1024;
+const PREVIEW_CACHE_MS = 10_000;
+
+/** Request headers passed to the preview; everything else (Authorization, Cookie, Origin, hop-by-hop, X-Forwarded-*) stays behind. */
+const FORWARDED_REQUEST = ["accept", "accept-language", "cache-control", "pragma", "if-none-match", "if-modified-since", "range", "user-agent"];
+const FORWARDED_UPGRADE = ["sec-websocket-key", "sec-websocket-version", "sec-websocket-protocol", "sec-websocket-extensions"];
+/** Response headers never passed back: hop-by-hop ones, cookies (the page runs on Kiln's origin) and lengths the gateway recomputes. */
+const DROPPED_RESPONSE = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "set-cookie", "content-length", "content-security-policy", "access-control-allow-origin", "access-control-allow-credentials"]);
+
+/**
+ * The page runs on Kiln's own origin, where the dashboard keeps its API token: a CSP sandbox without
+ * `allow-same-origin` gives it an opaque origin instead (no access to Kiln's storage or cookies, its
+ * requests carry `Origin: null`), and CORS for any origin lets that opaque document load its own modules.
+ */
+const ISOLATION_HEADERS = {
+  "content-security-policy": "sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads allow-pointer-lock",
+  "access-control-allow-origin": "*",
+  "referrer-policy": "no-referrer",
+  "x-robots-tag": "noindex",
+  "x-content-type-options": "nosniff",
+};
+
+function plain(res: ServerResponse, status: number, text: string, extra: Record<string, string> = {}): void {
+  res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", ...extra });
+  res.end(text);
+}
+
+function pick(headers: IncomingHttpHeaders, names: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const value = headers[name];
+    if (typeof value === "string") out[name] = value;
+  }
+  return out;
+}
+
+/** Builds the gateway over the links table and the workspace service. */
+export function createShareGateway(deps: ShareGatewayDeps): ShareGateway {
+  const now = deps.now ?? (() => new Date());
+  const buckets = new TokenBuckets(deps.rateLimit?.capacity ?? 300, deps.rateLimit?.perSecond ?? 50);
+  const previews = new Map<string, { url: URL; until: number }>();
+
+  /** The link and the path under it, or null for anything that is not a live link (all answered alike). */
+  async function open(rawUrl: string | undefined): Promise<{ link: ResolvedLink; token: string; rest: string | undefined } | null> {
+    const match = SHARE_PATH.exec(rawUrl ?? "");
+    if (!match) return null;
+    const token = match[1]!;
+    const link = await resolveShareToken(deps.db, token, now());
+    return link ? { link, token, rest: match[2] } : null;
+  }
+
+  /** Where the project's preview answers now (the provider's link; on Daytona a signed one, fetched server-side). */
+  async function upstream(workspaceId: string): Promise<URL> {
+    const cached = previews.get(workspaceId);
+    if (cached && cached.until > Date.now()) return cached.url;
+    const { url } = await deps.workspace.preview({ id: workspaceId });
+    const parsed = new URL(url);
+    previews.set(workspaceId, { url: parsed, until: Date.now() + PREVIEW_CACHE_MS });
+    return parsed;
+  }
+
+  function requestOptions(target: URL, rest: string, method: string, headers: Record<string, string>): http.RequestOptions {
+    const base = target.pathname.replace(/\/+$/, "");
+    return {
+      protocol: target.protocol,
+      hostname: target.hostname,
+      port: target.port || undefined,
+      method,
+      // Joined as text, never resolved as a URL: whatever `rest` holds, the request goes to this host.
+      path: `${base}${rest.startsWith("/") ? rest : `/${rest}`}`,
+      headers: { ...headers, host: target.host, "x-daytona-skip-preview-warning": "true" },
+      timeout: UPSTREAM_TIMEOUT_MS,
+    };
+  }
+
+  function clientFor(target: URL) {
+    return target.protocol === "https:" ? https : http;
+  }
+
+  /** A redirect to the preview's own host is moved under the prefix; one to another host is not followed and passes as is. */
+  function location(value: string, target: URL, prefix: string): string {
+    try {
+      const resolved = new URL(value, target);
+      if (resolved.origin !== target.origin) return value;
+      return `${prefix}${resolved.pathname.replace(/^\/+/, "")}${resolved.search}${resolved.hash}`;
+    } catch {
+      return prefix;
+    }
+  }
+
+  function respond(res: ServerResponse, upstreamRes: IncomingMessage, target: URL, prefix: string, head: boolean): void {
+    const headers: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(upstreamRes.headers)) {
+      if (value === undefined || DROPPED_RESPONSE.has(name)) continue;
+      headers[name] = name === "location" && typeof value === "string" ? location(value, target, prefix) : value;
+    }
+    Object.assign(headers, ISOLATION_HEADERS);
+    const status = upstreamRes.statusCode ?? 502;
+    const contentType = upstreamRes.headers["content-type"];
+    if (head || !isRewritable(contentType) || upstreamRes.headers["content-encoding"]) {
+      res.writeHead(status, headers);
+      upstreamRes.pipe(res);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    upstreamRes.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > REWRITE_LIMIT_BYTES) {
+        upstreamRes.destroy();
+        if (!res.headersSent) plain(res, 502, "The preview sent a page too large to serve.");
+        return;
+      }
+      chunks.push(chunk);
+    });
+    upstreamRes.on("end", () => {
+      if (res.headersSent) return;
+      const body = Buffer.from(rewriteRootUrls(Buffer.concat(chunks).toString("utf8"), prefix), "utf8");
+      res.writeHead(status, { ...headers, "content-length": String(body.length) });
+      res.end(body);
+    });
+    upstreamRes.on("error", () => res.destroy());
+  }
+
+  const serve: RawHandler = async (req, res) => {
+    let opened;
+    try {
+      opened = await open(req.url);
+    } catch (err) {
+      deps.log.error("share link lookup failed", errorFields(err));
+      return plain(res, 503, "This preview is unavailable right now. Try again in a moment.");
+    }
+    if (!opened) return plain(res, 404, "Not found");
+    const { link, token, rest } = opened;
+    const prefix = `/p/${token}/`;
+    // Relative URLs resolve under the prefix only when it ends in a slash.
+    if (rest === undefined) return plain(res, 308, "", { location: prefix });
+    if (!buckets.take(link.linkId)) return plain(res, 429, "Too many requests: slow down.", { "retry-after": "1" });
+    if (req.method !== "GET" && req.method !== "HEAD") return plain(res, 405, "A share link serves GET and HEAD only.", { allow: "GET, HEAD" });
+    if (!link.workspaceId) return plain(res, 503, "This app has no preview yet.", { "retry-after": "10" });
+    let target: URL;
+    try {
+      target = await upstream(link.workspaceId);
+    } catch {
+      return plain(res, 503, "This app is not running right now. Try again in a moment.", { "retry-after": "10" });
+    }
+    const upstreamReq = clientFor(target).request(requestOptions(target, rest, req.method, { ...pick(req.headers, FORWARDED_REQUEST), "accept-encoding": "identity" }));
+    upstreamReq.on("response", (upstreamRes) => respond(res, upstreamRes, target, prefix, req.method === "HEAD"));
+    upstreamReq.on("timeout", () => upstreamReq.destroy(new Error("the preview did not answer in time")));
+    upstreamReq.on("error", () => {
+      previews.delete(link.workspaceId!);
+      if (!res.headersSent) plain(res, 502, "The app did not answer.");
+      else res.destroy();
+    });
+    req.on("close", () => {
+      if (!res.writableFinished) upstreamReq.destroy();
+    });
+    upstreamReq.end();
+  };
+
+  function refuse(socket: Duplex, status: string): void {
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
+  }
+
+  async function upgradeAsync(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const opened = await open(req.url).catch(() => null);
+    if (!opened || opened.rest === undefined) return refuse(socket, "404 Not Found");
+    const { link, rest } = opened;
+    if (!buckets.take(link.linkId)) return refuse(socket, "429 Too Many Requests");
+    if (!link.workspaceId || String(req.headers.upgrade).toLowerCase() !== "websocket") return refuse(socket, "400 Bad Request");
+    const target = await upstream(link.workspaceId).catch(() => null);
+    if (!target) return refuse(socket, "503 Service Unavailable");
+    const headers = { ...pick(req.headers, [...FORWARDED_REQUEST, ...FORWARDED_UPGRADE]), connection: "Upgrade", upgrade: "websocket" };
+    const upstreamReq = clientFor(target).request(requestOptions(target, rest, "GET", headers));
+    upstreamReq.on("upgrade", (upstreamRes, upstreamSocket, upstreamHead) => {
+      const lines = [`HTTP/1.1 101 Switching Protocols`];
+      for (const [name, value] of Object.entries(upstreamRes.headers)) {
+        if (value === undefined || name === "set-cookie") continue;
+        for (const one of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${one}`);
+      }
+      socket.write(`${lines.join("\r\n")}\r\n\r\n`);
+      if (upstreamHead.length) socket.write(upstreamHead);
+      if (head.length) upstreamSocket.write(head);
+      upstreamSocket.pipe(socket).pipe(upstreamSocket);
+      const close = () => {
+        upstreamSocket.destroy();
+        socket.destroy();
+      };
+      // Either side ending ends both: server sockets are half-open by default and would otherwise linger.
+      for (const side of [socket, upstreamSocket]) for (const event of ["error", "end", "close"]) side.on(event, close);
+    });
+    upstreamReq.on("response", (upstreamRes) => {
+      upstreamRes.resume();
+      refuse(socket, `${upstreamRes.statusCode ?? 502} ${upstreamRes.statusMessage ?? ""}`.trim());
+    });
+    upstreamReq.on("timeout", () => upstreamReq.destroy());
+    upstreamReq.on("error", () => refuse(socket, "502 Bad Gateway"));
+    socket.on("error", () => upstreamReq.destroy());
+    upstreamReq.end();
+  }
+
+  return {
+    serve,
+    upgrade: (req, socket, head) => {
+      upgradeAsync(req, socket, head).catch((err) => {
+        deps.log.warn("share socket failed", errorFields(err));
+        socket.destroy();
+      });
+    },
+  };
+}

@@ -1,0 +1,42 @@
+import type pg from "pg";
+import type { Logger } from "../../lib/log";
+import type { AuthData } from "../../lib/routes";
+import { requireText } from "../../lib/validate";
+import type { WorkspaceApi } from "../../workspace/contract";
+import type { ProjectsApi } from "../contract";
+import { createShareGateway, type ShareGateway } from "./gateway";
+import { createShareLink, expirySeconds, listShareLinks, revokeShareLink } from "./links";
+
+/** What the share methods need from the projects service. */
+export interface ShareDeps {
+  db: pg.Pool;
+  workspace: Pick<WorkspaceApi, "preview">;
+  log: Logger;
+  /** The id of one of the caller's projects (another user's is `not_found`). */
+  owned(id: unknown, auth: AuthData): Promise<string>;
+  now?: () => Date;
+}
+
+/** The share-link part of the projects service, and the gateway's WebSocket upgrade (no contract route: see server/app.ts). */
+export type ShareMethods = Pick<ProjectsApi, "createShareLink" | "listShareLinks" | "revokeShareLink" | "share"> & { upgradeShare: ShareGateway["upgrade"] };
+
+/** Share links: owner-only create, list and revoke; the gateway serves them to anyone holding one. */
+export function createShareMethods(deps: ShareDeps): ShareMethods {
+  const now = deps.now ?? (() => new Date());
+  const gateway = createShareGateway({ db: deps.db, workspace: deps.workspace, log: deps.log, now });
+  return {
+    async createShareLink(req, auth) {
+      const projectId = await deps.owned(req.id, auth);
+      return createShareLink(deps.db, projectId, expirySeconds(req.expiresInSeconds), now());
+    },
+    async listShareLinks(req, auth) {
+      return { links: await listShareLinks(deps.db, await deps.owned(req.id, auth)) };
+    },
+    async revokeShareLink(req, auth) {
+      const projectId = await deps.owned(req.id, auth);
+      return revokeShareLink(deps.db, projectId, requireText("linkId", req.linkId, { min: 1, max: 100 }));
+    },
+    share: gateway.serve,
+    upgradeShare: gateway.upgrade,
+  };
+}

@@ -1,0 +1,204 @@
+import http from "node:http";
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { ProjectsApi } from "../projects/contract";
+import type { WorkspaceApi } from "../workspace/contract";
+import { client, type TestClient } from "./support/http";
+import { runningWorkspace, startTestKiln, type TestKiln } from "./support/kiln";
+import { shareTestApp } from "./support/share-app";
+
+let kiln: TestKiln;
+let alice: TestClient;
+let aliceToken: string;
+let bob: TestClient;
+let aliceAuth: { userID: string };
+let projects: ProjectsApi;
+let workspace: WorkspaceApi;
+
+const impl = <T>(name: string) => kiln.kiln.services.find((s) => s.name === name)!.impl as T;
+
+/** A request sent exactly as written (no URL normalisation, unlike fetch): status, headers, body. */
+function raw(path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  const { hostname, port } = new URL(kiln.url);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ hostname, port, path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** Opens a WebSocket at `path` and resolves with the first text frame, or the HTTP status that refused it. */
+function socket(path: string): Promise<{ status: number; message?: string }> {
+  const { hostname, port } = new URL(kiln.url);
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      hostname,
+      port,
+      path,
+      headers: { connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": randomBytes(16).toString("base64") },
+    });
+    req.on("upgrade", (res, sock, head: Buffer) => {
+      const first = (frame: Buffer) => {
+        resolve({ status: res.statusCode!, message: frame.subarray(2, 2 + frame[1]!).toString("utf8") });
+        sock.destroy();
+      };
+      if (head.length) first(head);
+      else sock.once("data", first);
+    });
+    req.on("response", (res) => {
+      res.resume();
+      resolve({ status: res.statusCode! });
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** A project of alice's whose workspace runs the share test app as its dev server. */
+async function sharedProject(name: string): Promise<string> {
+  const projectId = (await projects.create({ name, template: "blank" }, aliceAuth)).id;
+  const ws = await runningWorkspace(workspace, projectId);
+  await workspace.writeFiles({ id: ws.id, files: [{ path: "app.mjs", contentBase64: Buffer.from(shareTestApp(name)).toString("base64") }] });
+  const dev = await workspace.ensureDevServer({ id: ws.id, command: "node app.mjs" });
+  expect(dev.ok, dev.problem ?? "").toBe(true);
+  await projects.recordActivity({ id: projectId, workspaceId: ws.id, previewUrl: dev.previewUrl });
+  return projectId;
+}
+
+async function link(projectId: string, body: Record<string, unknown> = {}): Promise<string> {
+  const created = await alice.call("POST", `/projects/${projectId}/shares`, body);
+  expect(created.status, created.text).toBe(200);
+  return created.body.token;
+}
+
+let appA: string;
+let appB: string;
+
+beforeAll(async () => {
+  kiln = await startTestKiln();
+  const a = await kiln.createUser("alice");
+  aliceAuth = { userID: a.userID };
+  aliceToken = a.token;
+  alice = client(kiln.url, a.token);
+  bob = client(kiln.url, (await kiln.createUser("bob")).token);
+  projects = impl<ProjectsApi>("projects");
+  workspace = impl<WorkspaceApi>("workspace");
+  appA = await sharedProject("App A");
+  appB = await sharedProject("App B");
+}, 120_000);
+afterAll(async () => {
+  vi.useRealTimers();
+  await kiln?.close();
+});
+
+describe("share link endpoints", () => {
+  it("creates a link (7 days by default) whose token is shown once, lists it without the token, and revokes it", async () => {
+    const created = await alice.call("POST", `/projects/${appA}/shares`, {});
+    expect(created.status).toBe(200);
+    expect(created.body.token).toMatch(/^ks_[A-Za-z0-9_-]{43}$/);
+    expect(created.body.path).toBe(`/p/${created.body.token}/`);
+    const lifetime = Date.parse(created.body.link.expiresAt) - Date.parse(created.body.link.createdAt);
+    expect(lifetime).toBe(7 * 24 * 3600 * 1000);
+    const listed = await alice.call("GET", `/projects/${appA}/shares`);
+    expect(listed.status).toBe(200);
+    expect(listed.text).not.toContain(created.body.token);
+    expect(listed.body.links.map((l: { id: string }) => l.id)).toContain(created.body.link.id);
+    const revoked = await alice.call("DELETE", `/projects/${appA}/shares/${created.body.link.id}`);
+    expect(revoked.status).toBe(200);
+    expect(revoked.body.revokedAt).not.toBeNull();
+  });
+
+  it("takes an expiry within bounds and refuses a malformed one with 400 naming the field", async () => {
+    const hour = await alice.call("POST", `/projects/${appA}/shares`, { expiresInSeconds: 3600 });
+    expect(Date.parse(hour.body.link.expiresAt) - Date.parse(hour.body.link.createdAt)).toBe(3600 * 1000);
+    for (const bad of ["soon", 1.5, 10, 31 * 24 * 3600, -1]) {
+      const answer = await alice.call("POST", `/projects/${appA}/shares`, { expiresInSeconds: bad });
+      expect(answer.status, String(bad)).toBe(400);
+      expect(answer.body.code).toBe("invalid_argument");
+      expect(answer.body.message).toContain("expiresInSeconds");
+    }
+  });
+
+  it("answers another user's project, and a link of another project, with 404", async () => {
+    expect((await bob.call("POST", `/projects/${appA}/shares`, {})).status).toBe(404);
+    expect((await bob.call("GET", `/projects/${appA}/shares`)).status).toBe(404);
+    const created = await alice.call("POST", `/projects/${appA}/shares`, {});
+    expect((await bob.call("DELETE", `/projects/${appA}/shares/${created.body.link.id}`)).status).toBe(404);
+    expect((await alice.call("DELETE", `/projects/${appB}/shares/${created.body.link.id}`)).status).toBe(404);
+    expect((await raw(created.body.path)).status).toBe(200);
+  });
+});
+
+describe("the share gateway", () => {
+  it("serves the preview with its root-absolute URLs under the link, isolated from Kiln's origin", async () => {
+    const token = await link(appA);
+    const page = await raw(`/p/${token}/`);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain("<h1>App A</h1>");
+    expect(page.body).toContain(`src="/p/${token}/src/main.js"`);
+    expect(page.headers["content-security-policy"]).toMatch(/^sandbox allow-scripts/);
+    expect(page.headers["content-security-policy"]).not.toContain("allow-same-origin");
+    expect(page.headers["set-cookie"]).toBeUndefined();
+    const module = await raw(`/p/${token}/src/main.js`);
+    expect(module.body).toContain(`from "/p/${token}/src/dep.js"`);
+    expect(module.body).toContain(`import("/p/${token}/src/lazy.js")`);
+    const bare = await raw(`/p/${token}`);
+    expect(bare.status).toBe(308);
+    expect(bare.headers.location).toBe(`/p/${token}/`);
+  });
+
+  it("proxies the hot-reload WebSocket to the preview", async () => {
+    const token = await link(appA);
+    expect(await socket(`/p/${token}/?token=vite`)).toEqual({ status: 101, message: "hmr App A /?token=vite" });
+  });
+
+  it("answers a tampered, unknown, revoked or expired token with a bare 404, over HTTP and WebSocket", async () => {
+    const token = await link(appA);
+    const flipped = token.slice(0, -1) + (token.endsWith("A") ? "B" : "A");
+    const revoked = await alice.call("POST", `/projects/${appA}/shares`, {});
+    await alice.call("DELETE", `/projects/${appA}/shares/${revoked.body.link.id}`);
+    const shortLived = await link(appA, { expiresInSeconds: 60 });
+    expect((await raw(`/p/${shortLived}/`)).status).toBe(200);
+    vi.useFakeTimers({ toFake: ["Date"], shouldAdvanceTime: true });
+    vi.setSystemTime(Date.now() + 61_000);
+    try {
+      for (const bad of [flipped, "ks_short", "nonsense", revoked.body.token, shortLived]) {
+        const answer = await raw(`/p/${bad}/`);
+        expect(answer.status, bad).toBe(404);
+        expect(answer.body).toBe("Not found");
+        expect((await socket(`/p/${bad}/`)).status).toBe(404);
+      }
+    } finally {
+      vi.useRealTimers();
+    }
+    expect((await raw(`/p/${token}/`)).status).toBe(200);
+  });
+
+  it("reaches nothing but its preview: no API through traversal or encoding, no other project, no Kiln credentials forwarded", async () => {
+    const token = await link(appA);
+    const tokenB = await link(appB);
+    const auth = { authorization: `Bearer ${aliceToken}`, cookie: "kiln=1", "x-forwarded-for": "10.0.0.1", origin: kiln.url };
+    for (const path of ["../projects", "%2e%2e/projects", "..%2fprojects", "%2e%2e%2f%2e%2e%2fprojects", "projects", "/projects", "../../projects/health", `../${tokenB}/`, "//example.invalid/"]) {
+      const answer = await raw(`/p/${token}/${path}`, auth);
+      expect(answer.body, path).toMatch(/^app App A path /);
+      expect(answer.body).not.toContain("App B");
+    }
+    const echo = JSON.parse((await raw(`/p/${token}/echo`, auth)).body);
+    expect(echo.name).toBe("App A");
+    for (const header of ["authorization", "cookie", "x-forwarded-for", "origin"]) expect(echo.headers[header], header).toBeUndefined();
+  });
+
+  it("moves redirects to the preview's own host under the link and follows none", async () => {
+    const token = await link(appA);
+    const home = await raw(`/p/${token}/home`);
+    expect(home.status).toBe(302);
+    expect(home.headers.location).toBe(`/p/${token}/src/main.js`);
+    const away = await raw(`/p/${token}/away`);
+    expect(away.status).toBe(302);
+    expect(away.headers.location).toBe("http://example.invalid/elsewhere");
+  });
+});
