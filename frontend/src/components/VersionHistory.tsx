@@ -5,6 +5,7 @@ import { useApi } from "../auth";
 import { timeAgo } from "../lib/format";
 import { navigate, projectPath } from "../router";
 import { ErrorNotice } from "./ErrorNotice";
+import { PushToGit } from "./GitForms";
 import { StatusBadge } from "./StatusBadge";
 
 const PAGE = 20;
@@ -12,6 +13,7 @@ const PAGE = 20;
 /** What a version is, in a line: its prompt, or what made it. */
 function title(version: Version, byId: Map<string, Version>): string {
   if (version.kind === "generation") return version.prompt ?? "Generation";
+  if (version.kind === "import") return "Imported from git";
   const source = version.source ? byId.get(version.source.versionId) : undefined;
   const from = source?.prompt ? ` “${source.prompt}”` : source ? ` from ${timeAgo(source.createdAt)}` : "";
   return version.kind === "restore" ? `Restored the version${from}` : `Forked from the version${from}`;
@@ -172,6 +174,7 @@ export function VersionHistory({ projectId, generating }: { projectId: string; g
             <button className="btn btn-small" onClick={() => fork.mutate(current.id)} disabled={fork.isPending} title="A new project with this version's files" data-testid="fork-version">
               {fork.isPending ? "Forking…" : "Fork"}
             </button>
+            <PushToGit key={current.id} projectId={projectId} versionId={current.id} />
           </div>
           {restore.error ? <ErrorNotice error={restore.error} context="Restoring the version" compact /> : null}
           {fork.error ? <ErrorNotice error={fork.error} context="Forking the project" compact /> : null}

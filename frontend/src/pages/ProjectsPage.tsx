@@ -3,6 +3,7 @@ import { useRef, useState, type FormEvent } from "react";
 import type { Project } from "../../../projects/contract";
 import { useApi } from "../auth";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { ImportFromGit } from "../components/GitForms";
 import { ProjectThumbnail } from "../components/ProjectThumbnail";
 import { StatusBadge } from "../components/StatusBadge";
 import { ExamplePrompts, TemplatePicker, TemplatePickerSkeleton } from "../components/TemplatePicker";
@@ -135,6 +136,7 @@ export function ProjectsPage() {
       <TopBar />
       <main className="projects">
         <CreateProject />
+        <ImportFromGit />
         <section>
           <div className="section-head">
             <h2>Your projects</h2>
