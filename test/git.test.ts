@@ -80,6 +80,7 @@ describe("git import and export over HTTP", () => {
     expect(pushed.body).toMatchObject({ branch: "main", url: remote, files: FILES.length });
     expect(git.git("roundtrip", "rev-parse", "refs/heads/main").trim()).toBe(pushed.body.commit);
     expect(git.git("roundtrip", "log", "-1", "--format=%an|%cn|%B", "main").trim()).toBe("Kiln|Kiln|Make a page with a logo");
+    expect(git.git("roundtrip", "ls-tree", "-r", "-z", "--name-only", "main").split("\0").filter(Boolean).sort()).toEqual(FILES.map((f) => f.path).sort());
 
     const imported = await alice.call("POST", "/vfs/git/import", { url: remote });
     expect(imported.status, imported.text).toBe(200);

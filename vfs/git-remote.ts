@@ -97,16 +97,23 @@ g --git-dir=.git ls-tree -r -z HEAD | while IFS= read -r -d '' entry; do
 done
 rm -rf .git`;
 
+/** Where a push's sandbox holds its token while the push runs (inside the git directory: never committed). */
+export const TOKEN_FILE = ".git/kiln-push-token";
+
 /**
  * Commits /workspace as one commit (author and committer Kiln, message `$KILN_GIT_MESSAGE`) on top of
  * `$KILN_GIT_BRANCH` of `$KILN_GIT_URL` when the branch exists (a fast-forward, never a force push), and
  * pushes it; prints the commit's id. The token reaches git only through the credential helper, which
- * reads `$KILN_GIT_TOKEN` from the environment: it is in no argument, file or remote URL.
+ * reads it from `.git/kiln-push-token` (written there by Kiln, never committed, removed when the script
+ * ends): it is in no argument, environment variable (Daytona writes a long command's variables into
+ * its text) or remote URL.
  */
 export const PUSH_SCRIPT = `${HARDENED_GIT}
 set -eu
 export GIT_AUTHOR_NAME=Kiln GIT_AUTHOR_EMAIL=kiln@users.noreply.kiln GIT_COMMITTER_NAME=Kiln GIT_COMMITTER_EMAIL=kiln@users.noreply.kiln
-auth() { g -c 'credential.helper=!f() { test "$1" = get && test -n "\${KILN_GIT_TOKEN:-}" && printf "username=x-access-token\\npassword=%s\\n" "$KILN_GIT_TOKEN"; }; f' "$@"; }
+export KILN_GIT_TOKEN_FILE="$PWD/${TOKEN_FILE}"
+trap 'rm -f -- "$KILN_GIT_TOKEN_FILE"' EXIT
+auth() { g -c 'credential.helper=!f() { test "$1" = get && test -s "$KILN_GIT_TOKEN_FILE" && printf "username=x-access-token\\npassword=%s\\n" "$(cat "$KILN_GIT_TOKEN_FILE")"; }; f' "$@"; }
 g init -q .
 g add -A -f .
 tree=$(g write-tree)

@@ -6,7 +6,7 @@ import type { ProjectsApi } from "../projects/contract";
 import type { ExecResponse, WorkspaceApi } from "../workspace/contract";
 import { backupWorkspace } from "./backup";
 import type { VfsApi } from "./contract";
-import { branchOf, CHECKOUT_SCRIPT, CLONE_SCRIPT, PUSH_SCRIPT, redact, remoteUrlOf, repositoryName, tokenOf } from "./git-remote";
+import { branchOf, CHECKOUT_SCRIPT, CLONE_SCRIPT, PUSH_SCRIPT, redact, remoteUrlOf, repositoryName, TOKEN_FILE, tokenOf } from "./git-remote";
 import type { VfsLimits } from "./input";
 import { projectIdOf } from "./input";
 import type { VfsStore } from "./store";
@@ -123,8 +123,8 @@ export function gitMethods(deps: GitDeps, using: <T>(run: (store: VfsStore) => P
       try {
         await runningWorkspace(workspace, ws.id);
         await syncWorkspace(workspace, ws.id, files);
-        const env = { KILN_GIT_URL: url, KILN_GIT_BRANCH: branch, KILN_GIT_MESSAGE: message, ...(token ? { KILN_GIT_TOKEN: token } : {}) };
-        const pushed = await exec(ws.id, PUSH_SCRIPT, env);
+        if (token) await workspace.writeFiles({ id: ws.id, files: [{ path: TOKEN_FILE, contentBase64: Buffer.from(token).toString("base64"), mode: 0o600 }] });
+        const pushed = await exec(ws.id, PUSH_SCRIPT, { KILN_GIT_URL: url, KILN_GIT_BRANCH: branch, KILN_GIT_MESSAGE: message });
         if (pushed.exitCode !== 0) throw gitFailure("push", url, pushed, limits, token);
         const commit = pushed.stdout.trim().split("\n").pop() ?? "";
         deps.log.info("version pushed to git", { projectId: owned.id, versionId, url, branch, commit, files: files.length });
