@@ -47,7 +47,13 @@ export function branchOf(value: unknown): string {
 /** The repository's name from its URL (`https://host/owner/app.git` → `app`), for a project's default name. */
 export function repositoryName(url: string): string {
   const last = new URL(url).pathname.split("/").filter(Boolean).pop() ?? "";
-  const name = decodeURIComponent(last).replace(/\.git$/, "").trim();
+  let decoded = last;
+  try {
+    decoded = decodeURIComponent(last);
+  } catch {
+    // A malformed %-escape: the name as written.
+  }
+  const name = decoded.replace(/\.git$/, "").trim();
   return (name || new URL(url).hostname).slice(0, 100);
 }
 

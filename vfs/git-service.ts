@@ -71,6 +71,7 @@ export function gitMethods(deps: GitDeps, using: <T>(run: (store: VfsStore) => P
     if (cloned.exitCode === 3) throw new AppError("failed_precondition", `${url} has no commits to import`);
     if (cloned.exitCode !== 0) throw gitFailure("clone", url, cloned, limits);
     const [files, bytes] = cloned.stdout.trim().split(" ").map(Number);
+    if (!Number.isSafeInteger(files) || !Number.isSafeInteger(bytes)) throw new AppError("internal", `the clone of ${url} did not say how big it is`);
     if (files > limits.maxFiles) {
       throw new AppError("invalid_argument", `url: the repository holds ${files} files, over the import limit of ${limits.maxFiles} files (KILN_GIT_IMPORT_MAX_FILES)`);
     }
