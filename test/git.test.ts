@@ -173,6 +173,9 @@ describe("git import and export over HTTP", () => {
     const loopback = await alice.call("POST", "/vfs/git/import", { url: `${git.loopbackUrl}/on-loopback.git` });
     expect(loopback.status).toBe(400);
     expect(loopback.body.message).toMatch(/^git could not clone http:\/\/127\.0\.0\.1:\d+\/on-loopback\.git: .*(Failed to connect|Could not connect|Connection refused)/);
+    const empty = await alice.call("POST", "/vfs/git/import", { url: git.emptyRepository("empty") });
+    expect(empty.status).toBe(400);
+    expect(empty.body.message).toMatch(/empty\.git has no commits to import$/);
     const missing = await alice.call("POST", "/vfs/git/import", { url: `${git.url}/missing.git` });
     expect(missing.status).toBe(400);
     expect(missing.body.message).toContain("git could not clone");
