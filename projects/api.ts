@@ -146,9 +146,9 @@ export const revokeShareLink = api(
   async (req: ShareLinkRef): Promise<ShareLink> => call(() => projects().revokeShareLink(req, caller())),
 );
 
-/** The share gateway: `/p/<token>/...` serves the linked project's live preview to anyone holding the link. */
+/** The share gateway: `/s/<token>/...` serves the linked project's live preview to anyone holding the link. */
 export const share = api.raw(
-  { expose: true, auth: false, method: "GET", path: "/p/*path" },
+  { expose: true, auth: false, method: "GET", path: "/s/*path" },
   async (req: IncomingMessage, res: ServerResponse) => {
     const params = (currentRequest() as { pathParams?: Record<string, string> } | undefined)?.pathParams ?? {};
     await projects().share(req, res, params);

@@ -176,7 +176,7 @@ export interface ShareLink {
 /** A share link just created: `token` (and `path`, which holds it) is shown this once and never again. */
 export interface CreatedShareLink {
   token: string;
-  /** Where the preview opens on this server: `/p/<token>/`. */
+  /** Where the preview opens on this server: `/s/<token>/`. */
   path: string;
   link: ShareLink;
 }
@@ -242,7 +242,7 @@ export interface ProjectsApi {
   /** Revokes one of the project's share links: it answers 404 at once. */
   revokeShareLink(req: ShareLinkRef, auth: AuthData): Promise<ShareLink>;
   /**
-   * The share gateway (raw, no auth): `/p/<token>/<path>` proxies to the linked project's live preview;
+   * The share gateway (raw, no auth): `/s/<token>/<path>` proxies to the linked project's live preview;
    * a malformed, unknown, expired or revoked token answers 404 with no detail.
    */
   share: RawHandler;
@@ -268,5 +268,5 @@ export const projectsRoutes = {
   createShareLink: { method: "POST", path: "/projects/:id/shares", expose: true, auth: true },
   listShareLinks: { method: "GET", path: "/projects/:id/shares", expose: true, auth: true, fields: { id: "string" } },
   revokeShareLink: { method: "DELETE", path: "/projects/:id/shares/:linkId", expose: true, auth: true, fields: { id: "string", linkId: "string" } },
-  share: { method: "GET", path: "/p/*path", expose: true, auth: false, raw: true },
+  share: { method: "GET", path: "/s/*path", expose: true, auth: false, raw: true },
 } as const satisfies Routes<ProjectsApi>;

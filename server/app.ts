@@ -12,7 +12,7 @@ export interface AppOptions {
   /** Every service's health, for `GET /healthz`. */
   health: () => Promise<ServiceHealth[]>;
   authenticate?: Authenticate;
-  /** WebSocket upgrades under `/p/` (the share gateway); any other upgrade is refused. */
+  /** WebSocket upgrades under `/s/` (the share gateway); any other upgrade is refused. */
   upgrade?: UpgradeHandler;
   /** Prometheus metrics, served at `GET /metrics`. */
   metrics?: Pick<KilnMetrics, "registry" | "httpRequest">;
@@ -96,7 +96,7 @@ export function createApp(options: AppOptions): FastifyInstance {
   });
 
   app.server.on("upgrade", (req, socket, head) => {
-    if (options.upgrade && req.url?.startsWith("/p/")) return options.upgrade(req, socket, head);
+    if (options.upgrade && req.url?.startsWith("/s/")) return options.upgrade(req, socket, head);
     socket.destroy();
   });
 

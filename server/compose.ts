@@ -58,7 +58,7 @@ export interface Kiln {
   authenticate: Authenticate;
   /** Prometheus metrics for `GET /metrics`. */
   metrics: KilnMetrics;
-  /** WebSocket upgrades of the share gateway (`/p/<token>/...`: a preview's hot reload). */
+  /** WebSocket upgrades of the share gateway (`/s/<token>/...`: a preview's hot reload). */
   upgrade: UpgradeHandler;
   health(): Promise<ServiceHealth[]>;
   /** Stops the job runner, then releases sandboxes, MongoDB and the databases. */

@@ -100,7 +100,7 @@ describe("share link endpoints", () => {
     const created = await alice.call("POST", `/projects/${appA}/shares`, {});
     expect(created.status).toBe(200);
     expect(created.body.token).toMatch(/^ks_[A-Za-z0-9_-]{43}$/);
-    expect(created.body.path).toBe(`/p/${created.body.token}/`);
+    expect(created.body.path).toBe(`/s/${created.body.token}/`);
     const lifetime = Date.parse(created.body.link.expiresAt) - Date.parse(created.body.link.createdAt);
     expect(lifetime).toBe(7 * 24 * 3600 * 1000);
     const listed = await alice.call("GET", `/projects/${appA}/shares`);
@@ -136,24 +136,24 @@ describe("share link endpoints", () => {
 describe("the share gateway", () => {
   it("serves the preview with its root-absolute URLs under the link, isolated from Kiln's origin", async () => {
     const token = await link(appA);
-    const page = await raw(`/p/${token}/`);
+    const page = await raw(`/s/${token}/`);
     expect(page.status).toBe(200);
     expect(page.body).toContain("<h1>App A</h1>");
-    expect(page.body).toContain(`src="/p/${token}/src/main.js"`);
+    expect(page.body).toContain(`src="/s/${token}/src/main.js"`);
     expect(page.headers["content-security-policy"]).toMatch(/^sandbox allow-scripts/);
     expect(page.headers["content-security-policy"]).not.toContain("allow-same-origin");
     expect(page.headers["set-cookie"]).toBeUndefined();
-    const module = await raw(`/p/${token}/src/main.js`);
-    expect(module.body).toContain(`from "/p/${token}/src/dep.js"`);
-    expect(module.body).toContain(`import("/p/${token}/src/lazy.js")`);
-    const bare = await raw(`/p/${token}`);
+    const module = await raw(`/s/${token}/src/main.js`);
+    expect(module.body).toContain(`from "/s/${token}/src/dep.js"`);
+    expect(module.body).toContain(`import("/s/${token}/src/lazy.js")`);
+    const bare = await raw(`/s/${token}`);
     expect(bare.status).toBe(308);
-    expect(bare.headers.location).toBe(`/p/${token}/`);
+    expect(bare.headers.location).toBe(`/s/${token}/`);
   });
 
   it("proxies the hot-reload WebSocket to the preview", async () => {
     const token = await link(appA);
-    expect(await socket(`/p/${token}/?token=vite`)).toEqual({ status: 101, message: "hmr App A /?token=vite" });
+    expect(await socket(`/s/${token}/?token=vite`)).toEqual({ status: 101, message: "hmr App A /?token=vite" });
   });
 
   it("answers a tampered, unknown, revoked or expired token with a bare 404, over HTTP and WebSocket", async () => {
@@ -162,20 +162,20 @@ describe("the share gateway", () => {
     const revoked = await alice.call("POST", `/projects/${appA}/shares`, {});
     await alice.call("DELETE", `/projects/${appA}/shares/${revoked.body.link.id}`);
     const shortLived = await link(appA, { expiresInSeconds: 60 });
-    expect((await raw(`/p/${shortLived}/`)).status).toBe(200);
+    expect((await raw(`/s/${shortLived}/`)).status).toBe(200);
     vi.useFakeTimers({ toFake: ["Date"], shouldAdvanceTime: true });
     vi.setSystemTime(Date.now() + 61_000);
     try {
       for (const bad of [flipped, "ks_short", "nonsense", revoked.body.token, shortLived]) {
-        const answer = await raw(`/p/${bad}/`);
+        const answer = await raw(`/s/${bad}/`);
         expect(answer.status, bad).toBe(404);
         expect(answer.body).toBe("Not found");
-        expect((await socket(`/p/${bad}/`)).status).toBe(404);
+        expect((await socket(`/s/${bad}/`)).status).toBe(404);
       }
     } finally {
       vi.useRealTimers();
     }
-    expect((await raw(`/p/${token}/`)).status).toBe(200);
+    expect((await raw(`/s/${token}/`)).status).toBe(200);
   });
 
   it("reaches nothing but its preview: no API through traversal or encoding, no other project, no Kiln credentials forwarded", async () => {
@@ -183,21 +183,21 @@ describe("the share gateway", () => {
     const tokenB = await link(appB);
     const auth = { authorization: `Bearer ${aliceToken}`, cookie: "kiln=1", "x-forwarded-for": "10.0.0.1", origin: kiln.url };
     for (const path of ["../projects", "%2e%2e/projects", "..%2fprojects", "%2e%2e%2f%2e%2e%2fprojects", "projects", "/projects", "../../projects/health", `../${tokenB}/`, "//example.invalid/"]) {
-      const answer = await raw(`/p/${token}/${path}`, auth);
+      const answer = await raw(`/s/${token}/${path}`, auth);
       expect(answer.body, path).toMatch(/^app App A path /);
       expect(answer.body).not.toContain("App B");
     }
-    const echo = JSON.parse((await raw(`/p/${token}/echo`, auth)).body);
+    const echo = JSON.parse((await raw(`/s/${token}/echo`, auth)).body);
     expect(echo.name).toBe("App A");
     for (const header of ["authorization", "cookie", "x-forwarded-for", "origin"]) expect(echo.headers[header], header).toBeUndefined();
   });
 
   it("moves redirects to the preview's own host under the link and follows none", async () => {
     const token = await link(appA);
-    const home = await raw(`/p/${token}/home`);
+    const home = await raw(`/s/${token}/home`);
     expect(home.status).toBe(302);
-    expect(home.headers.location).toBe(`/p/${token}/src/main.js`);
-    const away = await raw(`/p/${token}/away`);
+    expect(home.headers.location).toBe(`/s/${token}/src/main.js`);
+    const away = await raw(`/s/${token}/away`);
     expect(away.status).toBe(302);
     expect(away.headers.location).toBe("http://example.invalid/elsewhere");
   });

@@ -8,7 +8,7 @@ import type { RawHandler } from "../../lib/routes";
 import type { WorkspaceApi } from "../../workspace/contract";
 import { resolveShareToken, type ResolvedLink } from "./links";
 import { TokenBuckets } from "./rate-limit";
-import { isRewritable, rewriteRootUrls } from "./rewrite";
+import { isRewritable, rewriteRootUrls, withStorageShim } from "./rewrite";
 
 /** What the gateway needs: the links' table, the workspace service for each preview's address, a clock. */
 export interface ShareGatewayDeps {
@@ -23,11 +23,11 @@ export interface ShareGatewayDeps {
 /** The share gateway: HTTP through `serve` (the contract's raw route), WebSocket upgrades through `upgrade`. */
 export interface ShareGateway {
   serve: RawHandler;
-  /** Handles an `upgrade` of the HTTP server for a `/p/` path (Vite's hot-reload socket). */
+  /** Handles an `upgrade` of the HTTP server for a `/s/` path (Vite's hot-reload socket). */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
 }
 
-const SHARE_PATH = /^\/p\/([^/?#]*)(\/[^]*)?$/;
+const SHARE_PATH = /^\/s\/([^/?#]*)(\/[^]*)?$/;
 const UPSTREAM_TIMEOUT_MS = 30_000;
 const REWRITE_LIMIT_BYTES = 20 * 1024 * 1024;
 const PREVIEW_CACHE_MS = 10_000;
@@ -146,7 +146,8 @@ export function createShareGateway(deps: ShareGatewayDeps): ShareGateway {
     });
     upstreamRes.on("end", () => {
       if (res.headersSent) return;
-      const body = Buffer.from(rewriteRootUrls(Buffer.concat(chunks).toString("utf8"), prefix), "utf8");
+      const text = rewriteRootUrls(Buffer.concat(chunks).toString("utf8"), prefix);
+      const body = Buffer.from(/^text\/html\b/i.test(contentType ?? "") ? withStorageShim(text) : text, "utf8");
       res.writeHead(status, { ...headers, "content-length": String(body.length) });
       res.end(body);
     });
@@ -163,7 +164,7 @@ export function createShareGateway(deps: ShareGatewayDeps): ShareGateway {
     }
     if (!opened) return plain(res, 404, "Not found");
     const { link, token, rest } = opened;
-    const prefix = `/p/${token}/`;
+    const prefix = `/s/${token}/`;
     // Relative URLs resolve under the prefix only when it ends in a slash.
     if (rest === undefined) return plain(res, 308, "", { location: prefix });
     if (!buckets.take(link.linkId)) return plain(res, 429, "Too many requests: slow down.", { "retry-after": "1" });

@@ -59,7 +59,7 @@ export async function createShareLink(db: pg.Pool, projectId: string, seconds: n
     `INSERT INTO share_links (id, project_id, token_hash, prefix, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${LINK_COLUMNS}`,
     [newId("shr"), projectId, hashToken(token), token.slice(0, DISPLAY_PREFIX_LENGTH), now, new Date(now.getTime() + seconds * 1000)],
   );
-  return { token, path: `/p/${token}/`, link: toShareLink(result.rows[0]!, projectId) };
+  return { token, path: `/s/${token}/`, link: toShareLink(result.rows[0]!, projectId) };
 }
 
 /** A project's links, newest first: never their tokens or hashes. */
