@@ -1,3 +1,4 @@
+import { inBatches } from "../lib/batches";
 import type { Config } from "../lib/config";
 import { AppError } from "../lib/errors";
 import { errorFields } from "../lib/log";
@@ -124,7 +125,8 @@ export function gitMethods(deps: GitDeps, using: <T>(run: (store: VfsStore) => P
       try {
         await runningWorkspace(workspace, ws.id);
         await syncWorkspace(workspace, ws.id, files);
-        if (token) await workspace.writeFiles({ id: ws.id, files: [{ path: TOKEN_FILE, contentBase64: Buffer.from(token).toString("base64"), mode: 0o600 }] });
+        const tokenFile = token ? [{ path: TOKEN_FILE, contentBase64: Buffer.from(token).toString("base64"), mode: 0o600 }] : [];
+        await inBatches(tokenFile, (batch) => workspace.writeFiles({ id: ws.id, files: batch }));
         const pushed = await exec(ws.id, PUSH_SCRIPT, { KILN_GIT_URL: url, KILN_GIT_BRANCH: branch, KILN_GIT_MESSAGE: message });
         if (pushed.exitCode !== 0) throw gitFailure("push", url, pushed, limits, token);
         const commit = pushed.stdout.trim().split("\n").pop() ?? "";
