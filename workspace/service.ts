@@ -83,6 +83,8 @@ const EARLY_CANCEL_MEMORY_MS = 60_000;
 const CLOSE_WAIT_MS = 2000;
 /** The project label of a spare's sandbox (a label is set once, at creation, before any project claims it). */
 const SPARE_PROJECT = "kiln-warm-pool";
+/** How long after a claim the pool starts replacing the spare: the claiming project's first page and first turn get the machine first. */
+const REFILL_DELAY_MS = 2000;
 /** How long a spare's dev server may take to answer before the spare is discarded. */
 const SPARE_PROBE_MS = 120_000;
 
@@ -301,7 +303,7 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { fi
         await discardSpare(spare, "its dev server had exited");
       }
     } finally {
-      topUp(template);
+      topUp(template, REFILL_DELAY_MS);
     }
   }
 
@@ -342,12 +344,15 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { fi
   /** Per template, the top-up under way: one at a time, so spares of one template are made one after another. */
   const filling = new Map<string, Promise<void>>();
   let poolClosed = false;
+  let wakeRefills = () => {};
+  const closing = new Promise<void>((resolve) => (wakeRefills = resolve));
 
-  /** Makes spares of `template` in the background until it has `poolSize` of them (or a port or a spare fails). */
-  function topUp(template: Template): void {
+  /** Makes spares of `template` in the background, after `delayMs`, until it has `poolSize` of them (or a port or a spare fails). */
+  function topUp(template: Template, delayMs = 0): void {
     const name = template.manifest.name;
     if (poolSize === 0 || poolClosed || filling.has(name)) return;
     const task = (async () => {
+      if (delayMs > 0) await Promise.race([new Promise((resolve) => setTimeout(resolve, delayMs).unref()), closing]);
       while (!poolClosed) {
         const spare = await insertWorkspace(null, template);
         if (!spare) return;
@@ -611,6 +616,7 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { fi
     async close() {
       // Spares are idle dev servers: none outlives the service (one being made is discarded when it is done).
       poolClosed = true;
+      wakeRefills();
       await poolStarted;
       await discardAllSpares().catch((err: unknown) => log.warn("discarding the warm pool failed", errorFields(err)));
       // A sandbox still being provisioned may take minutes: give it a moment, not the whole shutdown.
