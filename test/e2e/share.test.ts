@@ -11,7 +11,7 @@ import type { Workspace, WorkspaceApi } from "../../workspace/contract";
 import { client } from "../support/http";
 import { startTestKiln, type TestKiln } from "../support/kiln";
 import { NEEDS_REGISTRY } from "../support/templates";
-import { launchChromium, watchConsole } from "./browser";
+import { buildFrontend, launchChromium, watchConsole } from "./browser";
 
 describe("a share link to the vite-react template in a browser", () => {
   let kiln: TestKiln;
@@ -20,14 +20,18 @@ describe("a share link to the vite-react template in a browser", () => {
   let ws: Workspace;
   let workspace: WorkspaceApi;
   let path: string;
+  let projectId: string;
+  let ownerToken: string;
   let consoleLog: ReturnType<typeof watchConsole>;
 
   beforeAll(async () => {
+    buildFrontend();
     kiln = await startTestKiln();
     const user = await kiln.createUser("alice");
+    ownerToken = user.token;
     const projects = kiln.kiln.services.find((s) => s.name === "projects")!.impl as ProjectsApi;
     workspace = kiln.kiln.services.find((s) => s.name === "workspace")!.impl as WorkspaceApi;
-    const projectId = (await projects.create({ name: "Shared app", template: "vite-react" }, user)).id;
+    projectId = (await projects.create({ name: "Shared app", template: "vite-react" }, user)).id;
     const created = await workspace.create({ projectId, template: "vite-react" });
     for (;;) {
       ws = await workspace.get({ id: created.id });
@@ -69,6 +73,42 @@ describe("a share link to the vite-react template in a browser", () => {
     await workspace.writeFiles({ id: ws.id, files: [{ path: "src/App.tsx", contentBase64: Buffer.from(edited).toString("base64") }] });
     await page.getByRole("heading", { name: "Shared and hot-reloaded" }).waitFor();
     expect(await page.evaluate("window.marker")).toBe("still here");
+    expect(consoleLog.errors).toEqual([]);
+  });
+
+  it("the Share dialog creates a link with an expiry, shows it once, lists it and revokes it", async () => {
+    // The made-up token the first test left would be refused: sign in afresh.
+    await page.goto(`${kiln.url}/projects/health`);
+    await page.evaluate("localStorage.clear()");
+    consoleLog.phase.current = "share dialog";
+    await page.goto(kiln.url);
+    await page.getByTestId("token-input").fill(ownerToken);
+    await page.getByTestId("signin-submit").click();
+    await page.getByRole("heading", { name: "What do you want to build?" }).waitFor();
+    await page.goto(`${kiln.url}/p/${projectId}`);
+    await page.getByTestId("share-open").click();
+    await page.getByTestId("share-expiry").selectOption({ label: "1 day" });
+    await page.getByTestId("share-create").click();
+    const url = await page.getByTestId("share-url").inputValue();
+    expect(url).toMatch(new RegExp(`^${kiln.url}/s/ks_[A-Za-z0-9_-]{43}/$`));
+    const live = page.locator('[data-testid="share-item"][data-state="live"]');
+    await live.first().waitFor();
+    // Two live links: the one the first test made, and this one (its expiry a day away).
+    expect(await live.count()).toBe(2);
+    const newest = (await client(kiln.url, ownerToken).call("GET", `/projects/${projectId}/shares`)).body.links[0];
+    expect(Date.parse(newest.expiresAt) - Date.parse(newest.createdAt)).toBe(24 * 3600 * 1000);
+    expect(await page.getByTestId("share-list").textContent()).not.toContain(url.split("/s/")[1]!.slice(12));
+
+    const visitor = await page.context().browser()!.newPage();
+    try {
+      await visitor.goto(url);
+      await visitor.getByRole("heading", { name: "Shared and hot-reloaded" }).waitFor();
+      await live.first().getByTestId("share-revoke").click();
+      await page.locator('[data-testid="share-item"][data-state="revoked"]').first().waitFor();
+      expect((await visitor.goto(url))!.status()).toBe(404);
+    } finally {
+      await visitor.close();
+    }
     expect(consoleLog.errors).toEqual([]);
   });
 });

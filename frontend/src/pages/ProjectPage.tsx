@@ -8,6 +8,7 @@ import { JobHistory } from "../components/JobHistory";
 import { JobView } from "../components/JobView";
 import { PreviewPane } from "../components/PreviewPane";
 import { PromptBox } from "../components/PromptBox";
+import { ShareDialog } from "../components/ShareDialog";
 import { StatusBadge } from "../components/StatusBadge";
 import { TopBar } from "../components/TopBar";
 import { VersionHistory } from "../components/VersionHistory";
@@ -131,6 +132,7 @@ export function ProjectPage({ projectId, jobParam }: { projectId: string; jobPar
           </span>
         )}
         <span className="spacer" />
+        {p && <ShareDialog projectId={projectId} />}
         {p && <DownloadZip projectId={projectId} name={p.name} />}
       </TopBar>
       <div className="split">
