@@ -61,6 +61,8 @@ export async function startDemo(options: { port?: number; logLevel?: string } = 
     KILN_WORKSPACE_POLL_MS: "200",
     // Template dependencies are installed once per machine and kept: later demos run with no network.
     KILN_TEMPLATE_CACHE: process.env.KILN_TEMPLATE_CACHE ?? join(tmpdir(), "kiln-demo-template-cache"),
+    // No spare workspaces: a pool would install and run every template (expo's 106 MB too) for a demo of one.
+    KILN_WARM_POOL: process.env.KILN_WARM_POOL ?? "0",
     ...(missing ? { KILN_SANDBOX_ISOLATION: "none" } : {}),
   });
   const log = createPinoLogger(options.logLevel ?? process.env.LOG_LEVEL ?? "warn");
