@@ -16,6 +16,7 @@ import { benchBoundary } from "./boundary";
 import { benchChecks } from "./checks";
 import { benchGenerations, loadRound } from "./generations";
 import { benchPromptCache } from "./prompt-cache";
+import { benchShare } from "./share";
 import { chromiumPssMb, fmt, type BenchRow } from "./measure";
 import { benchTemplates } from "./templates";
 import { benchBackup } from "./vfs-backup";
@@ -58,6 +59,7 @@ async function main(): Promise<void> {
     await waitRunning(backupWs.id);
     rows.push(...(await benchBackup({ workspace, vfs, db: mongo.db, projectId: project.id, workspaceId: backupWs.id, auth: { userID } })));
     rows.push(...(await benchRestore({ workspace, vfs, projects, projectId: project.id, workspaceId: backupWs.id, auth: { userID } })));
+    rows.push(...(await benchShare({ kilnUrl: kiln.url, workspace, projects, auth: { userID } })));
 
     rows.push(...(await benchGenerations(kiln, token)));
     rows.push(...(await benchTemplates(workspace)));
