@@ -20,7 +20,13 @@ const pool: pg.Pool = servicePool(db.connectionString, log);
 
 const instance: ProjectsApi = createProjectsService({
   db: pool,
-  workspace: { del: (req) => workspace.del(req), preview: (req) => workspace.preview(req) },
+  workspace: {
+    del: (req) => workspace.del(req),
+    preview: (req) => workspace.preview(req),
+    get: (req) => workspace.get(req),
+    start: (req) => workspace.start(req),
+    ensureDevServer: (req) => workspace.ensureDevServer(req),
+  },
   vfs: { purgeProject: (req) => vfs.purgeProject(req), thumbnail: (req, auth) => vfs.thumbnail(req, { authData: auth }) },
   log,
 });

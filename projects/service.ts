@@ -17,8 +17,8 @@ import { createToken, listTokens, revokeToken } from "./tokens";
 /** What the projects service needs from its host. */
 export interface ProjectsDeps {
   db: pg.Pool;
-  /** Deleting a project deletes its sandbox; its preview link comes from it. */
-  workspace: Pick<WorkspaceApi, "del" | "preview">;
+  /** Deleting a project deletes its sandbox; its preview link comes from it; a share link's visit wakes it. */
+  workspace: Pick<WorkspaceApi, "del" | "preview" | "get" | "start" | "ensureDevServer">;
   /** Deleting with `purge` removes its files from the vfs, which also keeps the thumbnails. */
   vfs: Pick<VfsApi, "purgeProject" | "thumbnail">;
   log: Logger;

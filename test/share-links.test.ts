@@ -202,3 +202,26 @@ describe("the share gateway", () => {
     expect(away.headers.location).toBe("http://example.invalid/elsewhere");
   });
 });
+
+describe("waking a stopped sandbox", () => {
+  it("starts it on the first visit behind a page that refreshes itself, then serves the app and its socket", { timeout: 120_000 }, async () => {
+    const token = await link(appB);
+    const workspaceId = (await projects.get({ id: appB }, aliceAuth)).workspaceId!;
+    await workspace.stop({ id: workspaceId });
+    expect((await workspace.get({ id: workspaceId })).status).toBe("stopped");
+    const first = await raw(`/s/${token}/`);
+    expect(first.status).toBe(503);
+    expect(first.headers["content-type"]).toMatch(/^text\/html/);
+    expect(first.body).toContain('<meta http-equiv="refresh" content="2">');
+    expect(first.body).toContain("Waking up");
+    let page = first;
+    for (const deadline = Date.now() + 90_000; page.status !== 200 && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      page = await raw(`/s/${token}/`);
+    }
+    expect(page.status).toBe(200);
+    expect(page.body).toContain("<h1>App B</h1>");
+    expect((await workspace.get({ id: workspaceId })).status).toBe("running");
+    expect(await socket(`/s/${token}/`)).toEqual({ status: 101, message: "hmr App B /" });
+  });
+});

@@ -8,12 +8,13 @@ import type { RawHandler } from "../../lib/routes";
 import type { WorkspaceApi } from "../../workspace/contract";
 import { resolveShareToken, type ResolvedLink } from "./links";
 import { TokenBuckets } from "./rate-limit";
+import { createWaker, WAKING_PAGE, type WakeWorkspace } from "./wake";
 import { isRewritable, rewriteRootUrls, withStorageShim } from "./rewrite";
 
 /** What the gateway needs: the links' table, the workspace service for each preview's address, a clock. */
 export interface ShareGatewayDeps {
   db: pg.Pool;
-  workspace: Pick<WorkspaceApi, "preview">;
+  workspace: Pick<WorkspaceApi, "preview"> & WakeWorkspace;
   log: Logger;
   now?: () => Date;
   /** Per-link token bucket (default 300 requests at once, 50 a second). */
@@ -70,6 +71,15 @@ export function createShareGateway(deps: ShareGatewayDeps): ShareGateway {
   const now = deps.now ?? (() => new Date());
   const buckets = new TokenBuckets(deps.rateLimit?.capacity ?? 300, deps.rateLimit?.perSecond ?? 50);
   const previews = new Map<string, { url: URL; until: number }>();
+  const waker = createWaker(deps.workspace, deps.log);
+
+  /** The preview does not answer: wake its sandbox and show the page that waits for it. */
+  function waking(res: ServerResponse, workspaceId: string): void {
+    previews.delete(workspaceId);
+    waker.wake(workspaceId);
+    res.writeHead(503, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", "retry-after": "2" });
+    res.end(WAKING_PAGE);
+  }
 
   /** The link and the path under it, or null for anything that is not a live link (all answered alike). */
   async function open(rawUrl: string | undefined): Promise<{ link: ResolvedLink; token: string; rest: string | undefined } | null> {
@@ -170,18 +180,14 @@ export function createShareGateway(deps: ShareGatewayDeps): ShareGateway {
     if (!buckets.take(link.linkId)) return plain(res, 429, "Too many requests: slow down.", { "retry-after": "1" });
     if (req.method !== "GET" && req.method !== "HEAD") return plain(res, 405, "A share link serves GET and HEAD only.", { allow: "GET, HEAD" });
     if (!link.workspaceId) return plain(res, 503, "This app has no preview yet.", { "retry-after": "10" });
-    let target: URL;
-    try {
-      target = await upstream(link.workspaceId);
-    } catch {
-      return plain(res, 503, "This app is not running right now. Try again in a moment.", { "retry-after": "10" });
-    }
+    const workspaceId = link.workspaceId;
+    const target = await upstream(workspaceId).catch(() => null);
+    if (!target) return waking(res, workspaceId);
     const upstreamReq = clientFor(target).request(requestOptions(target, rest, req.method, { ...pick(req.headers, FORWARDED_REQUEST), "accept-encoding": "identity" }));
     upstreamReq.on("response", (upstreamRes) => respond(res, upstreamRes, target, prefix, req.method === "HEAD"));
     upstreamReq.on("timeout", () => upstreamReq.destroy(new Error("the preview did not answer in time")));
     upstreamReq.on("error", () => {
-      previews.delete(link.workspaceId!);
-      if (!res.headersSent) plain(res, 502, "The app did not answer.");
+      if (!res.headersSent) waking(res, workspaceId);
       else res.destroy();
     });
     req.on("close", () => {

@@ -6,11 +6,12 @@ import type { WorkspaceApi } from "../../workspace/contract";
 import type { ProjectsApi } from "../contract";
 import { createShareGateway, type ShareGateway } from "./gateway";
 import { createShareLink, expirySeconds, listShareLinks, revokeShareLink } from "./links";
+import type { WakeWorkspace } from "./wake";
 
 /** What the share methods need from the projects service. */
 export interface ShareDeps {
   db: pg.Pool;
-  workspace: Pick<WorkspaceApi, "preview">;
+  workspace: Pick<WorkspaceApi, "preview"> & WakeWorkspace;
   log: Logger;
   /** The id of one of the caller's projects (another user's is `not_found`). */
   owned(id: unknown, auth: AuthData): Promise<string>;
