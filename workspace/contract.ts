@@ -229,7 +229,7 @@ export type Empty = Record<string, never>;
 export interface WorkspaceApi {
   /** The service's health: its database and its sandbox provider. */
   health(): Promise<ServiceHealth>;
-  /** Creates a workspace; returns at once with status `creating` while the sandbox is provisioned. */
+  /** Creates a workspace; returns at once, with status `creating` while the sandbox is provisioned, or `running` when it claimed a spare of the warm pool. */
   create(req: CreateWorkspaceRequest): Promise<Workspace>;
   /** The workspace, its status refreshed from the provider (what a generation polls). */
   get(req: WorkspaceRef): Promise<Workspace>;
