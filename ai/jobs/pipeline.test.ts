@@ -28,16 +28,17 @@ function workspaceRow(id: string, status: WorkspaceStatus, lastError: string | n
 }
 
 /** Stubs of the other services, recording calls; the workspace answers `existing` once (what the job finds), then `statuses` in turn (the last one forever). */
-function services(options: { existing?: Workspace; statuses: [WorkspaceStatus, string?][] }) {
+function services(options: { existing?: Workspace; statuses: [WorkspaceStatus, string?][]; template?: string; ensureDevServer?: () => Promise<never> }) {
   const calls: string[] = [];
   let polls = 0;
-  const project: Project = { id: "p", name: "p", description: "", status: "new", template: "blank", workspaceId: options.existing?.id ?? null, previewUrl: null, thumbnailUrl: null, latestJobId: null, createdAt: "", updatedAt: "" };
+  const project: Project = { id: "p", name: "p", description: "", status: "new", template: options.template ?? "blank", workspaceId: options.existing?.id ?? null, previewUrl: null, thumbnailUrl: null, latestJobId: null, createdAt: "", updatedAt: "" };
   const refuse = async (): Promise<never> => {
     throw new Error("not expected in this test");
   };
   const workspace = new Proxy({} as WorkspaceApi, {
     get: (_t, name: string) => {
       if (name === "create") return async () => (calls.push("workspace.create"), workspaceRow("wsp_new", "creating"));
+      if (name === "ensureDevServer" && options.ensureDevServer) return options.ensureDevServer;
       if (name === "start") return async () => (calls.push("workspace.start"), workspaceRow(options.existing!.id, "creating"));
       if (name === "get") {
         return async ({ id }: { id: string }) => {
@@ -87,6 +88,18 @@ async function runOne(deps: PipelineDeps, whileRunning?: (jobId: string) => Prom
     await runner.stop();
   }
 }
+
+describe("the early preview", () => {
+  it.each([
+    [new AppError("unavailable", "the sandbox's toolbox does not answer"), "the dev server could not be started: the sandbox's toolbox does not answer"],
+    [new Error("connect ECONNREFUSED 10.0.0.5:5432 password=hunter2"), "the dev server could not be started: an internal error (the server's log has it)"],
+  ])("says in the stream when the template's dev server cannot be started, in words safe to show (%s)", async (error, problem) => {
+    const { deps } = services({ statuses: [["running"]], template: "vite-react", ensureDevServer: async () => Promise.reject(error) });
+    const job = await runOne(deps);
+    const said = (await store.eventsAfter(job.id, 0)).filter((e) => e.type === "workspace").map((e) => e.data);
+    expect(said).toEqual([{ action: "dev_server_not_answering", problem, logTail: "" }]);
+  });
+});
 
 describe("preparing and waiting for the workspace", () => {
   it("fails, saying how long it waited, when the workspace never becomes ready", async () => {

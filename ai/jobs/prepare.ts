@@ -1,6 +1,6 @@
 import type { Logger } from "../../lib/log";
 import type { AuthData } from "../../lib/routes";
-import { hasCode } from "../../lib/errors";
+import { hasCode, HTTP_STATUS } from "../../lib/errors";
 import { hasStarter, TemplateCatalog, type Template } from "../../lib/templates";
 import type { Project } from "../../projects/contract";
 import type { Workspace } from "../../workspace/contract";
@@ -126,12 +126,22 @@ export function createPrepare(deps: PipelineDeps) {
           await ctx.emit("workspace", { action: "dev_server_not_answering", problem: status.problem, logTail: status.logTail });
           return;
         }
-        // A dev server answering without a URL to show it at has nothing to preview yet.
-        if (status.previewUrl === null) return;
+        if (status.previewUrl === null) {
+          await ctx.emit("workspace", { action: "dev_server_not_answering", problem: "the dev server answers, but the workspace has no preview address", logTail: status.logTail });
+          return;
+        }
         await ctx.emit("preview_ready", { url: status.previewUrl, token: status.previewToken });
         await deps.projects.recordActivity({ id: ctx.job.projectId, previewUrl: status.previewUrl });
       })
-      .catch((err) => log.warn("the early preview failed", { reason: err instanceof Error ? err.message : String(err) }));
+      .catch(async (err) => {
+        // Said in the stream too: a preview that silently never comes looks like a hung job.
+        const reason = err instanceof Error ? err.message : String(err);
+        log.warn("the early preview failed", { reason });
+        // A service's error (its code and words) is for people; anything else may carry internals.
+        const code = (err as { code?: unknown } | null)?.code;
+        const said = err instanceof Error && typeof code === "string" && code !== "internal" && code in HTTP_STATUS ? err.message : "an internal error (the server's log has it)";
+        if (!finished()) await ctx.emit("workspace", { action: "dev_server_not_answering", problem: `the dev server could not be started: ${said}`, logTail: "" }).catch(() => undefined);
+      });
   }
 
   return async (ctx: JobContext, auth: AuthData, resumed: boolean, finished: () => boolean, log: Logger): Promise<Prepared | null> => {
