@@ -41,7 +41,7 @@ function backendContractsOnly(): Plugin {
  * Every service's path prefix and `/healthz`: what the dev server proxies to Kiln. (Listed here rather
  * than derived, so Vite can load this file natively; a test holds it to server/contracts.ts.)
  */
-export const API_PREFIXES = ["/projects", "/templates", "/workspaces", "/vfs", "/generations", "/healthz"];
+export const API_PREFIXES = ["/projects", "/templates", "/workspaces", "/vfs", "/generations", "/s", "/healthz"];
 
 const target = process.env.KILN_API_URL ?? "http://127.0.0.1:4000";
 
