@@ -21,8 +21,8 @@ export interface Project {
 
 /** Creates a project. */
 export interface CreateProjectRequest {
-  /** 1–100 characters after trimming. */
-  name: string;
+  /** 1–100 characters after trimming; when absent or blank, derived from `description` (the first prompt). */
+  name?: string;
   /** Up to 2,000 characters. */
   description?: string;
   /** A template's name from `GET /templates`; `vite-react` by default, `blank` for an empty project. */

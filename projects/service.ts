@@ -10,6 +10,7 @@ import { optionalBoolean, optionalText, pageLimit, requireText } from "../lib/va
 import type { VfsApi } from "../vfs/contract";
 import type { WorkspaceApi } from "../workspace/contract";
 import type { ConversationMessage, Project, ProjectsApi } from "./contract";
+import { nameFromPrompt } from "./name";
 import { createShareMethods, type ShareMethods } from "./share/service";
 import { serveThumbnail } from "./thumbnail";
 import { createToken, listTokens, revokeToken } from "./tokens";
@@ -94,8 +95,10 @@ export function createProjectsService(deps: ProjectsDeps): ProjectsService {
     },
 
     async create(req, auth) {
-      const name = requireText("name", req.name, NAME);
       const description = optionalText("description", req.description, DESCRIPTION_MAX) ?? "";
+      const blank = req.name === undefined || (typeof req.name === "string" && req.name.trim() === "");
+      if (blank && !description) throw invalidArgument("name", "is required when there is no description to derive it from");
+      const name = blank ? nameFromPrompt(description) : requireText("name", req.name, NAME);
       const template = templates.resolve("template", req.template).manifest.name;
       const result = await db.query<ProjectRow>(
         `INSERT INTO projects (id, owner_id, name, description, template) VALUES ($1, $2, $3, $4, $5) RETURNING ${PROJECT_COLUMNS}`,

@@ -41,6 +41,15 @@ describe("projects over HTTP", () => {
     expect((await alice.call("GET", "/projects")).body.projects.map((p: { id: string }) => p.id)).not.toContain(id);
   });
 
+  it("names a project from its description (the first prompt) when it is given no name", async () => {
+    const created = await alice.call("POST", "/projects", { description: "Build me a todo list with dark mode. It saves to localStorage." });
+    expect(created.status).toBe(200);
+    expect(created.body).toMatchObject({ name: "Todo list with dark mode", description: "Build me a todo list with dark mode. It saves to localStorage." });
+    expect((await alice.call("POST", "/projects", { name: " ", description: "A bakery site" })).body.name).toBe("Bakery site");
+    const renamed = await alice.call("PATCH", `/projects/${created.body.id}`, { name: "Dark todos" });
+    expect(renamed.body.name).toBe("Dark todos");
+  });
+
   it("never shows, changes or deletes another user's project: 404 everywhere, absent from lists", async () => {
     const { body: project } = await alice.call("POST", "/projects", { name: "Private" });
     const id = project.id;
@@ -103,10 +112,11 @@ describe("projects over HTTP", () => {
   });
 
   it.each([
-    [{ name: "   " }, "name: must not be empty"],
+    [{ name: "   " }, "name: is required when there is no description to derive it from"],
     [{ name: "x".repeat(101) }, "name: must be at most 100 characters, got 101"],
     [{ name: 42 }, "name: must be a string, got number"],
-    [{}, "name: is required"],
+    [{ name: 42, description: "A todo list" }, "name: must be a string, got number"],
+    [{}, "name: is required when there is no description to derive it from"],
     [{ name: "ok", description: "d".repeat(2001) }, "description: must be at most 2000 characters, got 2001"],
   ])("rejects create %j with 400 naming the field", async (body, message) => {
     const response = await alice.call("POST", "/projects", body);
