@@ -41,6 +41,7 @@ const workspaceClient: WorkspaceApi = {
   processLogs: (req) => workspace.processLogs(req),
   stopProcess: (req) => workspace.stopProcess(req),
   ensureDevServer: (req) => workspace.ensureDevServer(req),
+  devServerLogs: (req) => workspace.devServerLogs(req),
   preview: (req) => workspace.preview(req),
   reconcile: () => workspace.reconcile(),
 };

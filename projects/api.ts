@@ -17,6 +17,8 @@ import type {
   DeleteProjectRequest,
   ListProjectsRequest,
   Project,
+  ProjectLogs,
+  ProjectLogsRequest,
   ProjectPage,
   ProjectPreview,
   ProjectRef,
@@ -96,6 +98,12 @@ export const conversation = api(
 export const appendMessage = api(
   { expose: false, auth: false, method: "POST", path: "/projects/:id/conversation" },
   async (req: AppendMessageRequest): Promise<ConversationMessage> => call(() => projects().appendMessage(req)),
+);
+
+/** The end of the project's dev server output, made safe to show. */
+export const logs = api(
+  { expose: true, auth: true, method: "GET", path: "/projects/:id/logs" },
+  async (req: ProjectLogsRequest): Promise<ProjectLogs> => call(() => projects().logs(req, caller())),
 );
 
 /** Records a project's workspace, preview and latest job (called by the services that own them). */

@@ -42,6 +42,27 @@ export interface ProjectPreview {
   expiresAt: string | null;
 }
 
+/** Asks for the end of a project's dev server output. */
+export interface ProjectLogsRequest {
+  id: string;
+  /** How much of the end: 1 to 65,536 bytes, 16,384 by default. */
+  tailBytes?: number;
+}
+
+/** What the project's dev server printed last, made safe to show (the sandbox's output is untrusted text). */
+export interface ProjectLogs {
+  /** Its stdout and stderr, whole lines: terminal escapes and control characters removed, credentials masked. */
+  output: string;
+  /** Earlier output was left out (ask for more with `tailBytes`). */
+  truncated: boolean;
+  running: boolean;
+  exitCode: number | null;
+  /** The command the dev server runs; null when none was started. */
+  command: string | null;
+  /** The sandbox's status ("running", "stopped", ...), or "none" before the project has one. */
+  workspaceStatus: string;
+}
+
 /** Changes a project's name or description. */
 export interface UpdateProjectRequest {
   id: string;
@@ -216,6 +237,8 @@ export interface ProjectsApi {
    * when the project has no preview yet or its sandbox is not running.
    */
   preview(req: ProjectRef, auth: AuthData): Promise<ProjectPreview>;
+  /** The end of the project's dev server output (polled by the dashboard's Logs tab); nothing is started to read it. */
+  logs(req: ProjectLogsRequest, auth: AuthData): Promise<ProjectLogs>;
   /**
    * The project's thumbnail as a PNG (raw): the screenshot of its app at its last passing check, with
    * its content hash as ETag (a matching If-None-Match answers 304). `not_found` until there is one.
@@ -257,6 +280,7 @@ export const projectsRoutes = {
   update: { method: "PATCH", path: "/projects/:id", expose: true, auth: true },
   del: { method: "DELETE", path: "/projects/:id", expose: true, auth: true, fields: { id: "string", purge: "boolean" } },
   preview: { method: "GET", path: "/projects/:id/preview", expose: true, auth: true, fields: { id: "string" } },
+  logs: { method: "GET", path: "/projects/:id/logs", expose: true, auth: true, fields: { id: "string", tailBytes: "number" } },
   thumbnail: { method: "GET", path: "/projects/:id/thumbnail", expose: true, auth: true, raw: true },
   conversation: { method: "GET", path: "/projects/:id/conversation", expose: true, auth: true, fields: { id: "string" } },
   appendMessage: { method: "POST", path: "/projects/:id/conversation", expose: false, auth: false },

@@ -26,6 +26,7 @@ const instance: ProjectsApi = createProjectsService({
     get: (req) => workspace.get(req),
     start: (req) => workspace.start(req),
     ensureDevServer: (req) => workspace.ensureDevServer(req),
+    devServerLogs: (req) => workspace.devServerLogs(req),
   },
   vfs: { purgeProject: (req) => vfs.purgeProject(req), thumbnail: (req, auth) => vfs.thumbnail(req, { authData: auth }) },
   log,

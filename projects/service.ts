@@ -10,6 +10,7 @@ import { optionalBoolean, optionalText, pageLimit, requireText } from "../lib/va
 import type { VfsApi } from "../vfs/contract";
 import type { WorkspaceApi } from "../workspace/contract";
 import type { ConversationMessage, Project, ProjectsApi } from "./contract";
+import { cleanLogs, LOG_TAIL_BYTES } from "./logs";
 import { nameFromPrompt } from "./name";
 import { createShareMethods, type ShareMethods } from "./share/service";
 import { serveThumbnail } from "./thumbnail";
@@ -19,7 +20,7 @@ import { createToken, listTokens, revokeToken } from "./tokens";
 export interface ProjectsDeps {
   db: pg.Pool;
   /** Deleting a project deletes its sandbox; its preview link comes from it; a share link's visit wakes it. */
-  workspace: Pick<WorkspaceApi, "del" | "preview" | "get" | "start" | "ensureDevServer">;
+  workspace: Pick<WorkspaceApi, "del" | "preview" | "get" | "start" | "ensureDevServer" | "devServerLogs">;
   /** Deleting with `purge` removes its files from the vfs, which also keeps the thumbnails. */
   vfs: Pick<VfsApi, "purgeProject" | "thumbnail">;
   log: Logger;
@@ -158,6 +159,13 @@ export function createProjectsService(deps: ProjectsDeps): ProjectsService {
       // Only the link and its expiry: never a token (a provider's standard one may open more than the preview).
       const { url, expiresAt } = await deps.workspace.preview({ id: project.workspace_id });
       return { url, expiresAt };
+    },
+
+    async logs(req, auth) {
+      const project = await owned(req.id, auth);
+      const tailBytes = pageLimit("tailBytes", req.tailBytes, LOG_TAIL_BYTES.fallback, LOG_TAIL_BYTES.max);
+      if (!project.workspace_id) return { output: "", truncated: false, running: false, exitCode: null, command: null, workspaceStatus: "none" };
+      return cleanLogs(await deps.workspace.devServerLogs({ id: project.workspace_id, tailBytes }), tailBytes);
     },
 
     thumbnail: (req, res, params, auth) => serveThumbnail(deps.vfs, req, res, params, auth),

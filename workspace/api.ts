@@ -6,6 +6,8 @@ import type {
   CancelExecResponse,
   CreateWorkspaceRequest,
   DeleteFilesRequest,
+  DevServerLogs,
+  DevServerLogsRequest,
   DevServerStatus,
   EnsureDevServerRequest,
   ExecRef,
@@ -129,6 +131,12 @@ export const stopProcess = api(
 export const ensureDevServer = api(
   { expose: false, auth: false, method: "POST", path: "/workspaces/:id/dev-server" },
   async (req: EnsureDevServerRequest): Promise<DevServerStatus> => call(async () => (await workspace()).ensureDevServer(req)),
+);
+
+/** The dev server's latest output, without starting anything. */
+export const devServerLogs = api(
+  { expose: false, auth: false, method: "GET", path: "/workspaces/:id/dev-server/logs" },
+  async (req: DevServerLogsRequest): Promise<DevServerLogs> => call(async () => (await workspace()).devServerLogs(req)),
 );
 
 /** The preview link of a port (the workspace's dev port by default). */

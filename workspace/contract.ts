@@ -199,6 +199,25 @@ export interface DevServerStatus {
   logTail: string;
 }
 
+/** The dev server's latest output. */
+export interface DevServerLogsRequest {
+  id: string;
+  /** How much of the end of its output: 1 to 5,000,000 bytes, 65,536 by default. */
+  tailBytes?: number;
+}
+
+/** What the workspace's dev server printed last (stdout and stderr, as the sandbox wrote them: untrusted text). */
+export interface DevServerLogs {
+  /** The last `tailBytes` bytes of its output; empty when no dev server was started or the sandbox is not running. */
+  output: string;
+  running: boolean;
+  exitCode: number | null;
+  /** The command it runs; null when none was started. */
+  command: string | null;
+  /** The workspace's status: a stopped or archived sandbox has no dev server running. */
+  workspaceStatus: WorkspaceStatus;
+}
+
 /** Where a browser reaches a port. */
 export interface PreviewRequest {
   id: string;
@@ -261,6 +280,8 @@ export interface WorkspaceApi {
   stopProcess(req: ProcessRef): Promise<void>;
   /** Starts the dev server if needed and probes it over HTTP until it answers (bounded). */
   ensureDevServer(req: EnsureDevServerRequest): Promise<DevServerStatus>;
+  /** The dev server's latest output, without starting anything (a workspace that is not running answers empty). */
+  devServerLogs(req: DevServerLogsRequest): Promise<DevServerLogs>;
   /** The preview link of a port (the workspace's dev port by default). */
   preview(req: PreviewRequest): Promise<Preview>;
   /** Deletes orphan sandboxes and marks workspaces whose sandbox is gone. */
@@ -286,6 +307,7 @@ export const workspaceRoutes = {
   processLogs: { method: "GET", path: "/workspaces/:id/processes/:processId/logs", expose: false, auth: false, fields: { id: "string", processId: "string", tailBytes: "number" } },
   stopProcess: { method: "POST", path: "/workspaces/:id/processes/:processId/stop", expose: false, auth: false },
   ensureDevServer: { method: "POST", path: "/workspaces/:id/dev-server", expose: false, auth: false },
+  devServerLogs: { method: "GET", path: "/workspaces/:id/dev-server/logs", expose: false, auth: false, fields: { id: "string", tailBytes: "number" } },
   preview: { method: "GET", path: "/workspaces/:id/preview", expose: false, auth: false, fields: { id: "string", port: "number" } },
   reconcile: { method: "POST", path: "/workspaces/reconcile", expose: false, auth: false },
 } as const satisfies Routes<WorkspaceApi>;

@@ -75,6 +75,8 @@ const DEFAULT_TIMEOUT_MS = 120_000;
 const MAX_TIMEOUT_MS = 30 * 60_000;
 const DEFAULT_OUTPUT_BYTES = 100_000;
 const MAX_OUTPUT_BYTES = 5_000_000;
+/** How much of the dev server's output a log reader gets unless it asks for another amount. */
+const DEV_LOG_TAIL_BYTES = 65_536;
 const MAX_BATCH = 5_000;
 const DEV_PROCESS = "dev";
 /** How long a cancel that arrived before its command is remembered. */
@@ -551,6 +553,16 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { fi
       }
       await update(ws.id, { preview_url: link.url });
       return { ok: true, previewUrl: link.url, previewToken: link.token ?? null, processId, problem: null, logTail: "" };
+    },
+
+    async devServerLogs(req) {
+      const ws = await row(req.id);
+      const tailBytes = boundedInteger("tailBytes", req.tailBytes, DEV_LOG_TAIL_BYTES, 1, MAX_OUTPUT_BYTES);
+      const idle = { output: "", running: false, exitCode: null, command: ws.dev_command, workspaceStatus: ws.status };
+      if (ws.status !== "running" || !ws.provider_sandbox_id || !ws.dev_process_id) return idle;
+      // A process the sandbox no longer knows (it restarted) has no output to show: not an error for a log reader.
+      const logs = await provider.processLogs(ws.provider_sandbox_id, ws.dev_process_id, { tailBytes }).catch(() => null);
+      return logs ? { ...idle, output: logs.output, running: logs.running, exitCode: logs.exitCode } : idle;
     },
 
     async preview(req) {
