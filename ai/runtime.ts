@@ -12,10 +12,13 @@ import type { WorkspaceApi } from "../workspace/contract";
 import type { AiApi } from "./contract";
 import type { JobVfs } from "./jobs/adapters";
 import { LiveEvents } from "./jobs/live";
+import { createApprovalStore } from "./approvals/store";
+import { postgresChannel } from "./jobs/notify";
 import { PreviewBrowser } from "./checks/browser";
 import { launchChromium } from "./checks/chromium";
 import { createPipeline, createSalvage, type JobMetrics } from "./jobs/pipeline";
 import { startRunner, type Runner } from "./jobs/runner";
+import { createProjectState, type ProjectState } from "./jobs/project-state";
 import { createJobStore } from "./jobs/store";
 import { agentLimits } from "./limits";
 import { createAiService } from "./service";
@@ -52,12 +55,15 @@ const IDLE_RUNNER: Runner = { wake: () => undefined, cancel: () => undefined, st
 /** The ai service with its job runner started: the same assembly under Encore and in standalone. */
 export function startAiRuntime(deps: AiRuntimeDeps): { ai: AiApi; runner: Runner } {
   const { config, log } = deps;
-  const live = new LiveEvents();
+  const live = new LiveEvents(postgresChannel(deps.db, { log }));
   const store = createJobStore(deps.db);
-  const runner = deps.unconfigured ? IDLE_RUNNER : serviceContext(() => startJobRunner(deps, store, live));
+  const projectState = createProjectState({ store, projects: deps.projects, log });
+  const jobRunner = deps.unconfigured ? IDLE_RUNNER : serviceContext(() => startJobRunner(deps, store, live, projectState));
+  const runner: Runner = { ...jobRunner, stop: () => jobRunner.stop().finally(() => live.close()) };
   const service = createAiService({
     db: deps.db,
     projects: deps.projects,
+    projectState,
     workspace: deps.workspace,
     vfs: deps.vfs,
     live,
@@ -84,7 +90,10 @@ export function startAiRuntime(deps: AiRuntimeDeps): { ai: AiApi; runner: Runner
   return { ai, runner };
 }
 
-function startJobRunner(deps: AiRuntimeDeps, store: ReturnType<typeof createJobStore>, live: LiveEvents): Runner {
+/** How often a runner's process tells projects the state a dead or failing teller left untold. */
+const PROJECT_SWEEP_MS = 5_000;
+
+function startJobRunner(deps: AiRuntimeDeps, store: ReturnType<typeof createJobStore>, live: LiveEvents, projectState: ProjectState): Runner {
   const { config, log } = deps;
   // One browser per process, launched at the first check and closed with the runner.
   const browser = new PreviewBrowser(() => launchChromium(config.chromiumPath));
@@ -92,11 +101,13 @@ function startJobRunner(deps: AiRuntimeDeps, store: ReturnType<typeof createJobS
     store,
     execute: leavingVersions(createPipeline({
       projects: deps.projects,
+      projectState,
       workspace: deps.workspace,
       vfs: deps.vfs,
       anthropic: deps.anthropic,
       model: config.model,
       limits: agentLimits(config),
+      approvals: { store: createApprovalStore(deps.db), live, timeoutMs: config.approvalTimeoutSeconds * 1000, pollMs: 500 },
       workspacePollMs: config.workspacePollMs,
       workspaceReadyTimeoutMs: config.workspaceReadyTimeoutMs,
       checks: {
@@ -114,12 +125,15 @@ function startJobRunner(deps: AiRuntimeDeps, store: ReturnType<typeof createJobS
     pollMs: 1000,
     maxResumes: config.runnerMaxResumes,
     onEvent: (jobId) => live.notify(jobId),
-    salvage: createSalvage({ vfs: deps.vfs, projects: deps.projects }),
+    salvage: createSalvage({ vfs: deps.vfs }),
+    settle: (projectId) => projectState.settle(projectId),
     log,
   });
+  const stopSweeper = projectState.startSweeper(PROJECT_SWEEP_MS);
   return {
     ...runner,
     stop: async () => {
+      stopSweeper();
       await runner.stop();
       await browser.close();
     },

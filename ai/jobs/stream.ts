@@ -4,8 +4,8 @@ import { FINAL_EVENT_TYPES } from "../contract";
 import type { LiveEvents } from "./live";
 import type { JobEvent, JobStore } from "./store";
 
-/** How often a stream with no news checks the database (events appended by another process). */
-const POLL_MS = 1000;
+/** Events read per query; a full page is followed at once by the next. */
+const PAGE = 500;
 
 /** The largest event sequence number (`generation_events.seq` is a Postgres integer). */
 const MAX_SEQ = 2_147_483_647;
@@ -52,12 +52,13 @@ export interface StreamOptions {
 }
 
 /**
- * Streams a job's events as Server-Sent Events: replays those after `afterSeq`, then follows live
- * (woken by `live`, or by polling for events written by another process), sends a heartbeat comment
+ * Streams a job's events as Server-Sent Events: replays those after `afterSeq`, then follows live,
+ * reading the database again only when `live` says the job has news (from this process or, through
+ * Postgres NOTIFY, another; see ai/jobs/notify.ts), sends a heartbeat comment
  * every `heartbeatMs`, and ends after the final event. It stops at the first sign the client is gone
  * (`close` on the request or response, an `error`, a failed write) and in any case after
  * `maxStreamMs`, when the client resumes where it was: after that nothing is written, no timer or
- * listener is left, and the database is no longer polled.
+ * listener is left, and the database is no longer read.
  */
 export async function streamJobEvents(req: IncomingMessage, res: ServerResponse, options: StreamOptions): Promise<void> {
   let last = options.afterSeq;
@@ -94,7 +95,7 @@ export async function streamJobEvents(req: IncomingMessage, res: ServerResponse,
     res.flushHeaders();
     while (!gone()) {
       dirty = false;
-      const events = await options.store.eventsAfter(options.jobId, last);
+      const events = await options.store.eventsAfter(options.jobId, last, PAGE);
       let ended = false;
       for (const event of events) {
         if (gone()) break;
@@ -103,14 +104,8 @@ export async function streamJobEvents(req: IncomingMessage, res: ServerResponse,
         ended ||= FINAL_EVENT_TYPES.has(event.type);
       }
       if (ended) break;
-      if (events.length > 0 || dirty) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, POLL_MS);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      if (events.length === PAGE || dirty) continue;
+      await new Promise<void>((resolve) => (wake = resolve));
       wake = undefined;
     }
   } finally {
