@@ -1,15 +1,17 @@
 import type pg from "pg";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
-import { AppError, toErrorBody } from "../lib/errors";
+import { AppError, hasCode, toErrorBody } from "../lib/errors";
 import { postgresCheck, serviceCheck, summarize } from "../lib/health";
 import { newId } from "../lib/ids";
 import type { Logger } from "../lib/log";
+import type { AuthData } from "../lib/routes";
 import { pageLimit, requireText } from "../lib/validate";
 import type { ProjectsApi } from "../projects/contract";
 import type { VfsApi } from "../vfs/contract";
 import type { WorkspaceApi } from "../workspace/contract";
 import type { AiApi, EmitEvent, Generation } from "./contract";
 import type { LiveEvents } from "./jobs/live";
+import type { ProjectState } from "./jobs/project-state";
 import { estimateCost } from "./jobs/pricing";
 import { createJobStore, type JobRecord } from "./jobs/store";
 import { resumePoint, streamJobEvents } from "./jobs/stream";
@@ -20,6 +22,8 @@ export interface AiDeps {
   projects: Pick<ProjectsApi, "get">;
   workspace: Pick<WorkspaceApi, "health">;
   vfs: Pick<VfsApi, "health">;
+  /** The owner of what generations say about their project (told after a job is queued or cancelled here). */
+  projectState: Pick<ProjectState, "settle">;
   /** Wakes this process's event streams when an event is appended. */
   live: LiveEvents;
   /** Tells the runner a job was queued (it also polls). */
@@ -39,7 +43,8 @@ const PROMPT = { min: 1, max: 20_000 };
 export function createAiService(deps: AiDeps): AiApi {
   const store = createJobStore(deps.db);
 
-  const toGeneration = (job: JobRecord): Generation => ({
+  /** A generation as the API shows it; a completed one's preview is its project's (the one owner of preview URLs). */
+  const toGeneration = (job: JobRecord, projectPreviewUrl: string | null = null): Generation => ({
     id: job.id,
     projectId: job.projectId,
     prompt: job.prompt,
@@ -48,7 +53,7 @@ export function createAiService(deps: AiDeps): AiApi {
     progress: job.progress,
     error: job.error,
     summary: job.summary,
-    previewUrl: job.previewUrl,
+    previewUrl: job.status === "completed" ? projectPreviewUrl : null,
     workspaceId: job.workspaceId,
     attempt: job.attempt,
     usage: job.usage,
@@ -59,6 +64,16 @@ export function createAiService(deps: AiDeps): AiApi {
     finishedAt: job.finishedAt?.toISOString() ?? null,
     links: { events: `/generations/${job.id}/events` },
   });
+
+  /** The project's preview; null when the project is gone (its generations stay readable). */
+  const previewOf = async (projectId: string, auth: AuthData): Promise<string | null> => {
+    try {
+      return (await deps.projects.get({ id: projectId }, auth)).previewUrl;
+    } catch (err) {
+      if (hasCode(err, "not_found")) return null;
+      throw err;
+    }
+  };
 
   const appendAndNotify: (jobId: string, ...event: Parameters<EmitEvent>) => Promise<void> = async (jobId, type, data) => {
     await store.appendEvent(jobId, type, data);
@@ -81,31 +96,34 @@ export function createAiService(deps: AiDeps): AiApi {
       await deps.projects.get({ id: projectId }, auth);
       const job = await store.insert({ id: newId("job"), projectId, ownerId: auth.userID, prompt });
       await appendAndNotify(job.id, "queued", { status: "queued", step: "queued", progress: 0 });
+      await deps.projectState.settle(projectId);
       deps.wakeRunner();
       deps.log.info("generation queued", { jobId: job.id, projectId });
       return toGeneration(job);
     },
 
     async get(req, auth) {
-      return toGeneration(await store.getOwned(requireText("id", req.id, { min: 1, max: 100 }), auth.userID));
+      const job = await store.getOwned(requireText("id", req.id, { min: 1, max: 100 }), auth.userID);
+      return toGeneration(job, job.status === "completed" ? await previewOf(job.projectId, auth) : null);
     },
 
     async list(req, auth) {
       const projectId = requireText("projectId", req.projectId, { min: 1, max: 100 });
       const limit = pageLimit("limit", req.limit, 20, 100);
-      await deps.projects.get({ id: projectId }, auth);
+      const project = await deps.projects.get({ id: projectId }, auth);
       const rows = await store.list(projectId, auth.userID, limit + 1, decodeCursor(req.cursor));
       const page = rows.slice(0, limit);
       const last = page[page.length - 1];
-      return { generations: page.map(toGeneration), nextCursor: rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null };
+      return { generations: page.map((job) => toGeneration(job, project.previewUrl)), nextCursor: rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null };
     },
 
     async cancel(req, auth) {
       const job = await store.getOwned(requireText("id", req.id, { min: 1, max: 100 }), auth.userID);
       if (job.status === "queued") {
-        const cancelled = await store.finish(job.id, null, { status: "cancelled", error: "cancelled by the user before it started" });
+        const cancelled = await store.cancelQueued(job.id, "cancelled by the user before it started");
         if (cancelled) {
           await appendAndNotify(job.id, "cancelled", { status: "cancelled", error: cancelled.error });
+          await deps.projectState.settle(job.projectId);
           return toGeneration(cancelled);
         }
       }

@@ -100,6 +100,11 @@ export interface RecordActivityRequest {
   latestJobId?: string;
   /** The sha256 of the thumbnail the vfs now keeps for it. */
   thumbnailSha256?: string;
+  /**
+   * The version of `status` and `latestJobId` in the ai service, which owns them (ai/jobs/project-state.ts):
+   * told with a version not newer than the recorded one, they are left as they are.
+   */
+  statusVersion?: number;
 }
 
 /** One entry of a project's conversation. */

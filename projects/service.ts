@@ -214,16 +214,20 @@ export function createProjectsService(deps: ProjectsDeps): ProjectsService {
       const previewUrl = req.previewUrl === undefined ? undefined : req.previewUrl === null ? null : requireText("previewUrl", req.previewUrl, { min: 1, max: 2000 });
       const thumbnail = req.thumbnailSha256 === undefined ? undefined : requireText("thumbnailSha256", req.thumbnailSha256, { min: 64, max: 64 });
       if (thumbnail !== undefined && !/^[0-9a-f]{64}$/.test(thumbnail)) throw invalidArgument("thumbnailSha256", "must be a sha256 in lower-case hex");
+      const version = req.statusVersion ?? null;
+      if (version !== null && (!Number.isSafeInteger(version) || version < 1)) throw invalidArgument("statusVersion", "must be a positive whole number");
+      // A status older than the recorded one (a late retry of the ai service's) leaves status and latest job as they are.
       const result = await db.query<ProjectRow>(
         `UPDATE projects SET
-            status = COALESCE($2, status),
+            status = CASE WHEN $8::bigint IS NULL OR $8::bigint > status_version THEN COALESCE($2, status) ELSE status END,
             workspace_id = COALESCE($3, workspace_id),
             preview_url = CASE WHEN $4::boolean THEN $5 ELSE preview_url END,
-            latest_job_id = COALESCE($6, latest_job_id),
+            latest_job_id = CASE WHEN $8::bigint IS NULL OR $8::bigint > status_version THEN COALESCE($6, latest_job_id) ELSE latest_job_id END,
             thumbnail_sha256 = COALESCE($7, thumbnail_sha256),
+            status_version = GREATEST(status_version, COALESCE($8::bigint, 0)),
             updated_at = now()
           WHERE id = $1 AND deleted_at IS NULL RETURNING ${PROJECT_COLUMNS}`,
-        [projectId, status ?? null, workspaceId ?? null, previewUrl !== undefined, previewUrl ?? null, latestJobId ?? null, thumbnail ?? null],
+        [projectId, status ?? null, workspaceId ?? null, previewUrl !== undefined, previewUrl ?? null, latestJobId ?? null, thumbnail ?? null, version],
       );
       if (!result.rows[0]) throw notFound("project", projectId);
       return toProject(result.rows[0]);

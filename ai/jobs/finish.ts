@@ -23,18 +23,18 @@ export function createFinish(deps: PipelineDeps) {
 
     const previewUrl = outcome.previewUrl;
     if (outcome.end === "completed" && previewUrl) {
-      if (report?.screenshot) {
-        // The screenshot of the passing check becomes the project's thumbnail; losing it loses no work.
-        const saved = await deps.vfs.saveThumbnail({ projectId: job.projectId, jobId: job.id, pngBase64: report.screenshot.toString("base64") }, auth).catch((err) => {
-          log.warn("the thumbnail was not saved", { reason: err instanceof Error ? err.message : String(err) });
-          return null;
-        });
-        if (saved) await ctx.emit("thumbnail", { sha256: saved.sha256, url: `/projects/${job.projectId}/thumbnail` });
-        await deps.projects.recordActivity({ id: job.projectId, status: "ready", previewUrl, ...(saved ? { thumbnailSha256: saved.sha256 } : {}) });
-      } else await deps.projects.recordActivity({ id: job.projectId, status: "ready", previewUrl });
+      // The screenshot of the passing check becomes the project's thumbnail; losing it loses no work.
+      const saved = report?.screenshot
+        ? await deps.vfs.saveThumbnail({ projectId: job.projectId, jobId: job.id, pngBase64: report.screenshot.toString("base64") }, auth).catch((err) => {
+            log.warn("the thumbnail was not saved", { reason: err instanceof Error ? err.message : String(err) });
+            return null;
+          })
+        : null;
+      if (saved) await ctx.emit("thumbnail", { sha256: saved.sha256, url: `/projects/${job.projectId}/thumbnail` });
+      // Told before the job completes: a completed job's project has its preview (its status follows the job).
+      await deps.projectState.preview(job.projectId, previewUrl, saved?.sha256);
       return { status: "completed", summary: outcome.summary, previewUrl };
     }
-    await deps.projects.recordActivity({ id: job.projectId, status: ctx.signal.aborted ? "cancelled" : "failed" });
     return { status: "failed", error: outcome.end === "completed" ? "the agent completed without a working preview" : outcome.summary, summary: outcome.summary };
   };
 }

@@ -7,6 +7,7 @@ import type { Project } from "../../projects/contract";
 import { memoryLogger } from "../../test/support/kiln";
 import type { Workspace, WorkspaceApi, WorkspaceStatus } from "../../workspace/contract";
 import { createPipeline, type PipelineDeps } from "./pipeline";
+import { createProjectState, type ProjectState } from "./project-state";
 import { startRunner } from "./runner";
 import { createJobStore, type JobRecord, type JobStore } from "./store";
 
@@ -50,13 +51,10 @@ function services(options: { existing?: Workspace; statuses: [WorkspaceStatus, s
       return refuse;
     },
   });
+  const projectState = createProjectState({ store, projects: { recordActivity: async (req) => (calls.push(`project.${req.status ?? "activity"}`), project) }, log });
   const deps: PipelineDeps = {
-    projects: {
-      get: async () => project,
-      recordActivity: async (req) => (calls.push(`project.${req.status ?? "activity"}`), project),
-      appendMessage: refuse,
-      conversation: refuse,
-    },
+    projects: { get: async () => project, appendMessage: refuse, conversation: refuse },
+    projectState,
     workspace,
     vfs: { writeFiles: refuse, readFile: refuse, backupWorkspace: refuse, restoreWorkspace: refuse, saveThumbnail: refuse },
     anthropic: new Anthropic({ apiKey: "unused", baseURL: "http://127.0.0.1:9" }),
@@ -73,7 +71,7 @@ function services(options: { existing?: Workspace; statuses: [WorkspaceStatus, s
 /** Runs one job to its end; `whileRunning` gets its id (e.g. to cancel it) and runs beside it. */
 async function runOne(deps: PipelineDeps, whileRunning?: (jobId: string) => Promise<void>): Promise<JobRecord> {
   const job = await store.insert({ id: newId("job"), projectId: newId("prj"), ownerId: "usr_1", prompt: "build" });
-  const runner = startRunner({ store, execute: createPipeline(deps), workerId: newId("wrk"), concurrency: 1, leaseMs: 5000, pollMs: 20, maxResumes: 3, onEvent: () => undefined, log });
+  const runner = startRunner({ store, execute: createPipeline(deps), workerId: newId("wrk"), concurrency: 1, leaseMs: 5000, pollMs: 20, maxResumes: 3, onEvent: () => undefined, settle: (projectId) => (deps.projectState as ProjectState).settle(projectId), log });
   const beside = whileRunning?.(job.id);
   try {
     for (;;) {
@@ -107,7 +105,7 @@ describe("preparing and waiting for the workspace", () => {
     const job = await runOne(deps);
     expect(job.status).toBe("failed");
     expect(job.error).toBe("workspace wsp_new was not ready after waiting 0.3 s (still creating)");
-    expect(calls).toEqual(["project.generating", "workspace.create", "project.activity", "project.failed"]);
+    expect(calls).toEqual(["workspace.create", "project.activity", "project.failed"]);
   });
 
   it("fails with the workspace's own reason when it goes into error", async () => {

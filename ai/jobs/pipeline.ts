@@ -11,7 +11,8 @@ import type { JobVfs } from "./adapters";
 import { createConverse } from "./converse";
 import { createFinish } from "./finish";
 import { createPrepare, JobFailure } from "./prepare";
-import { LeaseLost, type Executor, type JobContext, type JobResult } from "./runner";
+import type { ProjectState } from "./project-state";
+import type { Executor, JobContext, JobResult } from "./runner";
 import type { JobRecord } from "./store";
 
 /** Where the pipeline reports what operators count (Prometheus in standalone). */
@@ -22,7 +23,9 @@ export interface JobMetrics {
 
 /** What running a generation needs: the other services through their contracts, and Claude. */
 export interface PipelineDeps {
-  projects: Pick<ProjectsApi, "get" | "recordActivity" | "appendMessage" | "conversation">;
+  projects: Pick<ProjectsApi, "get" | "appendMessage" | "conversation">;
+  /** What a job tells its project (its workspace, its preview): the only way the pipeline changes a project. */
+  projectState: Pick<ProjectState, "workspace" | "preview">;
   workspace: WorkspaceApi;
   vfs: JobVfs;
   anthropic: Anthropic;
@@ -46,13 +49,9 @@ export interface PipelineDeps {
   log: Logger;
 }
 
-/**
- * For a job whose runners kept dying: marks its project failed (no project stays `generating`) and
- * backs up its workspace, so nothing it wrote to the sandbox is lost.
- */
-export function createSalvage(deps: Pick<PipelineDeps, "vfs" | "projects">): (job: JobRecord) => Promise<void> {
+/** For a job whose runners kept dying: backs up its workspace, so nothing it wrote to the sandbox is lost. */
+export function createSalvage(deps: Pick<PipelineDeps, "vfs">): (job: JobRecord) => Promise<void> {
   return async (job) => {
-    await deps.projects.recordActivity({ id: job.projectId, status: "failed" });
     if (!job.workspaceId) return;
     await deps.vfs.backupWorkspace({ projectId: job.projectId, workspaceId: job.workspaceId, jobId: job.id, label: `salvaged from job ${job.id}` }, { userID: job.ownerId });
   };
@@ -78,17 +77,11 @@ export function createPipeline(deps: PipelineDeps): Executor {
     const saved = job.attempt > 1 ? await ctx.transcript() : null;
     try {
       const prepared = await prepare(ctx, auth, saved !== null, () => finished || ctx.signal.aborted, log);
-      if (!prepared) {
-        await deps.projects.recordActivity({ id: job.projectId, status: "cancelled" });
-        return { status: "failed", error: "cancelled" };
-      }
+      if (!prepared) return { status: "failed", error: "cancelled" };
       await ctx.step("generating", 20);
       const conversed = await converse(ctx, auth, prepared, saved);
       return await finish(ctx, auth, prepared, conversed, log);
     } catch (err) {
-      // The runner taking the job over owns the project's state from here.
-      if (err instanceof LeaseLost) throw err;
-      await deps.projects.recordActivity({ id: job.projectId, status: ctx.signal.aborted ? "cancelled" : "failed" }).catch(() => undefined);
       if (err instanceof JobFailure) return { status: "failed", error: err.message };
       throw err;
     } finally {

@@ -78,7 +78,7 @@ export function createPrepare(deps: PipelineDeps) {
     // A re-created workspace gets the template's files and dependencies, then its own files from the vfs over them.
     const restore = project.workspaceId !== null;
     const created = await deps.workspace.create({ projectId: ctx.job.projectId, template: project.template, restoring: restore });
-    await deps.projects.recordActivity({ id: ctx.job.projectId, workspaceId: created.id });
+    await deps.projectState.workspace(ctx.job.projectId, created.id);
     return { workspace: created, restore };
   }
 
@@ -131,7 +131,7 @@ export function createPrepare(deps: PipelineDeps) {
           return;
         }
         await ctx.emit("preview_ready", { url: status.previewUrl, token: status.previewToken });
-        await deps.projects.recordActivity({ id: ctx.job.projectId, previewUrl: status.previewUrl });
+        await deps.projectState.preview(ctx.job.projectId, status.previewUrl);
       })
       .catch(async (err) => {
         // Said in the stream too: a preview that silently never comes looks like a hung job.
@@ -147,7 +147,6 @@ export function createPrepare(deps: PipelineDeps) {
   return async (ctx: JobContext, auth: AuthData, resumed: boolean, finished: () => boolean, log: Logger): Promise<Prepared | null> => {
     const { job } = ctx;
     await ctx.step("preparing_workspace", 5);
-    await deps.projects.recordActivity({ id: job.projectId, status: "generating", latestJobId: job.id });
     const project = await deps.projects.get({ id: job.projectId }, auth);
     const template = templates.find(project.template);
     const starter = template && hasStarter(template) ? template : undefined;

@@ -22,7 +22,7 @@ export interface JobContext {
   saveTranscript(transcript: Transcript): Promise<void>;
 }
 
-/** How an executor ends a job that was not cancelled. */
+/** How an executor ends a job that was not cancelled (a completed job's preview is its project's by then). */
 export type JobResult = { status: "completed"; summary: string; previewUrl: string } | { status: "failed"; error: string; summary?: string };
 
 /** Runs one job to its end. Throwing fails the job with the error's message. */
@@ -45,8 +45,10 @@ export interface RunnerOptions {
   maxResumes: number;
   /** Told after every event appended, so live streams can follow without polling. */
   onEvent: EventListener;
-  /** Saves what a job left behind when its runners kept dying, and tells its project, before it is failed. */
+  /** Saves what a job left behind when its runners kept dying, before it is failed. */
   salvage?: (job: JobRecord) => Promise<void>;
+  /** Tells a job's project what its generations say, after the job ended (ProjectState.settle; never throws). */
+  settle?: (projectId: string) => Promise<void>;
   log: Logger;
 }
 
@@ -92,9 +94,10 @@ export function startRunner(options: RunnerOptions): Runner {
     options.onEvent(jobId);
   }
 
-  async function end(job: JobRecord, outcome: Parameters<JobStore["finish"]>[2]): Promise<void> {
+  async function end(job: JobRecord, outcome: Parameters<JobStore["finish"]>[2] & { previewUrl?: string }): Promise<void> {
     const finished = await store.finish(job.id, options.workerId, outcome);
     if (!finished) return;
+    await options.settle?.(job.projectId);
     const data: GenerationOutcomeData = {
       status: outcome.status,
       ...(outcome.error ? { error: outcome.error } : {}),

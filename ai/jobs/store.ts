@@ -27,7 +27,6 @@ export interface JobRecord {
   cancelRequested: boolean;
   error: string | null;
   summary: string | null;
-  previewUrl: string | null;
   workspaceId: string | null;
   usage: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number };
   toolCalls: number;
@@ -77,7 +76,6 @@ interface JobRow {
   cancel_requested: boolean;
   error: string | null;
   summary: string | null;
-  preview_url: string | null;
   workspace_id: string | null;
   input_tokens: string;
   output_tokens: string;
@@ -103,7 +101,6 @@ function toRecord(row: JobRow): JobRecord {
     cancelRequested: row.cancel_requested,
     error: row.error,
     summary: row.summary,
-    previewUrl: row.preview_url,
     workspaceId: row.workspace_id,
     usage: {
       inputTokens: Number(row.input_tokens),
@@ -120,6 +117,9 @@ function toRecord(row: JobRow): JobRecord {
 }
 
 const ACTIVE = "status IN ('queued', 'running')";
+
+/** The next version of a project's state (see ai/migrations/5_project_state.up.sql). */
+const NEXT_VERSION = "nextval('generation_state_versions')";
 
 /**
  * Postgres `jsonb` cannot hold U+0000 nor a lone surrogate: either, in a tool's input or output (a model
@@ -146,7 +146,7 @@ export function createJobStore(db: pg.Pool) {
     /** Queues a job; a project with an active job answers `already_exists` naming it. */
     async insert(job: { id: string; projectId: string; ownerId: string; prompt: string }): Promise<JobRecord> {
       try {
-        return (await one("INSERT INTO generation_jobs (id, project_id, owner_id, prompt, status) VALUES ($1, $2, $3, $4, 'queued') RETURNING *", [
+        return (await one(`INSERT INTO generation_jobs (id, project_id, owner_id, prompt, status, state_version) VALUES ($1, $2, $3, $4, 'queued', ${NEXT_VERSION}) RETURNING *`, [
           job.id,
           job.projectId,
           job.ownerId,
@@ -289,19 +289,63 @@ export function createJobStore(db: pg.Pool) {
       );
     },
 
-    /** Ends a job held by `workerId` (or, with `workerId` null, any job not yet finished). */
+    /** Ends a job held by `workerId`. */
     async finish(
       jobId: string,
-      workerId: string | null,
-      outcome: { status: "completed" | "failed" | "cancelled"; error?: string; summary?: string; previewUrl?: string },
+      workerId: string,
+      outcome: { status: "completed" | "failed" | "cancelled"; error?: string; summary?: string },
     ): Promise<JobRecord | null> {
       return one(
         `UPDATE generation_jobs SET status = $3, step = 'done', progress = CASE WHEN $3 = 'completed' THEN 100 ELSE progress END,
-                error = $4, summary = COALESCE($5, summary), preview_url = COALESCE($6, preview_url),
+                error = $4, summary = COALESCE($5, summary), state_version = ${NEXT_VERSION},
                 lease_owner = NULL, lease_expires_at = NULL, finished_at = now(), updated_at = now()
-          WHERE id = $1 AND ($2::text IS NULL OR lease_owner = $2) AND ${ACTIVE} RETURNING *`,
-        [jobId, workerId, outcome.status, outcome.error ?? null, outcome.summary ?? null, outcome.previewUrl ?? null],
+          WHERE id = $1 AND lease_owner = $2 AND status = 'running' RETURNING *`,
+        [jobId, workerId, outcome.status, outcome.error ?? null, outcome.summary ?? null],
       );
+    },
+
+    /** Cancels a job no runner has claimed yet; null once one has (then only `requestCancel` stops it). */
+    async cancelQueued(jobId: string, error: string): Promise<JobRecord | null> {
+      return one(
+        `UPDATE generation_jobs SET status = 'cancelled', step = 'done', error = $2, state_version = ${NEXT_VERSION}, finished_at = now(), updated_at = now()
+          WHERE id = $1 AND status = 'queued' RETURNING *`,
+        [jobId, error],
+      );
+    },
+
+    /**
+     * What a project's generations say it is, read in one snapshot: its newest job, the status of the
+     * newest job that was claimed or is still to run (a job cancelled before it started changes nothing),
+     * and the version of that state (0 when the project has no job).
+     */
+    async projectState(projectId: string): Promise<{ latestJobId: string | null; jobStatus: JobStatus | null; version: number }> {
+      const result = await db.query<{ latest_job_id: string | null; job_status: JobStatus | null; version: string | null }>(
+        `SELECT (SELECT id FROM generation_jobs WHERE project_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1) AS latest_job_id,
+                (SELECT status FROM generation_jobs WHERE project_id = $1 AND (${ACTIVE} OR started_at IS NOT NULL)
+                  ORDER BY created_at DESC, id DESC LIMIT 1) AS job_status,
+                (SELECT max(state_version) FROM generation_jobs WHERE project_id = $1) AS version`,
+        [projectId],
+      );
+      const row = result.rows[0]!;
+      return { latestJobId: row.latest_job_id, jobStatus: row.job_status, version: Number(row.version ?? 0) };
+    },
+
+    /** Records that the projects service was told a project's state up to `version`. */
+    async markSynced(projectId: string, version: number): Promise<void> {
+      await db.query("UPDATE generation_jobs SET synced_version = state_version WHERE project_id = $1 AND state_version <= $2 AND synced_version < state_version", [
+        projectId,
+        version,
+      ]);
+    },
+
+    /** Projects whose latest state the projects service was not told (its teller died or failed) for `graceMs`. */
+    async unsyncedProjects(graceMs: number, limit: number): Promise<string[]> {
+      const result = await db.query<{ project_id: string }>(
+        `SELECT project_id FROM generation_jobs WHERE synced_version < state_version AND updated_at < now() - ($1 || ' milliseconds')::interval
+          GROUP BY project_id ORDER BY min(updated_at) LIMIT $2`,
+        [String(graceMs), limit],
+      );
+      return result.rows.map((r) => r.project_id);
     },
 
     /** Gives a held job's lease up at once, so another runner can take it over. */
