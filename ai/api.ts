@@ -5,7 +5,7 @@ import { getAuthData } from "~encore/auth";
 import { call } from "../lib/encore";
 import type { ServiceHealth } from "../lib/health";
 import type { AuthData } from "../lib/routes";
-import type { Generation, GenerationPage, GenerationRef, ListGenerationsRequest, StartGenerationRequest } from "./contract";
+import type { AnswerApprovalRequest, Approval, ApprovalList, Generation, GenerationPage, GenerationRef, ListApprovalsRequest, ListGenerationsRequest, StartGenerationRequest } from "./contract";
 import { ai } from "./encore-wiring";
 
 /** The authenticated caller (every `auth: true` endpoint has one). */
@@ -48,4 +48,16 @@ export const events = api.raw(
     const params = (currentRequest() as { pathParams?: Record<string, string> } | undefined)?.pathParams ?? {};
     await ai().events(req, res, params, caller());
   },
+);
+
+/** A generation's approvals: the pending ones by default, every one with pending=false. */
+export const listApprovals = api(
+  { expose: true, auth: true, method: "GET", path: "/generations/:id/approvals" },
+  async (req: ListApprovalsRequest): Promise<ApprovalList> => call(() => ai().listApprovals(req, caller())),
+);
+
+/** Approves or denies a pending tool call of one of the caller's generations (409 once answered or timed out). */
+export const answerApproval = api(
+  { expose: true, auth: true, method: "POST", path: "/generations/:id/approvals/:approvalId" },
+  async (req: AnswerApprovalRequest): Promise<Approval> => call(() => ai().answerApproval(req, caller())),
 );

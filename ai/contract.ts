@@ -37,6 +37,38 @@ export type WorkspaceEventData =
   /** The template's dev server, started beside the agent's first turn, did not answer: why, and its last output. */
   | { action: "dev_server_not_answering"; problem: string | null; logTail: string };
 
+/** What an approval asks about, as the user sees it: the exact command, or the file and a diff of the change. */
+export type ApprovalSubject =
+  | { kind: "command"; command: string; cwd: string | null; background: boolean }
+  | { kind: "file"; path: string; diff: string }
+  /** The app's checks, which run its code (and `devCommand` as its dev server when the model chose one). */
+  | { kind: "checks"; devCommand: string | null };
+
+/** Where an approval stands: waiting, or how it was answered (`timed_out` and `cancelled` count as denied). */
+export type ApprovalStatus = "pending" | "approved" | "denied" | "timed_out" | "cancelled";
+
+/** A tool call waiting for (or given) the user's decision before it runs. */
+export interface Approval {
+  id: string;
+  jobId: string;
+  /** The model's tool_use id: the call this decides. */
+  toolUseId: string;
+  tool: string;
+  subject: ApprovalSubject;
+  /** The tool's input exactly as the model sent it. */
+  input: unknown;
+  status: ApprovalStatus;
+  /** The user's reason for a denial, or why it timed out or was cancelled. */
+  reason: string | null;
+  /** Whether the approval also allowed this exact command in the project from now on. */
+  alwaysAllow: boolean;
+  answeredBy: string | null;
+  createdAt: string;
+  /** When an unanswered request counts as denied (ISO 8601). */
+  deadline: string;
+  answeredAt: string | null;
+}
+
 /** What a generation's final event says: how it ended. */
 export interface GenerationOutcomeData {
   status: "completed" | "failed" | "cancelled";
@@ -72,6 +104,10 @@ export interface GenerationEventData {
   loop_guard: { action: "warn" | "stop"; tool: string; repeats: number; message: string };
   /** The passing check's screenshot is the project's thumbnail now. */
   thumbnail: { sha256: string; url: string };
+  /** A tool call waits for the user's decision (the job's step is `waiting_for_approval` meanwhile). */
+  approval_requested: { approvalId: string; toolUseId: string; tool: string; subject: ApprovalSubject; deadline: string };
+  /** …and was decided: approved (the tool runs), denied, timed out or cancelled (it does not). */
+  approval_answered: { approvalId: string; toolUseId: string; status: "approved" | "denied" | "timed_out" | "cancelled"; reason: string | null; alwaysAllow: boolean };
   completed: GenerationOutcomeData;
   failed: GenerationOutcomeData;
   cancelled: GenerationOutcomeData;
@@ -96,7 +132,7 @@ export interface Generation {
   prompt: string;
   /** queued, running, completed, failed or cancelled. */
   status: "queued" | "running" | "completed" | "failed" | "cancelled";
-  /** queued, preparing_workspace, waiting_for_workspace, generating, completing or done. */
+  /** queued, preparing_workspace, waiting_for_workspace, generating, waiting_for_approval, completing or done. */
   step: string;
   /** 0–100; never goes backwards. */
   progress: number;
@@ -145,6 +181,29 @@ export interface GenerationPage {
   nextCursor: string | null;
 }
 
+/** A generation's approvals, oldest first. */
+export interface ApprovalList {
+  approvals: Approval[];
+}
+
+/** Lists a generation's approvals; `pending` (default true) keeps only those still waiting. */
+export interface ListApprovalsRequest {
+  id: string;
+  pending?: boolean;
+}
+
+/** The user's decision on one approval of a generation. */
+export interface AnswerApprovalRequest {
+  id: string;
+  approvalId: string;
+  /** "approve" runs the tool call; "deny" answers the model with the denial (and `reason`). */
+  decision: "approve" | "deny";
+  /** Up to 1,000 characters, sent to the model with a denial. */
+  reason?: string;
+  /** With "approve" of a command: run this exact command string in this project without asking again. */
+  alwaysAllow?: boolean;
+}
+
 /** The ai service: generation jobs and the agent tool loop that runs them. */
 export interface AiApi {
   /** The service's health: its Postgres database and the services a generation needs. */
@@ -159,6 +218,10 @@ export interface AiApi {
   cancel(req: GenerationRef, auth: AuthData): Promise<Generation>;
   /** Server-Sent Events: every event of the generation, replayed from Last-Event-ID, then live. */
   events: RawHandler;
+  /** The generation's approvals (the pending ones by default). */
+  listApprovals(req: ListApprovalsRequest, auth: AuthData): Promise<ApprovalList>;
+  /** Answers a pending approval; answering twice, after its deadline or once the job ended is `aborted` (409). */
+  answerApproval(req: AnswerApprovalRequest, auth: AuthData): Promise<Approval>;
 }
 
 /** Where each AiApi method is served (mirrored by ai/api.ts). */
@@ -169,4 +232,6 @@ export const aiRoutes = {
   get: { method: "GET", path: "/generations/:id", expose: true, auth: true, fields: { id: "string" } },
   cancel: { method: "POST", path: "/generations/:id/cancel", expose: true, auth: true },
   events: { method: "GET", path: "/generations/:id/events", expose: true, auth: true, raw: true },
+  listApprovals: { method: "GET", path: "/generations/:id/approvals", expose: true, auth: true, fields: { id: "string", pending: "boolean" } },
+  answerApproval: { method: "POST", path: "/generations/:id/approvals/:approvalId", expose: true, auth: true },
 } as const satisfies Routes<AiApi>;

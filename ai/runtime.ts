@@ -12,6 +12,7 @@ import type { WorkspaceApi } from "../workspace/contract";
 import type { AiApi } from "./contract";
 import type { JobVfs } from "./jobs/adapters";
 import { LiveEvents } from "./jobs/live";
+import { createApprovalStore } from "./approvals/store";
 import { postgresChannel } from "./jobs/notify";
 import { PreviewBrowser } from "./checks/browser";
 import { launchChromium } from "./checks/chromium";
@@ -106,6 +107,7 @@ function startJobRunner(deps: AiRuntimeDeps, store: ReturnType<typeof createJobS
       anthropic: deps.anthropic,
       model: config.model,
       limits: agentLimits(config),
+      approvals: { store: createApprovalStore(deps.db), live, timeoutMs: config.approvalTimeoutSeconds * 1000, pollMs: 500 },
       workspacePollMs: config.workspacePollMs,
       workspaceReadyTimeoutMs: config.workspaceReadyTimeoutMs,
       checks: {

@@ -9,6 +9,8 @@ import { pageLimit, requireText } from "../lib/validate";
 import type { ProjectsApi } from "../projects/contract";
 import type { VfsApi } from "../vfs/contract";
 import type { WorkspaceApi } from "../workspace/contract";
+import { createApprovalMethods } from "./approvals/service";
+import { createApprovalStore } from "./approvals/store";
 import type { AiApi, EmitEvent, Generation } from "./contract";
 import type { LiveEvents } from "./jobs/live";
 import type { ProjectState } from "./jobs/project-state";
@@ -81,6 +83,8 @@ export function createAiService(deps: AiDeps): AiApi {
   };
 
   return {
+    ...createApprovalMethods({ jobs: store, approvals: createApprovalStore(deps.db), emit: appendAndNotify }),
+
     async health() {
       const checks = await Promise.all([
         postgresCheck(deps.db),

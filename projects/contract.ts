@@ -15,9 +15,21 @@ export interface Project {
   /** Where its thumbnail is (`GET /projects/:id/thumbnail`, versioned by its hash); null until a generation's checks pass. */
   thumbnailUrl: string | null;
   latestJobId: string | null;
+  /** When its generations ask before a tool call runs (see ApprovalMode). */
+  approvalMode: ApprovalMode;
   createdAt: string;
   updatedAt: string;
 }
+
+/**
+ * When a project's generations ask the user before a tool call runs: `auto` never; `commands` before
+ * every command (execute_command, and a check that starts the model's own dev command); `everything`
+ * before every call that changes files or runs code (commands, writes and edits, the app's checks).
+ */
+export type ApprovalMode = "auto" | "commands" | "everything";
+
+/** The approval modes, for validation and the settings form. */
+export const APPROVAL_MODES: readonly ApprovalMode[] = ["auto", "commands", "everything"];
 
 /** Creates a project. */
 export interface CreateProjectRequest {
@@ -68,6 +80,7 @@ export interface UpdateProjectRequest {
   id: string;
   name?: string;
   description?: string;
+  approvalMode?: ApprovalMode;
 }
 
 /** Deletes a project; `purge` also removes its files from the vfs. */
@@ -231,7 +244,7 @@ export interface ProjectsApi {
   list(req: ListProjectsRequest, auth: AuthData): Promise<ProjectPage>;
   /** One of the caller's projects (another user's is `not_found`). */
   get(req: ProjectRef, auth: AuthData): Promise<Project>;
-  /** Renames or re-describes one of the caller's projects. */
+  /** Renames or re-describes one of the caller's projects, or sets its approval mode. */
   update(req: UpdateProjectRequest, auth: AuthData): Promise<Project>;
   /** Deletes one of the caller's projects. */
   del(req: DeleteProjectRequest, auth: AuthData): Promise<void>;

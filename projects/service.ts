@@ -9,7 +9,7 @@ import { TemplateCatalog } from "../lib/templates";
 import { optionalBoolean, optionalText, pageLimit, requireText } from "../lib/validate";
 import type { VfsApi } from "../vfs/contract";
 import type { WorkspaceApi } from "../workspace/contract";
-import type { ConversationMessage, Project, ProjectsApi } from "./contract";
+import { APPROVAL_MODES, type ApprovalMode, type ConversationMessage, type Project, type ProjectsApi } from "./contract";
 import { cleanLogs, LOG_TAIL_BYTES } from "./logs";
 import { nameFromPrompt } from "./name";
 import { createShareMethods, type ShareMethods } from "./share/service";
@@ -42,11 +42,12 @@ interface ProjectRow {
   preview_url: string | null;
   thumbnail_sha256: string | null;
   latest_job_id: string | null;
+  approval_mode: ApprovalMode;
   created_at: Date;
   updated_at: Date;
 }
 
-const PROJECT_COLUMNS = "id, name, description, status, template, workspace_id, preview_url, thumbnail_sha256, latest_job_id, created_at, updated_at";
+const PROJECT_COLUMNS = "id, name, description, status, template, workspace_id, preview_url, thumbnail_sha256, latest_job_id, approval_mode, created_at, updated_at";
 
 function toProject(row: ProjectRow): Project {
   return {
@@ -59,6 +60,7 @@ function toProject(row: ProjectRow): Project {
     previewUrl: row.preview_url,
     thumbnailUrl: row.thumbnail_sha256 ? `/projects/${encodeURIComponent(row.id)}/thumbnail?v=${row.thumbnail_sha256.slice(0, 16)}` : null,
     latestJobId: row.latest_job_id,
+    approvalMode: row.approval_mode,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };
@@ -131,10 +133,11 @@ export function createProjectsService(deps: ProjectsDeps): ProjectsService {
       const project = await owned(req.id, auth);
       const name = req.name === undefined ? undefined : requireText("name", req.name, NAME);
       const description = optionalText("description", req.description, DESCRIPTION_MAX);
+      if (req.approvalMode !== undefined && !APPROVAL_MODES.includes(req.approvalMode)) throw invalidArgument("approvalMode", `must be one of ${APPROVAL_MODES.join(", ")}`);
       const result = await db.query<ProjectRow>(
-        `UPDATE projects SET name = COALESCE($2, name), description = COALESCE($3, description), updated_at = now()
+        `UPDATE projects SET name = COALESCE($2, name), description = COALESCE($3, description), approval_mode = COALESCE($4, approval_mode), updated_at = now()
           WHERE id = $1 RETURNING ${PROJECT_COLUMNS}`,
-        [project.id, name ?? null, description ?? null],
+        [project.id, name ?? null, description ?? null, req.approvalMode ?? null],
       );
       return toProject(result.rows[0]!);
     },

@@ -98,6 +98,57 @@ export interface AgentRun {
   usedBefore?: TokenUsage;
   /** Saves the conversation so far; awaited, so a tool runs only once the call asking for it is saved. */
   checkpoint?(progress: AgentProgress): Promise<void>;
+  /** Asks the user before a tool call runs (approval mode); absent: every call runs. */
+  approvals?: AgentApprovals;
+}
+
+/** The user's say over tool calls before they run. */
+export interface AgentApprovals {
+  /**
+   * Null when the call may run now, else the result the model gets instead (a denial). Waits as long as
+   * the user may take (that time is not counted against the run's time limit); throws when the run must
+   * stop leaving the call undecided (another runner takes it over and asks again).
+   */
+  decide(call: { id: string; name: string }, input: Record<string, unknown>, signal: AbortSignal): Promise<string | null>;
+  /** Whether a call a resumed run finds unanswered is one still to decide (not one that was running): it is decided, not answered as interrupted. */
+  undecided(toolUseId: string): Promise<boolean>;
+}
+
+/** The run's time limit, with time spent waiting for the user's decisions left out. */
+class RunClock {
+  private readonly controller = new AbortController();
+  private deadline: number;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(limitMs: number) {
+    this.deadline = Date.now() + limitMs;
+    this.arm();
+  }
+
+  /** Aborted when the limit is reached. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  remainingMs(): number {
+    return this.deadline - Date.now();
+  }
+
+  /** Moves the deadline by time that does not count. */
+  exclude(ms: number): void {
+    this.deadline += ms;
+    this.arm();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+
+  private arm(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.controller.abort(new Error("time limit")), Math.max(0, this.remainingMs()));
+    this.timer.unref();
+  }
 }
 
 /** Where a run stands: what a resumed run continues from. */
@@ -170,27 +221,41 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
     ...(i === run.tools.length - 1 ? { cache_control: CACHE } : {}),
   }));
   const messages: MessageParam[] = run.resume ? structuredClone(run.resume.messages) : [...run.history, { role: "user", content: run.prompt }];
-  for (const call of run.resume ? answerInterrupted(messages) : []) {
+  const undecided = run.resume ? await undecidedCalls(messages, run.approvals) : null;
+  for (const call of run.resume && !undecided ? answerInterrupted(messages) : []) {
     onEvent({ type: "tool_finished", id: call.id, name: call.name, input: call.input, ok: false, output: INTERRUPTED_TOOL_CALL, durationMs: 0 });
   }
   const usage: TokenUsage = { ...(run.usedBefore ?? { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 }) };
-  const started = Date.now();
   const guard = new LoopGuard(limits.loopGuard);
   let turns = run.resume?.turns ?? 0;
   let compactions = run.resume?.compactions ?? 0;
   let compactAt = limits.compactAboveTokens;
   const save = async (pending?: MessageParam) => run.checkpoint?.({ messages: pending ? [...messages, pending] : messages, turns, compactions });
-  const end = (reason: AgentEnd, summary: string): AgentOutcome => ({ end: reason, summary, turns, usage, messages });
-
   // One deadline and one combined signal for the whole run: a new pair per turn would pile listeners on `signal`.
-  const timeout = AbortSignal.timeout(limits.wallClockMs);
-  const streamSignal = AbortSignal.any([signal, timeout]);
+  const clock = new RunClock(limits.wallClockMs);
+  const streamSignal = AbortSignal.any([signal, clock.signal]);
+  const end = (reason: AgentEnd, summary: string): AgentOutcome => {
+    clock.stop();
+    return { end: reason, summary, turns, usage, messages };
+  };
+  /** Runs a turn's calls (all of them, or those a resumed run had still to decide after `done`) and records their results. */
+  const toolTurn = async (calls: Anthropic.ToolUseBlock[], done: ToolResultBlock[] = []): Promise<AgentOutcome | null> => {
+    const { results, completed, failed, stopped } = await runTools(calls, tools, run, guard, clock, (now) => save({ role: "user", content: [...done, ...now] }));
+    messages.push({ role: "user", content: [...done, ...results] });
+    if (completed) return end("completed", completed.summary);
+    if (failed) return end("checks_failed", failed.reason);
+    if (stopped) return end("repeated_failure", stopped);
+    return null;
+  };
+  if (undecided) {
+    const ended = await toolTurn(undecided.calls, undecided.done);
+    if (ended) return ended;
+  }
 
   for (;;) {
     if (signal.aborted) return end("cancelled", "the run was cancelled");
     if (turns >= limits.maxTurns) return end("max_turns", `stopped after ${limits.maxTurns} model turns (the turn limit)`);
-    const remainingMs = limits.wallClockMs - (Date.now() - started);
-    if (remainingMs <= 0) return end("timeout", `stopped after ${Math.round(limits.wallClockMs / 1000)} s (the time limit)`);
+    if (clock.remainingMs() <= 0) return end("timeout", `stopped after ${Math.round(limits.wallClockMs / 1000)} s (the time limit)`);
     turns++;
     if (estimateTokens(messages) > compactAt) {
       const savedChars = compactToolResults(messages, KEEP_RECENT_MESSAGES);
@@ -234,7 +299,7 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
       });
     } catch (err) {
       if (signal.aborted) return end("cancelled", "the run was cancelled");
-      if (timeout.aborted) return end("timeout", `stopped after ${Math.round(limits.wallClockMs / 1000)} s (the time limit)`);
+      if (clock.signal.aborted) return end("timeout", `stopped after ${Math.round(limits.wallClockMs / 1000)} s (the time limit)`);
       return end("api_error", describeApiError(err));
     }
 
@@ -262,11 +327,8 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
       case "tool_use": {
         messages.push({ role: "assistant", content: message.content });
         await save();
-        const { results, completed, failed, stopped } = await runTools(toolCalls, tools, run, guard, (done) => save({ role: "user", content: done }));
-        messages.push({ role: "user", content: results });
-        if (completed) return end("completed", completed.summary);
-        if (failed) return end("checks_failed", failed.reason);
-        if (stopped) return end("repeated_failure", stopped);
+        const ended = await toolTurn(toolCalls);
+        if (ended) return ended;
         break;
       }
       default:
@@ -279,8 +341,46 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
   }
 }
 
+/**
+ * The unanswered calls of a saved conversation's last turn when the first of them is still to be decided
+ * by the user (the run was waiting for an answer, or the answer came while no runner ran), with the
+ * results before them; the partial results are taken off the conversation (they are put back with the
+ * rest). Null otherwise: the calls were running, and are answered as interrupted.
+ */
+async function undecidedCalls(messages: MessageParam[], approvals: AgentApprovals | undefined): Promise<{ calls: Anthropic.ToolUseBlock[]; done: ToolResultBlock[] } | null> {
+  let at = messages.length - 1;
+  while (at >= 0 && messages[at]!.role !== "assistant") at--;
+  const assistant = messages[at];
+  if (!approvals || !assistant || typeof assistant.content === "string") return null;
+  const reply = messages[at + 1]?.content ?? [];
+  if (typeof reply === "string") return null;
+  const done = reply.filter((b) => b.type === "tool_result") as ToolResultBlock[];
+  const answered = new Set(done.map((b) => b.tool_use_id));
+  const calls = assistant.content.filter((b) => b.type === "tool_use" && !answered.has(b.id)) as Anthropic.ToolUseBlock[];
+  if (calls.length === 0 || !(await approvals.undecided(calls[0]!.id))) return null;
+  messages.length = at + 1;
+  return { calls, done };
+}
+
+/** The user's decision on a call before it runs (null: run it); input the tool refuses is not asked about. */
+async function decided(run: AgentRun, call: Anthropic.ToolUseBlock, tool: Tool, clock: RunClock): Promise<string | null> {
+  if (!run.approvals) return null;
+  let input: Record<string, unknown>;
+  try {
+    input = validateInput(tool.inputSchema, call.input);
+  } catch {
+    return null;
+  }
+  const asked = Date.now();
+  try {
+    return await run.approvals.decide(call, input, run.signal);
+  } finally {
+    clock.exclude(Date.now() - asked);
+  }
+}
+
 /** Runs a turn's tool calls in order; `saved` is awaited with the results so far after each. */
-async function runTools(calls: Anthropic.ToolUseBlock[], tools: Map<string, Tool>, run: AgentRun, guard: LoopGuard, saved: (results: ToolResultBlock[]) => Promise<void>) {
+async function runTools(calls: Anthropic.ToolUseBlock[], tools: Map<string, Tool>, run: AgentRun, guard: LoopGuard, clock: RunClock, saved: (results: ToolResultBlock[]) => Promise<void>) {
   const results: ToolResultBlock[] = [];
   let completed: { summary: string } | undefined;
   let failed: { reason: string } | undefined;
@@ -290,6 +390,7 @@ async function runTools(calls: Anthropic.ToolUseBlock[], tools: Map<string, Tool
     let content: string;
     let isError = false;
     const tool = tools.get(call.name);
+    const refused = tool && !run.signal.aborted && !stopped ? await decided(run, call, tool, clock) : null;
     if (run.signal.aborted) {
       content = "not run: the run was cancelled";
       isError = true;
@@ -298,6 +399,9 @@ async function runTools(calls: Anthropic.ToolUseBlock[], tools: Map<string, Tool
       isError = true;
     } else if (!tool) {
       content = `unknown tool ${JSON.stringify(call.name)}; the tools are: ${[...tools.keys()].join(", ")}`;
+      isError = true;
+    } else if (refused !== null) {
+      content = refused;
       isError = true;
     } else {
       let ran: { completed?: { summary: string }; failed?: { reason: string } } = {};

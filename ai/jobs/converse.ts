@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type Anthropic from "@anthropic-ai/sdk";
 import type { AuthData } from "../../lib/routes";
+import { jobApprovalGate } from "../approvals/gate";
 import { continuedConversation } from "../agent/follow-up";
 import { runAgent, type AgentEvent, type AgentProgress } from "../agent/loop";
 import { PendingBackups } from "../agent/ports";
@@ -112,6 +113,7 @@ export function createConverse(deps: PipelineDeps) {
         limits: deps.limits,
         signal: ctx.signal,
         onEvent,
+        ...(deps.approvals ? { approvals: jobApprovalGate(deps.approvals, ctx, deps.projects, auth, sandbox, events) } : {}),
         ...(saved ? { resume: saved, usedBefore: job.usage } : {}),
         checkpoint: (now) => ctx.saveTranscript({ systemVersion, ...(progress = now), outcome: null }),
       });

@@ -32,7 +32,7 @@ function workspaceRow(id: string, status: WorkspaceStatus, lastError: string | n
 function services(options: { existing?: Workspace; statuses: [WorkspaceStatus, string?][]; template?: string; ensureDevServer?: () => Promise<never> }) {
   const calls: string[] = [];
   let polls = 0;
-  const project: Project = { id: "p", name: "p", description: "", status: "new", template: options.template ?? "blank", workspaceId: options.existing?.id ?? null, previewUrl: null, thumbnailUrl: null, latestJobId: null, createdAt: "", updatedAt: "" };
+  const project: Project = { id: "p", name: "p", description: "", status: "new", template: options.template ?? "blank", workspaceId: options.existing?.id ?? null, previewUrl: null, thumbnailUrl: null, latestJobId: null, approvalMode: "auto", createdAt: "", updatedAt: "" };
   const refuse = async (): Promise<never> => {
     throw new Error("not expected in this test");
   };

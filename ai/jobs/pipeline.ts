@@ -7,6 +7,7 @@ import type { ProjectsApi } from "../../projects/contract";
 import type { WorkspaceApi } from "../../workspace/contract";
 import type { AgentLimits } from "../agent/loop";
 import type { PreviewBrowser } from "../checks/browser";
+import type { JobApprovals } from "../approvals/gate";
 import type { JobVfs } from "./adapters";
 import { createConverse } from "./converse";
 import { createFinish } from "./finish";
@@ -46,6 +47,8 @@ export interface PipelineDeps {
   /** The templates projects start from (the repository's by default). */
   templates?: TemplateCatalog;
   metrics?: JobMetrics;
+  /** Approval mode: where each job's gate keeps its approvals; absent, every tool call runs without asking. */
+  approvals?: JobApprovals;
   log: Logger;
 }
 

@@ -9,7 +9,7 @@ import type { GenerationEventData, GenerationEventType } from "../contract";
 export type JobStatus = "queued" | "running" | "completed" | "failed" | "cancelled";
 
 /** The steps of a generation, in order. */
-export const JOB_STEPS = ["queued", "preparing_workspace", "waiting_for_workspace", "generating", "completing", "done"] as const;
+export const JOB_STEPS = ["queued", "preparing_workspace", "waiting_for_workspace", "generating", "waiting_for_approval", "completing", "done"] as const;
 
 /** One step of a generation. */
 export type JobStep = (typeof JOB_STEPS)[number];
@@ -125,7 +125,7 @@ const NEXT_VERSION = "nextval('generation_state_versions')";
  * Postgres `jsonb` cannot hold U+0000 nor a lone surrogate: either, in a tool's input or output (a model
  * can send both), is shown as U+FFFD instead.
  */
-function jsonbSafe(_key: string, value: unknown): unknown {
+export function jsonbSafe(_key: string, value: unknown): unknown {
   return typeof value === "string" ? wellFormed(value).replace(/\u0000/g, "\ufffd") : value;
 }
 

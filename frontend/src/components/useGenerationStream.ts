@@ -25,11 +25,9 @@ export interface GenerationStream {
 
 /**
  * Follows one generation's events (replay, then live; reconnecting after drops) and folds them into
- * a JobState. With `refresh` (the project's latest job), what its events change is refetched: the
- * job, the files it writes, the project's status and preview when it ends. An older job of the
- * thread, replayed to be read again, refreshes nothing.
+ * a JobState. When the job ends, the project's queries are refreshed (status, preview, files).
  */
-export function useGenerationStream(jobId: string | null, projectId: string, refresh = true): GenerationStream {
+export function useGenerationStream(jobId: string | null, projectId: string): GenerationStream {
   const api = useApi();
   const queryClient = useQueryClient();
   const [followed, dispatch] = useReducer(reducer, { jobId, job: initialJobState });
@@ -54,7 +52,6 @@ export function useGenerationStream(jobId: string | null, projectId: string, ref
       onEvent(event) {
         batch.push(event);
         frame ||= window.setTimeout(flush, 16);
-        if (!refresh) return;
         if (event.type === "usage" || event.type === "step") {
           clearTimeout(usageTimer.current);
           usageTimer.current = setTimeout(refreshJob, 400);
@@ -79,7 +76,7 @@ export function useGenerationStream(jobId: string | null, projectId: string, ref
       clearTimeout(frame);
       clearTimeout(usageTimer.current);
     };
-  }, [api, jobId, projectId, queryClient, refresh]);
+  }, [api, jobId, projectId, queryClient]);
 
   return { state: followed.jobId === jobId ? followed.job : initialJobState, status };
 }
