@@ -6,7 +6,6 @@ import { timeAgo } from "../lib/format";
 import { navigate, projectPath } from "../router";
 import { ErrorNotice } from "./ErrorNotice";
 import { PushToGit } from "./GitForms";
-import { Patch } from "./Patch";
 import { StatusBadge } from "./StatusBadge";
 
 const PAGE = 20;
@@ -62,7 +61,14 @@ function VersionDiffView({ projectId, versionId }: { projectId: string; versionI
           ) : file.binary ? (
             <div className="muted">Binary changed.</div>
           ) : (
-            <Patch patch={file.patch} />
+            <pre className="patch">
+              {file.patch.split("\n").map((line, i) => (
+                <span key={i} className={line.startsWith("+") && !line.startsWith("+++") ? "patch-add" : line.startsWith("-") && !line.startsWith("---") ? "patch-del" : undefined}>
+                  {line}
+                  {"\n"}
+                </span>
+              ))}
+            </pre>
           )}
         </details>
       ))}
