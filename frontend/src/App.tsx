@@ -6,6 +6,7 @@ import { HealthBanner } from "./components/HealthBanner";
 import { ProjectPage } from "./pages/ProjectPage";
 import { ProjectsPage } from "./pages/ProjectsPage";
 import { SignInPage } from "./pages/SignInPage";
+import { TokensPage } from "./pages/TokensPage";
 import { useRoute } from "./router";
 
 function makeQueryClient() {
@@ -28,7 +29,7 @@ function Pages() {
   return (
     <div className={route.page === "project" ? "app app-fixed" : "app"}>
       <HealthBanner />
-      {route.page === "project" ? <ProjectPage key={route.id} projectId={route.id} jobParam={route.job} /> : <ProjectsPage />}
+      {route.page === "project" ? <ProjectPage key={route.id} projectId={route.id} jobParam={route.job} /> : route.page === "tokens" ? <TokensPage /> : <ProjectsPage />}
     </div>
   );
 }

@@ -1,11 +1,12 @@
 import { useEffect, useState, type AnchorHTMLAttributes, type MouseEvent } from "react";
 
 /** The dashboard's pages. Paths never start with an API prefix (`/projects`, `/vfs`, ...). */
-export type Route = { page: "projects" } | { page: "project"; id: string; job: string | null };
+export type Route = { page: "projects" } | { page: "tokens" } | { page: "project"; id: string; job: string | null };
 
 export function parseRoute(pathname: string, search = ""): Route {
   const match = /^\/p\/([^/]+)\/?$/.exec(pathname);
   if (match) return { page: "project", id: decodeURIComponent(match[1]!), job: new URLSearchParams(search).get("job") };
+  if (/^\/tokens\/?$/.test(pathname)) return { page: "tokens" };
   return { page: "projects" };
 }
 

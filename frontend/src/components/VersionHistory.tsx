@@ -6,6 +6,7 @@ import { timeAgo } from "../lib/format";
 import { navigate, projectPath } from "../router";
 import { ErrorNotice } from "./ErrorNotice";
 import { PushToGit } from "./GitForms";
+import { Patch } from "./Patch";
 import { StatusBadge } from "./StatusBadge";
 
 const PAGE = 20;
@@ -61,14 +62,7 @@ function VersionDiffView({ projectId, versionId }: { projectId: string; versionI
           ) : file.binary ? (
             <div className="muted">Binary changed.</div>
           ) : (
-            <pre className="patch">
-              {file.patch.split("\n").map((line, i) => (
-                <span key={i} className={line.startsWith("+") && !line.startsWith("+++") ? "patch-add" : line.startsWith("-") && !line.startsWith("---") ? "patch-del" : undefined}>
-                  {line}
-                  {"\n"}
-                </span>
-              ))}
-            </pre>
+            <Patch patch={file.patch} />
           )}
         </details>
       ))}

@@ -1,55 +1,34 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
 import type { Generation } from "../../../ai/contract";
 import { useApi } from "../auth";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { FileBrowser } from "../components/FileBrowser";
+import { CodeViewContext, useCodeViewRequests } from "../components/codeView";
+import { DownloadZip } from "../components/DownloadZip";
+import { LogsPane } from "../components/LogsPane";
 import { JobHistory } from "../components/JobHistory";
 import { JobView } from "../components/JobView";
 import { PreviewPane } from "../components/PreviewPane";
 import { PromptBox } from "../components/PromptBox";
-import { ShareDialog } from "../components/ShareDialog";
 import { StatusBadge } from "../components/StatusBadge";
 import { TopBar } from "../components/TopBar";
 import { VersionHistory } from "../components/VersionHistory";
 import { useGenerationStream } from "../components/useGenerationStream";
 import { usePreviewLink } from "../components/usePreviewLink";
 import { useTemplate } from "../components/useTemplates";
-import { projectZip, saveBlob, zipName } from "../lib/zip";
 import { Link, navigate, projectPath } from "../router";
 
 const ACTIVE = new Set(["queued", "running"]);
 
-function DownloadZip({ projectId, name }: { projectId: string; name: string }) {
-  const api = useApi();
-  const [progress, setProgress] = useState<string | null>(null);
-  const download = useMutation({
-    mutationFn: async () => {
-      const folder = zipName(name);
-      const blob = await projectZip(api, projectId, folder, (done, total) => setProgress(`${done}/${total}`));
-      saveBlob(blob, `${folder}.zip`);
-    },
-    onSettled: () => setProgress(null),
-  });
-  return (
-    <div className="download">
-      <button className="btn btn-small" onClick={() => download.mutate()} disabled={download.isPending} data-testid="download-zip" title="Download the project's current files as a ZIP">
-        {download.isPending ? `Zipping… ${progress ?? ""}` : "Download ZIP"}
-      </button>
-      {download.error ? (
-        <div className="popover">
-          <ErrorNotice error={download.error} context="Downloading the ZIP" compact onRetry={() => download.mutate()} />
-        </div>
-      ) : null}
-    </div>
-  );
-}
 
 /** The two-pane project page: the conversation and live job on the left, preview and code on the right. */
 export function ProjectPage({ projectId, jobParam }: { projectId: string; jobParam: string | null }) {
   const api = useApi();
   const queryClient = useQueryClient();
-  const [tab, setTab] = useState<"preview" | "code" | "history">("preview");
+  const [tab, setTab] = useState<"preview" | "code" | "logs" | "history">("preview");
+  // A Write or Edit card opens its file in the Code tab.
+  const codeView = useCodeViewRequests(useCallback(() => setTab("code"), []));
   const [showHistory, setShowHistory] = useState(false);
 
   const jobs = useQuery({
@@ -116,8 +95,9 @@ export function ProjectPage({ projectId, jobParam }: { projectId: string; jobPar
   const p = project.data;
   const hasJobs = list.length > 0;
   return (
+    <CodeViewContext.Provider value={codeView.view}>
     <div className="page page-project">
-      <TopBar>
+      <TopBar actions={p ? <DownloadZip projectId={projectId} name={p.name} /> : undefined}>
         <Link to="/" className="crumb">
           Projects
         </Link>
@@ -132,8 +112,6 @@ export function ProjectPage({ projectId, jobParam }: { projectId: string; jobPar
           </span>
         )}
         <span className="spacer" />
-        {p && <ShareDialog projectId={projectId} />}
-        {p && <DownloadZip projectId={projectId} name={p.name} />}
       </TopBar>
       <div className="split">
         <aside className="left">
@@ -181,15 +159,20 @@ export function ProjectPage({ projectId, jobParam }: { projectId: string; jobPar
             <button role="tab" aria-selected={tab === "code"} className={`tab${tab === "code" ? " tab-active" : ""}`} onClick={() => setTab("code")} data-testid="tab-code">
               Code
             </button>
+            <button role="tab" aria-selected={tab === "logs"} className={`tab${tab === "logs" ? " tab-active" : ""}`} onClick={() => setTab("logs")} data-testid="tab-logs">
+              Logs
+            </button>
             <button role="tab" aria-selected={tab === "history"} className={`tab${tab === "history" ? " tab-active" : ""}`} onClick={() => setTab("history")} data-testid="tab-history">
               History
             </button>
           </div>
           <div className="tab-body">
             {tab === "preview" ? (
-              <PreviewPane key={lastCompleted ?? "none"} url={previewUrl} building={active !== null} live={working && earlyPreview !== null} problem={devServerProblem} />
+              <PreviewPane key={lastCompleted ?? "none"} projectId={projectId} url={previewUrl} building={active !== null} live={working && earlyPreview !== null} problem={devServerProblem} />
             ) : tab === "code" ? (
-              <FileBrowser projectId={projectId} live={active !== null} />
+              <FileBrowser projectId={projectId} request={codeView.request} live={active !== null} />
+            ) : tab === "logs" ? (
+              <LogsPane projectId={projectId} />
             ) : (
               <VersionHistory projectId={projectId} generating={active !== null} />
             )}
@@ -197,5 +180,6 @@ export function ProjectPage({ projectId, jobParam }: { projectId: string; jobPar
         </section>
       </div>
     </div>
+    </CodeViewContext.Provider>
   );
 }
