@@ -16,6 +16,10 @@ import type { Prepared } from "./prepare";
 import { LeaseLost, type JobContext } from "./runner";
 import type { Transcript, TranscriptOutcome } from "./store";
 
+/** Why a resumed agent stopped at the time limit, naming the limit (the agent only knew what was left of it). */
+const timeLimitReached = (limitMs: number, leftMs: number) =>
+  `stopped after ${Math.round(limitMs / 1000)} s (the time limit, counted over every attempt of this generation: this attempt had ${Math.round(leftMs / 1000)} s left)`;
+
 /** What the conversation hands on to finishing. */
 export interface Conversed {
   outcome: TranscriptOutcome;
@@ -103,6 +107,8 @@ export function createConverse(deps: PipelineDeps) {
       const conversation = saved ? [] : await earlierConversation(ctx, auth);
       if (!saved) await deps.projects.appendMessage({ id: job.projectId, role: "user", content: job.prompt, jobId: job.id });
       let progress: AgentProgress = saved ?? { messages: [], turns: 0, compactions: 0 };
+      // The time limit counts from the job's first start over every attempt: a resumed agent gets what is left.
+      const leftMs = Math.max(0, deps.limits.wallClockMs - job.agentMs);
       const agent = await runAgent({
         client: deps.anthropic,
         model: deps.model,
@@ -110,7 +116,7 @@ export function createConverse(deps: PipelineDeps) {
         tools,
         history: conversation,
         prompt: job.prompt,
-        limits: deps.limits,
+        limits: { ...deps.limits, wallClockMs: leftMs },
         signal: ctx.signal,
         onEvent,
         ...(deps.approvals ? { approvals: jobApprovalGate(deps.approvals, ctx, deps.projects, auth, sandbox, events) } : {}),
@@ -120,7 +126,8 @@ export function createConverse(deps: PipelineDeps) {
       await events.drain();
       // Stopped because another runner takes the job over: it goes on from the saved transcript, nothing is finished here.
       if (ctx.signal.reason instanceof LeaseLost) throw ctx.signal.reason;
-      outcome = { end: agent.end, summary: agent.summary, previewUrl: (passed as AppCheckReport | null)?.previewUrl ?? null };
+      const summary = agent.end === "timeout" && job.agentMs > 0 ? timeLimitReached(deps.limits.wallClockMs, leftMs) : agent.summary;
+      outcome = { end: agent.end, summary, previewUrl: (passed as AppCheckReport | null)?.previewUrl ?? null };
       // Saved before finishing: a job taken over from here only finishes, it does not talk to the model again.
       if (!ctx.signal.aborted) await ctx.saveTranscript({ systemVersion, messages: agent.messages, turns: agent.turns, compactions: progress.compactions, outcome });
     }

@@ -4,6 +4,7 @@ import { AppError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { openTestDatabase, type TestDatabase } from "../../test/support/database";
 import type { Project } from "../../projects/contract";
+import { startFakeAnthropic, text } from "../../test/fakes/anthropic/server";
 import { memoryLogger } from "../../test/support/kiln";
 import type { Workspace, WorkspaceApi, WorkspaceStatus } from "../../workspace/contract";
 import { createPipeline, type PipelineDeps } from "./pipeline";
@@ -225,5 +226,44 @@ describe("waiting for an archived sandbox being restored", () => {
     expect(Date.now() - asked).toBeLessThan(2500);
     // The project does not stay `generating` after its job was cancelled.
     expect(calls.at(-1)).toBe("project.cancelled");
+  });
+});
+
+describe("the time limit of a resumed job", () => {
+  it("counts from the job's first start: a job resumed after most of its time was used gets only the rest, and fails naming the limit", async () => {
+    const model = await startFakeAnthropic({
+      script: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 20_000));
+        return { content: [text("too late")] };
+      },
+    });
+    try {
+      const { deps } = services({ existing: workspaceRow("wsp_old", "running"), statuses: [["running"]] });
+      deps.anthropic = new Anthropic({ apiKey: "sk-test", baseURL: model.baseURL, maxRetries: 0 });
+      deps.limits = { ...deps.limits, maxTurns: 10, tokenBudget: 1_000_000, wallClockMs: 4000 };
+      deps.projects = { ...deps.projects, appendMessage: async (req) => ({ seq: 1, role: req.role, content: req.content, jobId: req.jobId ?? null, createdAt: "" }) };
+      deps.vfs = { ...deps.vfs, backupWorkspace: async () => ({ snapshotId: "snp_1", files: 0, bytes: 0 }) as never };
+      const job = await store.insert({ id: newId("job"), projectId: newId("prj"), ownerId: "usr_1", prompt: "build" });
+      // An earlier attempt used 3.5 s of the 4 s with its agent running, saved its conversation and died.
+      await store.claim("wrk_dead", 1);
+      await store.saveTranscript(job.id, "wrk_dead", { systemVersion: "v1", turns: 1, messages: [{ role: "user", content: "build" }], compactions: 0, outcome: null });
+      await database.pool.query("UPDATE generation_jobs SET agent_ms = 3500, step = 'generating' WHERE id = $1", [job.id]);
+      const runner = startRunner({ store, execute: createPipeline(deps), workerId: newId("wrk"), concurrency: 1, leaseMs: 5000, pollMs: 20, maxResumes: 3, onEvent: () => undefined, log });
+      try {
+        await expect.poll(async () => (await store.get(job.id))?.status, { timeout: 10_000 }).toBe("failed");
+      } finally {
+        await runner.stop();
+      }
+      const done = (await store.get(job.id))!;
+      expect(done.attempt).toBe(2);
+      expect(done.error).toBe("stopped after 4 s (the time limit, counted over every attempt of this generation: this attempt had 1 s left)");
+      // The model was asked once and cut off by the rest of the limit, not given 4 s again.
+      expect(model.requests).toHaveLength(1);
+      expect(done.finishedAt!.getTime() - done.startedAt!.getTime()).toBeLessThan(4000);
+      // The agent's time of this attempt went to the job too.
+      expect(done.agentMs).toBeGreaterThanOrEqual(3500);
+    } finally {
+      await model.close();
+    }
   });
 });

@@ -179,6 +179,27 @@ describe("the durable job runner", () => {
     }
   });
 
+  it("counts the agent's time (its step generating) into the job, at heartbeats and steps, and no other step's", async () => {
+    const job = await queue();
+    const work = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const r = runner(async ({ step }) => {
+      await step("preparing_workspace", 5);
+      await work(700);
+      await step("generating", 20);
+      await work(900);
+      await step("completing", 90);
+      await work(700);
+      return { status: "completed", summary: "ok", previewUrl: "http://x" };
+    }, { leaseMs: 300 });
+    try {
+      const done = await finished(job.id);
+      expect(done.agentMs).toBeGreaterThanOrEqual(850);
+      expect(done.agentMs).toBeLessThan(1500);
+    } finally {
+      await r.stop();
+    }
+  });
+
   it("allows one active job per project, naming it", async () => {
     const first = await queue();
     await expect(store.insert({ id: newId("job"), projectId: first.projectId, ownerId: "usr_1", prompt: "again" })).rejects.toMatchObject({

@@ -131,8 +131,19 @@ export function startRunner(options: RunnerOptions): Runner {
       controller.abort(new Error("cancelled"));
     };
     held.set(job.id, { controller, cancel });
+    // The agent's time (while the step is `generating`) goes to the job with each heartbeat and step: a
+    // resumed job's time limit counts what earlier attempts spent.
+    let agentSince: number | null = null;
+    /** The agent's time since it was last taken; `next` (a step) starts or stops its counting. */
+    const takeAgentTime = (next?: JobStep): number => {
+      const now = Date.now();
+      const spent = agentSince === null ? 0 : now - agentSince;
+      if (next !== undefined) agentSince = next === "generating" ? now : null;
+      else if (agentSince !== null) agentSince = now;
+      return spent;
+    };
     const heartbeat = setInterval(() => {
-      store.renew(job.id, options.workerId, options.leaseMs).then(
+      store.renew(job.id, options.workerId, options.leaseMs, takeAgentTime()).then(
         (lease) => {
           if (!lease) controller.abort(new LeaseLost("lease lost"));
           else if (lease.cancelRequested) cancel();
@@ -145,7 +156,7 @@ export function startRunner(options: RunnerOptions): Runner {
       job,
       signal: controller.signal,
       step: async (step, progress, detail = {}) => {
-        const updated = await store.setStep(job.id, options.workerId, step, progress);
+        const updated = await store.setStep(job.id, options.workerId, step, progress, takeAgentTime(step));
         if (!updated) throw new LeaseLost("lease lost");
         await emit(job.id, "step", { step, progress: updated.progress, ...detail });
       },

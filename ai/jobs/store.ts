@@ -30,6 +30,8 @@ export interface JobRecord {
   workspaceId: string | null;
   usage: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number };
   toolCalls: number;
+  /** Time spent with the agent running, over every attempt until this one was claimed. */
+  agentMs: number;
   lastSeq: number;
   createdAt: Date;
   startedAt: Date | null;
@@ -82,6 +84,7 @@ interface JobRow {
   cache_read_tokens: string;
   cache_write_tokens: string;
   tool_calls: number;
+  agent_ms: string;
   last_seq: number;
   created_at: Date;
   started_at: Date | null;
@@ -109,6 +112,7 @@ function toRecord(row: JobRow): JobRecord {
       cacheWriteTokens: Number(row.cache_write_tokens),
     },
     toolCalls: row.tool_calls,
+    agentMs: Number(row.agent_ms),
     lastSeq: row.last_seq,
     createdAt: row.created_at,
     startedAt: row.started_at,
@@ -221,22 +225,25 @@ export function createJobStore(db: pg.Pool) {
       );
     },
 
-    /** Extends the lease; null when `workerId` no longer holds it. Reports whether a cancel was asked. */
-    async renew(jobId: string, workerId: string, leaseMs: number): Promise<{ cancelRequested: boolean } | null> {
+    /**
+     * Extends the lease and adds `agentMs` spent with the agent running since the last renewal; null when
+     * `workerId` no longer holds it. Reports whether a cancel was asked.
+     */
+    async renew(jobId: string, workerId: string, leaseMs: number, agentMs = 0): Promise<{ cancelRequested: boolean } | null> {
       const result = await db.query<{ cancel_requested: boolean }>(
-        `UPDATE generation_jobs SET lease_expires_at = now() + ($3 || ' milliseconds')::interval
+        `UPDATE generation_jobs SET lease_expires_at = now() + ($3 || ' milliseconds')::interval, agent_ms = agent_ms + $4
           WHERE id = $1 AND lease_owner = $2 AND status = 'running' RETURNING cancel_requested`,
-        [jobId, workerId, String(leaseMs)],
+        [jobId, workerId, String(leaseMs), Math.max(0, Math.round(agentMs))],
       );
       return result.rows[0] ? { cancelRequested: result.rows[0].cancel_requested } : null;
     },
 
-    /** Moves a held job to a step; progress never goes backwards. */
-    async setStep(jobId: string, workerId: string, step: JobStep, progress: number): Promise<JobRecord | null> {
+    /** Moves a held job to a step, adding `agentMs` of the agent's time; progress never goes backwards. */
+    async setStep(jobId: string, workerId: string, step: JobStep, progress: number, agentMs = 0): Promise<JobRecord | null> {
       return one(
-        `UPDATE generation_jobs SET step = $3, progress = GREATEST(progress, $4), updated_at = now()
+        `UPDATE generation_jobs SET step = $3, progress = GREATEST(progress, $4), agent_ms = agent_ms + $5, updated_at = now()
           WHERE id = $1 AND lease_owner = $2 AND status = 'running' RETURNING *`,
-        [jobId, workerId, step, progress],
+        [jobId, workerId, step, progress, Math.max(0, Math.round(agentMs))],
       );
     },
 
