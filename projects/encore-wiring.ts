@@ -25,10 +25,16 @@ const instance: ProjectsApi = createProjectsService({
     preview: (req) => workspace.preview(req),
     get: (req) => workspace.get(req),
     start: (req) => workspace.start(req),
+    create: (req) => workspace.create(req),
+    readFiles: (req) => workspace.readFiles(req),
     ensureDevServer: (req) => workspace.ensureDevServer(req),
     devServerLogs: (req) => workspace.devServerLogs(req),
   },
-  vfs: { purgeProject: (req) => vfs.purgeProject(req), thumbnail: (req, auth) => vfs.thumbnail(req, { authData: auth }) },
+  vfs: {
+    purgeProject: (req) => vfs.purgeProject(req),
+    thumbnail: (req, auth) => vfs.thumbnail(req, { authData: auth }),
+    restoreWorkspace: (req, auth) => vfs.restoreWorkspace(req, { authData: auth }),
+  },
   log,
 });
 

@@ -19,10 +19,10 @@ import { createToken, listTokens, revokeToken } from "./tokens";
 /** What the projects service needs from its host. */
 export interface ProjectsDeps {
   db: pg.Pool;
-  /** Deleting a project deletes its sandbox; its preview link comes from it; a share link's visit wakes it. */
-  workspace: Pick<WorkspaceApi, "del" | "preview" | "get" | "start" | "ensureDevServer" | "devServerLogs">;
-  /** Deleting with `purge` removes its files from the vfs, which also keeps the thumbnails. */
-  vfs: Pick<VfsApi, "purgeProject" | "thumbnail">;
+  /** Deleting a project deletes its sandbox; its preview link comes from it; a share link's visit wakes it (or re-creates it). */
+  workspace: Pick<WorkspaceApi, "del" | "preview" | "get" | "start" | "create" | "readFiles" | "ensureDevServer" | "devServerLogs">;
+  /** Deleting with `purge` removes its files from the vfs, which also keeps the thumbnails; a re-created sandbox is restored from it. */
+  vfs: Pick<VfsApi, "purgeProject" | "thumbnail" | "restoreWorkspace">;
   log: Logger;
   /** The templates projects start from (the repository's by default). */
   templates?: TemplateCatalog;
@@ -88,7 +88,7 @@ export function createProjectsService(deps: ProjectsDeps): ProjectsService {
     return result.rows[0];
   }
 
-  const share = createShareMethods({ db, workspace: deps.workspace, log: deps.log, owned: async (id, auth) => (await owned(id, auth)).id });
+  const share = createShareMethods({ db, workspace: deps.workspace, vfs: deps.vfs, templates, log: deps.log, owned: async (id, auth) => (await owned(id, auth)).id });
 
   return {
     ...share,

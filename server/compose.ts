@@ -85,7 +85,7 @@ export async function composeKiln(config: Config, log: Logger, options: ComposeO
   const projects = createProjectsService({
     db: databases.pool("projects"),
     workspace,
-    vfs: { purgeProject: (req) => vfs.purgeProject(req), thumbnail: (req, auth) => vfs.thumbnail(req, auth) },
+    vfs: { purgeProject: (req) => vfs.purgeProject(req), thumbnail: (req, auth) => vfs.thumbnail(req, auth), restoreWorkspace: (req, auth) => vfs.restoreWorkspace(req, auth) },
     templates: TemplateCatalog.shared(config.defaultTemplate),
     log: log.child({ service: "projects" }),
   });

@@ -2,11 +2,14 @@ import http from "node:http";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { ProjectsApi } from "../projects/contract";
+import type { VfsApi } from "../vfs/contract";
 import type { WorkspaceApi } from "../workspace/contract";
 import { client, type TestClient } from "./support/http";
 import { runningWorkspace, startTestKiln, type TestKiln } from "./support/kiln";
+import { startTestMongo, type TestMongo } from "./support/mongo";
 import { shareTestApp } from "./support/share-app";
 
+let mongo: TestMongo;
 let kiln: TestKiln;
 let alice: TestClient;
 let aliceToken: string;
@@ -14,6 +17,7 @@ let bob: TestClient;
 let aliceAuth: { userID: string };
 let projects: ProjectsApi;
 let workspace: WorkspaceApi;
+let vfs: VfsApi;
 
 const impl = <T>(name: string) => kiln.kiln.services.find((s) => s.name === name)!.impl as T;
 
@@ -79,7 +83,8 @@ let appA: string;
 let appB: string;
 
 beforeAll(async () => {
-  kiln = await startTestKiln();
+  mongo = await startTestMongo();
+  kiln = await startTestKiln({ MONGODB_URI: mongo.uri, KILN_MONGODB_DATABASE: mongo.databaseName });
   const a = await kiln.createUser("alice");
   aliceAuth = { userID: a.userID };
   aliceToken = a.token;
@@ -87,12 +92,14 @@ beforeAll(async () => {
   bob = client(kiln.url, (await kiln.createUser("bob")).token);
   projects = impl<ProjectsApi>("projects");
   workspace = impl<WorkspaceApi>("workspace");
+  vfs = impl<VfsApi>("vfs");
   appA = await sharedProject("App A");
   appB = await sharedProject("App B");
 }, 120_000);
 afterAll(async () => {
   vi.useRealTimers();
   await kiln?.close();
+  await mongo?.close();
 });
 
 describe("share link endpoints", () => {
@@ -203,25 +210,78 @@ describe("the share gateway", () => {
   });
 });
 
+/** Asks for the link's page until it is no longer the waking page; the first answer must be it. */
+async function wakeUp(token: string): Promise<{ status: number; body: string }> {
+  const first = await raw(`/s/${token}/`);
+  expect(first.status).toBe(503);
+  expect(first.headers["content-type"]).toMatch(/^text\/html/);
+  expect(first.body).toContain('<meta http-equiv="refresh" content="2">');
+  expect(first.body).toContain("Waking up");
+  return vi.waitFor(
+    async () => {
+      const page = await raw(`/s/${token}/`);
+      if (page.status === 503) throw new Error("still waking");
+      return page;
+    },
+    { timeout: 90_000, interval: 300 },
+  );
+}
+
 describe("waking a stopped sandbox", () => {
   it("starts it on the first visit behind a page that refreshes itself, then serves the app and its socket", { timeout: 120_000 }, async () => {
     const token = await link(appB);
     const workspaceId = (await projects.get({ id: appB }, aliceAuth)).workspaceId!;
     await workspace.stop({ id: workspaceId });
     expect((await workspace.get({ id: workspaceId })).status).toBe("stopped");
-    const first = await raw(`/s/${token}/`);
-    expect(first.status).toBe(503);
-    expect(first.headers["content-type"]).toMatch(/^text\/html/);
-    expect(first.body).toContain('<meta http-equiv="refresh" content="2">');
-    expect(first.body).toContain("Waking up");
-    let page = first;
-    for (const deadline = Date.now() + 90_000; page.status !== 200 && Date.now() < deadline; ) {
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      page = await raw(`/s/${token}/`);
-    }
+    const page = await wakeUp(token);
     expect(page.status).toBe(200);
     expect(page.body).toContain("<h1>App B</h1>");
     expect((await workspace.get({ id: workspaceId })).status).toBe("running");
     expect(await socket(`/s/${token}/`)).toEqual({ status: 101, message: "hmr App B /" });
+  });
+});
+
+describe("re-creating a deleted sandbox", () => {
+  /** A shared project whose latest version holds a newer app than its sandbox ran. */
+  async function versionedProject(name: string): Promise<{ projectId: string; workspaceId: string; token: string }> {
+    const projectId = await sharedProject(name);
+    const workspaceId = (await projects.get({ id: projectId }, aliceAuth)).workspaceId!;
+    const b64 = (text: string) => Buffer.from(text).toString("base64");
+    const files = [
+      { path: "app.mjs", contentBase64: b64(shareTestApp(`${name} v2`)) },
+      { path: "package.json", contentBase64: b64(JSON.stringify({ type: "module", scripts: { dev: "node app.mjs" } })) },
+      { path: "notes/latest.txt", contentBase64: b64("latest") },
+    ];
+    await workspace.writeFiles({ id: workspaceId, files });
+    await vfs.backupWorkspace({ projectId, workspaceId, label: "latest" }, aliceAuth);
+    return { projectId, workspaceId, token: await link(projectId) };
+  }
+
+  it("re-creates the workspace on the first visit, restores the latest version and serves it with its socket", { timeout: 120_000 }, async () => {
+    const { projectId, workspaceId, token } = await versionedProject("App D");
+    await workspace.del({ id: workspaceId });
+    const page = await wakeUp(token);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain("<h1>App D v2</h1>");
+    const project = await projects.get({ id: projectId }, aliceAuth);
+    expect(project.workspaceId).not.toBe(workspaceId);
+    const fresh = await workspace.get({ id: project.workspaceId! });
+    expect(fresh.status).toBe("running");
+    const restored = await workspace.readFiles({ id: fresh.id, paths: ["notes/latest.txt"] });
+    expect(Buffer.from(restored.files[0]!.contentBase64 ?? "", "base64").toString()).toBe("latest");
+    expect((await workspace.get({ id: workspaceId })).status).toBe("deleted");
+    expect(await socket(`/s/${token}/`)).toEqual({ status: 101, message: "hmr App D v2 /" });
+  });
+
+  it("re-creates it once when the workspace's row is gone (its dev command with it) and visitors keep coming", { timeout: 120_000 }, async () => {
+    const { projectId, workspaceId, token } = await versionedProject("App E");
+    await workspace.del({ id: workspaceId });
+    await kiln.kiln.databases.pool("workspace").query("DELETE FROM workspaces WHERE id = $1", [workspaceId]);
+    const visits = await Promise.all([1, 2, 3, 4].map(() => raw(`/s/${token}/`)));
+    expect(visits.map((v) => v.status)).toEqual([503, 503, 503, 503]);
+    const page = await wakeUp(token);
+    expect(page.body).toContain("<h1>App E v2</h1>");
+    const rows = await kiln.kiln.databases.pool("workspace").query("SELECT id FROM workspaces WHERE project_id = $1 AND status <> 'deleted'", [projectId]);
+    expect(rows.rows.map((r) => r.id)).toEqual([(await projects.get({ id: projectId }, aliceAuth)).workspaceId]);
   });
 });

@@ -2,20 +2,17 @@ import http from "node:http";
 import https from "node:https";
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import type pg from "pg";
-import { errorFields, type Logger } from "../../lib/log";
+import { errorFields } from "../../lib/log";
 import type { RawHandler } from "../../lib/routes";
 import type { WorkspaceApi } from "../../workspace/contract";
 import { resolveShareToken, type ResolvedLink } from "./links";
 import { TokenBuckets } from "./rate-limit";
-import { createWaker, WAKING_PAGE, type WakeWorkspace } from "./wake";
+import { createWaker, WAKING_PAGE, type WakeDeps } from "./wake";
 import { isRewritable, rewriteRootUrls, withStorageShim } from "./rewrite";
 
-/** What the gateway needs: the links' table, the workspace service for each preview's address, a clock. */
-export interface ShareGatewayDeps {
-  db: pg.Pool;
-  workspace: Pick<WorkspaceApi, "preview"> & WakeWorkspace;
-  log: Logger;
+/** What the gateway needs: the links' table, the workspace service for each preview's address, what waking needs, a clock. */
+export interface ShareGatewayDeps extends WakeDeps {
+  workspace: Pick<WorkspaceApi, "preview"> & WakeDeps["workspace"];
   now?: () => Date;
   /** Per-link token bucket (default 300 requests at once, 50 a second). */
   rateLimit?: { capacity: number; perSecond: number };
@@ -71,12 +68,12 @@ export function createShareGateway(deps: ShareGatewayDeps): ShareGateway {
   const now = deps.now ?? (() => new Date());
   const buckets = new TokenBuckets(deps.rateLimit?.capacity ?? 300, deps.rateLimit?.perSecond ?? 50);
   const previews = new Map<string, { url: URL; until: number }>();
-  const waker = createWaker(deps.workspace, deps.log);
+  const waker = createWaker(deps);
 
   /** The preview does not answer: wake its sandbox and show the page that waits for it. */
-  function waking(res: ServerResponse, workspaceId: string): void {
-    previews.delete(workspaceId);
-    waker.wake(workspaceId);
+  function waking(res: ServerResponse, link: ResolvedLink & { workspaceId: string }): void {
+    previews.delete(link.workspaceId);
+    waker.wake(link.projectId, link.workspaceId);
     res.writeHead(503, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", "retry-after": "2" });
     res.end(WAKING_PAGE);
   }
@@ -180,14 +177,14 @@ export function createShareGateway(deps: ShareGatewayDeps): ShareGateway {
     if (!buckets.take(link.linkId)) return plain(res, 429, "Too many requests: slow down.", { "retry-after": "1" });
     if (req.method !== "GET" && req.method !== "HEAD") return plain(res, 405, "A share link serves GET and HEAD only.", { allow: "GET, HEAD" });
     if (!link.workspaceId) return plain(res, 503, "This app has no preview yet.", { "retry-after": "10" });
-    const workspaceId = link.workspaceId;
-    const target = await upstream(workspaceId).catch(() => null);
-    if (!target) return waking(res, workspaceId);
+    const live = { ...link, workspaceId: link.workspaceId };
+    const target = await upstream(live.workspaceId).catch(() => null);
+    if (!target) return waking(res, live);
     const upstreamReq = clientFor(target).request(requestOptions(target, rest, req.method, { ...pick(req.headers, FORWARDED_REQUEST), "accept-encoding": "identity" }));
     upstreamReq.on("response", (upstreamRes) => respond(res, upstreamRes, target, prefix, req.method === "HEAD"));
     upstreamReq.on("timeout", () => upstreamReq.destroy(new Error("the preview did not answer in time")));
     upstreamReq.on("error", () => {
-      if (!res.headersSent) waking(res, workspaceId);
+      if (!res.headersSent) waking(res, live);
       else res.destroy();
     });
     req.on("close", () => {

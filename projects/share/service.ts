@@ -1,18 +1,14 @@
-import type pg from "pg";
-import type { Logger } from "../../lib/log";
 import type { AuthData } from "../../lib/routes";
 import { requireText } from "../../lib/validate";
 import type { WorkspaceApi } from "../../workspace/contract";
 import type { ProjectsApi } from "../contract";
 import { createShareGateway, type ShareGateway } from "./gateway";
 import { createShareLink, expirySeconds, listShareLinks, revokeShareLink } from "./links";
-import type { WakeWorkspace } from "./wake";
+import type { WakeDeps } from "./wake";
 
 /** What the share methods need from the projects service. */
-export interface ShareDeps {
-  db: pg.Pool;
-  workspace: Pick<WorkspaceApi, "preview"> & WakeWorkspace;
-  log: Logger;
+export interface ShareDeps extends WakeDeps {
+  workspace: Pick<WorkspaceApi, "preview"> & WakeDeps["workspace"];
   /** The id of one of the caller's projects (another user's is `not_found`). */
   owned(id: unknown, auth: AuthData): Promise<string>;
   now?: () => Date;
@@ -24,7 +20,7 @@ export type ShareMethods = Pick<ProjectsApi, "createShareLink" | "listShareLinks
 /** Share links: owner-only create, list and revoke; the gateway serves them to anyone holding one. */
 export function createShareMethods(deps: ShareDeps): ShareMethods {
   const now = deps.now ?? (() => new Date());
-  const gateway = createShareGateway({ db: deps.db, workspace: deps.workspace, log: deps.log, now });
+  const gateway = createShareGateway({ ...deps, now });
   return {
     async createShareLink(req, auth) {
       const projectId = await deps.owned(req.id, auth);
