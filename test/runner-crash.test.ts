@@ -1,12 +1,13 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { INTERRUPTED_TOOL_CALL } from "../ai/agent/loop";
 import { startFakeAnthropic, text, toolUse, type FakeAnthropic, type RecordedRequest, type ScriptFunction } from "./fakes/anthropic/server";
+import { promptOf } from "./support/approvals";
 import { readEvents, waitForGeneration } from "./support/generation";
 import { client, type TestClient } from "./support/http";
 import { startTestKiln, type TestKiln } from "./support/kiln";
 import { startTestMongo, type TestMongo } from "./support/mongo";
+import { startWorker as spawnWorker } from "./support/worker";
 
 let kiln: TestKiln;
 let mongo: TestMongo;
@@ -36,28 +37,9 @@ afterAll(async () => {
   await mongo?.close();
 });
 
-/** `npm run worker` as a real child process, sharing the test server's database, vfs and sandboxes. */
+/** A worker process sharing the test server's database, vfs and sandboxes. */
 function startWorker(options: { concurrency?: string } = {}): ChildProcess {
-  const { config } = kiln;
-  const worker = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("../server/worker.ts", import.meta.url))], {
-    env: {
-      ...process.env,
-      DATABASE_URL: kiln.kiln.databases.url,
-      KILN_SCHEMA_PREFIX: config.schemaPrefix,
-      KILN_DATA_DIR: config.dataDir,
-      KILN_SANDBOX_ISOLATION: config.sandboxIsolation,
-      KILN_PREVIEW_PORTS: `${config.previewPorts[0]}-${config.previewPorts[1]}`,
-      MONGODB_URI: mongo.uri,
-      KILN_MONGODB_DATABASE: mongo.databaseName,
-      ANTHROPIC_BASE_URL: model.baseURL,
-      ANTHROPIC_API_KEY: "sk-test-crash",
-      KILN_RUNNER_CONCURRENCY: options.concurrency ?? "1",
-      KILN_RUNNER_LEASE_MS: "1500",
-      KILN_WORKSPACE_POLL_MS: "50",
-      LOG_LEVEL: process.env.KILN_WORKER_LOG ?? "warn",
-    },
-    stdio: ["ignore", "ignore", process.env.KILN_WORKER_LOG ? "inherit" : "pipe"],
-  });
+  const worker = spawnWorker(kiln, mongo, { ANTHROPIC_BASE_URL: model.baseURL, ANTHROPIC_API_KEY: "sk-test-crash", KILN_RUNNER_CONCURRENCY: options.concurrency ?? "1" });
   workers.push(worker);
   return worker;
 }
@@ -68,12 +50,6 @@ require("node:http").createServer((req, res) => {
   res.end(fs.readFileSync(__dirname + "/index.html"));
 }).listen(Number(process.env.PORT || 3000), "0.0.0.0");
 `;
-
-/** The text of a request's first message: the job's prompt (the cache breakpoint makes it blocks on the first turn). */
-function promptOf(request: RecordedRequest): string {
-  const content = request.body?.messages[0]?.content;
-  return typeof content === "string" ? content : (content?.find((b) => b.type === "text") as { text: string } | undefined)?.text ?? "";
-}
 
 /**
  * A session that writes an app, runs a slow command that leaves a trace of each run, writes one more
