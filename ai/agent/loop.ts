@@ -94,6 +94,8 @@ export interface AgentRun {
   onEvent(event: AgentEvent): void;
   /** A conversation saved by an earlier attempt of this job: continued instead of `history` and `prompt`. */
   resume?: AgentProgress;
+  /** Told to the model when a resumed run continues (what the restart changed, such as its background processes). */
+  resumeNote?: string;
   /** Tokens earlier attempts of this job used: the token budget counts them too. */
   usedBefore?: TokenUsage;
   /** Saves the conversation so far; awaited, so a tool runs only once the call asking for it is saved. */
@@ -134,10 +136,14 @@ class RunClock {
     return this.deadline - Date.now();
   }
 
-  /** Moves the deadline by time that does not count. */
-  exclude(ms: number): void {
-    this.deadline += ms;
-    this.arm();
+  /** Stops the clock until the returned function is called: the time between does not count. */
+  pause(): () => void {
+    clearTimeout(this.timer);
+    const from = Date.now();
+    return () => {
+      this.deadline += Date.now() - from;
+      this.arm();
+    };
   }
 
   stop(): void {
@@ -251,6 +257,7 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
     const ended = await toolTurn(undecided.calls, undecided.done);
     if (ended) return ended;
   }
+  if (run.resume && run.resumeNote) appendNote(messages, run.resumeNote);
 
   for (;;) {
     if (signal.aborted) return end("cancelled", "the run was cancelled");
@@ -362,6 +369,13 @@ async function undecidedCalls(messages: MessageParam[], approvals: AgentApproval
   return { calls, done };
 }
 
+/** Adds `note` at the end of the conversation, after the tool results of its last user message. */
+function appendNote(messages: MessageParam[], note: string): void {
+  const last = messages[messages.length - 1];
+  if (last?.role !== "user") messages.push({ role: "user", content: note });
+  else last.content = typeof last.content === "string" ? `${last.content}\n\n${note}` : [...last.content, { type: "text", text: note }];
+}
+
 /** The user's decision on a call before it runs (null: run it); input the tool refuses is not asked about. */
 async function decided(run: AgentRun, call: Anthropic.ToolUseBlock, tool: Tool, clock: RunClock): Promise<string | null> {
   if (!run.approvals) return null;
@@ -371,11 +385,11 @@ async function decided(run: AgentRun, call: Anthropic.ToolUseBlock, tool: Tool, 
   } catch {
     return null;
   }
-  const asked = Date.now();
+  const resume = clock.pause();
   try {
     return await run.approvals.decide(call, input, run.signal);
   } finally {
-    clock.exclude(Date.now() - asked);
+    resume();
   }
 }
 
