@@ -22,6 +22,13 @@ export interface BackupOutcome {
   skipped: string[];
 }
 
+/**
+ * Sandbox reads a backup keeps in flight at once. A read of a remote sandbox costs round trips (Daytona
+ * downloads each file as a request of its own), so several batches travel together; each is under the
+ * internal-call limit, so memory stays bounded by this many batches.
+ */
+const READS_AT_ONCE = 4;
+
 function chunks<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -30,8 +37,8 @@ function chunks<T>(items: T[], size: number): T[][] {
 
 /**
  * Incremental backup of a workspace: one sandbox call lists every file with its sha256, the vfs's
- * manifest says which changed, only those are read (in batches under the internal-call limit, each
- * stored before the next is read; unchanged content never re-uploaded), removed files are recorded as
+ * manifest says which changed, only those are read (in batches under the internal-call limit, a few
+ * batches in flight at once, each stored as it arrives; unchanged content never re-uploaded), removed files are recorded as
  * deletions, and a snapshot is written.
  */
 export async function backupWorkspace(
@@ -58,15 +65,22 @@ export async function backupWorkspace(
   const deleted = manifest.files.filter((f) => !present.has(f.path)).map((f) => f.path);
 
   let uploadedBlobs = 0;
-  if (changed.length > 0) {
-    const modes = new Map(changed.map((f) => [f.path, f.mode ?? DEFAULT_MODE]));
-    for await (const read of readInBatches(changed, async (paths) => (await workspace.readFiles({ id: workspaceId, paths })).files)) {
+  const modes = new Map(changed.map((f) => [f.path, f.mode ?? DEFAULT_MODE]));
+  // The reads overlap; the writes to the store stay one after another, in the order the reads end.
+  let storing = Promise.resolve();
+  const readAndStore = async (group: typeof changed) => {
+    for await (const read of readInBatches(group, async (paths) => (await workspace.readFiles({ id: workspaceId, paths })).files)) {
       const files: NewFile[] = read
         .filter((f) => f.contentBase64 !== undefined)
         .map((f) => ({ path: f.path, bytes: Buffer.from(f.contentBase64!, "base64"), mode: modes.get(f.path) ?? DEFAULT_MODE }));
-      for (const batch of chunks(files, limits.maxBatchFiles)) uploadedBlobs += (await store.writeFiles(projectId, batch, label)).uploadedBlobs;
+      storing = storing.then(async () => {
+        for (const batch of chunks(files, limits.maxBatchFiles)) uploadedBlobs += (await store.writeFiles(projectId, batch, label)).uploadedBlobs;
+      });
+      await storing;
     }
-  }
+  };
+  const groups = Array.from({ length: Math.min(READS_AT_ONCE, changed.length) }, (_, g) => changed.filter((_, i) => i % READS_AT_ONCE === g));
+  await Promise.all(groups.map(readAndStore));
   if (deleted.length > 0) {
     for (const batch of chunks(deleted, limits.maxBatchFiles)) await store.deleteFiles(projectId, batch, label);
   }

@@ -23,20 +23,6 @@ export function percentile(samples: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-/** Samples this process's resident memory until stopped; returns the peak in MB. */
-export function peakRss(intervalMs = 50): { stop(): number } {
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss);
-  }, intervalMs);
-  return {
-    stop() {
-      clearInterval(timer);
-      return Math.round(Math.max(peak, process.memoryUsage().rss) / 1e6);
-    },
-  };
-}
-
 /**
  * The proportional memory (PSS, MB) of this process's Chromium processes, read from /proc: shared pages
  * are split among the processes sharing them, so the sum is what the browser really costs.

@@ -30,6 +30,7 @@ import { apiError, FakeLifecycle } from "./lifecycle";
 import { parseMultipart } from "./multipart";
 import { FakePreviews } from "./previews";
 import { PreviewProxy } from "./proxy";
+import { SimulatedLink, type FakeNetwork } from "./network";
 import { REALISTIC, type FakeRealism } from "./realism";
 import { FakeSnapshots, type FakeSnapshot } from "./snapshots";
 import { sandboxJson, setState, type FakeContext, type FakeSandbox } from "./state";
@@ -90,6 +91,8 @@ export interface FakeDaytona {
   readonly faults: FakeDaytonaFaults;
   /** The behaviours of real Daytona in force (all on by default); tests may change them while the fake runs. */
   readonly realism: FakeRealism;
+  /** The network every API and toolbox request crosses (none by default); may be changed while the fake runs. */
+  network: FakeNetwork;
   /** The fake's view of a snapshot by id or name (state, Dockerfile, build log), or undefined. */
   snapshot(idOrName: string): FakeSnapshot | undefined;
   /** Every snapshot the fake holds, oldest first. */
@@ -118,6 +121,8 @@ export interface FakeDaytonaOptions {
   pageSize?: number;
   /** Real Daytona's behaviours to turn off or tune ({@link REALISTIC} for the rest). */
   realism?: Partial<FakeRealism>;
+  /** A round trip and a bandwidth for every API and toolbox request (default: none). */
+  network?: FakeNetwork;
 }
 
 /** A logger that drops everything: the fake's default, and handy for the provider under test. */
@@ -167,6 +172,7 @@ export async function startFakeDaytona(opts: FakeDaytonaOptions): Promise<FakeDa
   const lifecycle = new FakeLifecycle(ctx, standardTokens, (sandbox) => previews.forget(sandbox.id));
   let nextExecuteTimeout = false;
   let baseUrl = "";
+  const link = new SimulatedLink(opts.network);
   const snapshots = new FakeSnapshots(ctx, () => baseUrl);
   ctx.snapshots = snapshots;
 
@@ -262,6 +268,7 @@ export async function startFakeDaytona(opts: FakeDaytonaOptions): Promise<FakeDa
       body: summarize(body, req.headers["content-type"]),
     };
     requests.push(record);
+    await link.travel(body.length);
     let reply: Reply;
     try {
       reply = await route(req, url, body);
@@ -269,6 +276,7 @@ export async function startFakeDaytona(opts: FakeDaytonaOptions): Promise<FakeDa
       reply = replyForError(err);
     }
     record.status = reply.status;
+    await link.travel(link.settings.bytesPerSecond ? (reply.body?.length ?? Buffer.byteLength(JSON.stringify(reply.json ?? ""))) : 0);
     if (reply.json !== undefined) {
       res.writeHead(reply.status, { "content-type": "application/json" }).end(JSON.stringify(reply.json));
     } else if (reply.body !== undefined) {
@@ -305,6 +313,12 @@ export async function startFakeDaytona(opts: FakeDaytonaOptions): Promise<FakeDa
     apiKey,
     requests,
     realism,
+    get network() {
+      return link.settings;
+    },
+    set network(settings) {
+      link.settings = settings;
+    },
     faults: {
       setStartPolls(polls) {
         lifecycle.faults.startPolls = polls;
