@@ -21,6 +21,7 @@ const TURNS = {
   "Cancel while waiting": [run("echo never > out.txt")],
   "Ask for a write": [[toolUse("write_to_file", { path: "index.html", content: "<h1>Hello</h1>\n" })], run("cat index.html")],
   "Auto mode": [run("echo auto > out.txt")],
+  "Hostile path": [[toolUse("write_to_file", { path: "../../etc/cron.d/x", content: "* * * * * root id\n" })]],
   "Time out": [run("echo late > out.txt")],
 };
 
@@ -124,6 +125,15 @@ describe("approval mode", () => {
     await answer(jobId, command.data.approvalId as string, { decision: "approve" });
     await waitForGeneration(api, jobId);
     expect((await files(projectId))["index.html"]).toBe("<h1>Hello</h1>\n");
+  }, 60_000);
+
+  it("does not ask about a call the tool refuses anyway (a path outside the project): it fails without running", async () => {
+    const { jobId } = await startInMode(api, "everything", "Hostile path");
+    await waitForGeneration(api, jobId);
+    const events = await readEvents(kiln.url, token, jobId);
+    expect(events.filter((e) => e.event.startsWith("approval_"))).toEqual([]);
+    const [[result, isError]] = resultsSent(model.requests, "Hostile path");
+    expect([result, isError]).toEqual([expect.stringContaining("invalid input: path:"), true]);
   }, 60_000);
 
   it("runs commands without asking in auto mode", async () => {

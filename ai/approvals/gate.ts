@@ -4,6 +4,7 @@ import type { AuthData } from "../../lib/routes";
 import type { ApprovalMode, ProjectsApi } from "../../projects/contract";
 import type { AgentApprovals } from "../agent/loop";
 import type { AgentSandbox } from "../agent/ports";
+import { toolPath } from "../agent/tools/inputs";
 import type { ApprovalSubject, EmitEvent } from "../contract";
 import type { EventWriter } from "../jobs/event-writer";
 import type { LiveEvents } from "../jobs/live";
@@ -43,20 +44,34 @@ function cutDiff(diff: string): string {
 }
 
 /**
+ * A path field as the tool will use it (normalised by the one path gate), "" for the root; undefined
+ * when the tool will refuse it: such a call is not asked about, it fails on its own without running.
+ */
+function checkedPath(input: Record<string, unknown>, field: string): string | undefined {
+  try {
+    return toolPath(input, field, { allowRoot: field === "cwd" });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * What the user must decide about before this call runs, in `mode`; null when it runs without asking.
  * `commands` asks for every command: execute_command, and a check that starts the model's own dev command.
  */
 async function subjectOf(mode: ApprovalMode, tool: string, input: Record<string, unknown>, readFile: ApprovalGateDeps["readFile"]): Promise<ApprovalSubject | null> {
   if (mode === "auto") return null;
   if (tool === "execute_command") {
-    return { kind: "command", command: input.command as string, cwd: (input.cwd as string | undefined) ?? null, background: input.background === true };
+    const cwd = checkedPath(input, "cwd");
+    return cwd === undefined ? null : { kind: "command", command: input.command as string, cwd: cwd || null, background: input.background === true };
   }
   if (CHECK_TOOLS.has(tool)) {
     const devCommand = (input.dev_command as string | undefined) ?? null;
     return mode === "everything" || devCommand !== null ? { kind: "checks", devCommand } : null;
   }
   if (mode !== "everything" || !FILE_TOOLS.has(tool)) return null;
-  const path = input.path as string;
+  const path = checkedPath(input, "path");
+  if (!path) return null;
   const before = await readFile(path);
   const after = tool === "write_to_file" ? (input.content as string) : before?.replace(input.old as string, () => input.new as string) ?? "";
   const diff = tool === "replace_in_file" && (before === null || !before.includes(input.old as string))
