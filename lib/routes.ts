@@ -11,8 +11,8 @@ export const ENCORE_DEFAULT_BODY_LIMIT = 2 * 1024 * 1024;
  */
 export const FILE_CALL_BODY_LIMIT = 16 * 1024 * 1024;
 
-/** HTTP methods an endpoint may use. */
-export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+/** HTTP methods an endpoint may use; `"*"` (every method, as Encore's) only for a raw one. */
+export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "*";
 
 /** Who is calling: the authenticated user, when the route requires auth. */
 export interface AuthData {

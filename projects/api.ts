@@ -156,7 +156,7 @@ export const revokeShareLink = api(
 
 /** The share gateway: `/s/<token>/...` serves the linked project's live preview to anyone holding the link. */
 export const share = api.raw(
-  { expose: true, auth: false, method: "GET", path: "/s/*path" },
+  { expose: true, auth: false, method: "*", path: "/s/*path" },
   async (req: IncomingMessage, res: ServerResponse) => {
     const params = (currentRequest() as { pathParams?: Record<string, string> } | undefined)?.pathParams ?? {};
     await projects().share(req, res, params);

@@ -310,5 +310,5 @@ export const projectsRoutes = {
   createShareLink: { method: "POST", path: "/projects/:id/shares", expose: true, auth: true },
   listShareLinks: { method: "GET", path: "/projects/:id/shares", expose: true, auth: true, fields: { id: "string" } },
   revokeShareLink: { method: "DELETE", path: "/projects/:id/shares/:linkId", expose: true, auth: true, fields: { id: "string", linkId: "string" } },
-  share: { method: "GET", path: "/s/*path", expose: true, auth: false, raw: true },
+  share: { method: "*", path: "/s/*path", expose: true, auth: false, raw: true },
 } as const satisfies Routes<ProjectsApi>;

@@ -18,6 +18,9 @@ export type Authenticate = (authorization: string | undefined) => Promise<AuthDa
 /** Handles an HTTP `upgrade` (WebSocket) request the server received. */
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
+/** What a raw route of method `"*"` answers (Encore's `"*"`); HEAD comes with GET. */
+const ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
 /** Encore path syntax to Fastify's: `:id` stays, a trailing `*rest` or `!rest` becomes `*`. */
 export function toFastifyPath(path: string): string {
   return path.replace(/\/[*!][A-Za-z_][A-Za-z0-9_]*$/, "/*");
@@ -52,19 +55,24 @@ export function mountService(app: FastifyInstance, service: MountedService, auth
     const method = impl[name];
     if (typeof method !== "function") throw new Error(`${service.name}.${name} has a route but no implementation`);
     app.route({
-      method: route.method,
+      method: route.method === "*" ? ANY_METHOD : route.method,
       url: toFastifyPath(route.path),
       config: { raw: route.raw === true },
       // A route that declares Encore's bodyLimit takes that much here too (never less than the server's own limit).
       ...(route.bodyLimit === undefined ? {} : { bodyLimit: Math.max(route.bodyLimit, app.initialConfig.bodyLimit ?? 0) }),
+      // A raw handler gets the request before its body is read (as under Encore, it reads the stream itself).
+      ...(route.raw
+        ? {
+            onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
+              const auth = await authOf(route, request, authenticate);
+              reply.hijack();
+              await (method as RawHandler).call(impl, request.raw, reply.raw, paramsOf(route, request), auth);
+            },
+          }
+        : {}),
       handler: async (request: FastifyRequest, reply: FastifyReply) => {
         const auth = await authOf(route, request, authenticate);
         const params = paramsOf(route, request);
-        if (route.raw) {
-          reply.hijack();
-          await (method as RawHandler).call(impl, request.raw, reply.raw, params, auth);
-          return;
-        }
         const input = decodeRequest(route, params, request.query as Record<string, QueryValue>, request.body);
         const result = await method.call(impl, input, auth);
         if (result === undefined) return reply.code(200).send();

@@ -7,6 +7,7 @@ import type { WorkspaceApi } from "../workspace/contract";
 import { client, type TestClient } from "./support/http";
 import { runningWorkspace, startTestKiln, type TestKiln } from "./support/kiln";
 import { startTestMongo, type TestMongo } from "./support/mongo";
+import { SHARE_BODY_LIMIT_BYTES } from "../projects/share/gateway";
 import { shareTestApp } from "./support/share-app";
 
 let mongo: TestMongo;
@@ -22,16 +23,22 @@ let vfs: VfsApi;
 const impl = <T>(name: string) => kiln.kiln.services.find((s) => s.name === name)!.impl as T;
 
 /** A request sent exactly as written (no URL normalisation, unlike fetch): status, headers, body. */
-function raw(path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function raw(
+  path: string,
+  headers: Record<string, string> = {},
+  options: { method?: string; body?: string | Buffer } = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   const { hostname, port } = new URL(kiln.url);
   return new Promise((resolve, reject) => {
-    const req = http.request({ hostname, port, path, headers }, (res) => {
+    // Node frames no body of a DELETE by default: say its length (unless the test chose chunked).
+    const length = options.body !== undefined && !headers["transfer-encoding"] ? { "content-length": String(Buffer.byteLength(options.body)) } : {};
+    const req = http.request({ hostname, port, path, headers: { ...length, ...headers }, method: options.method ?? "GET" }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
     });
     req.on("error", reject);
-    req.end();
+    req.end(options.body);
   });
 }
 
@@ -197,6 +204,41 @@ describe("the share gateway", () => {
     const echo = JSON.parse((await raw(`/s/${token}/echo`, auth)).body);
     expect(echo.name).toBe("App A");
     for (const header of ["authorization", "cookie", "x-forwarded-for", "origin"]) expect(echo.headers[header], header).toBeUndefined();
+  });
+
+  it("passes POST, PUT, PATCH and DELETE with their bodies to the app, without Kiln's credentials, and answers a preflight itself", async () => {
+    const token = await link(appA);
+    const auth = { authorization: `Bearer ${aliceToken}`, cookie: "kiln=1", "content-type": "application/json" };
+    for (const method of ["POST", "PUT", "PATCH", "DELETE"]) {
+      const answer = await raw(`/s/${token}/echo`, auth, { method, body: JSON.stringify({ method }) });
+      expect(answer.status, `${method} ${answer.body}`).toBe(200);
+      const echo = JSON.parse(answer.body);
+      expect(echo).toMatchObject({ name: "App A", method, body: JSON.stringify({ method }) });
+      expect(echo.headers["content-type"]).toBe("application/json");
+      expect(echo.headers.authorization).toBeUndefined();
+      expect(echo.headers.cookie).toBeUndefined();
+    }
+    const preflight = await raw(`/s/${token}/echo`, { origin: "null", "access-control-request-method": "POST", "access-control-request-headers": "content-type, authorization" }, { method: "OPTIONS" });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers["access-control-allow-methods"]).toContain("POST");
+    expect(preflight.headers["access-control-allow-headers"]).toBe("content-type");
+  });
+
+  it("refuses a body over the limit with 413, CONNECT-like methods with 405, and a POST with Kiln's token reaches no API", async () => {
+    const token = await link(appA);
+    const big = Buffer.alloc(SHARE_BODY_LIMIT_BYTES + 1, 97);
+    const tooBig = await raw(`/s/${token}/echo`, {}, { method: "POST", body: big });
+    expect(tooBig.status).toBe(413);
+    expect(tooBig.body).toContain(String(SHARE_BODY_LIMIT_BYTES));
+    const chunked = await raw(`/s/${token}/echo`, { "transfer-encoding": "chunked" }, { method: "POST", body: big });
+    expect(chunked.status).toBe(413);
+    const propfind = await raw(`/s/${token}/echo`, {}, { method: "PROPFIND" });
+    expect([404, 405]).toContain(propfind.status);
+    expect(propfind.body).not.toContain("App A");
+    const before = (await projects.list({}, aliceAuth)).projects.length;
+    const sneaky = await raw(`/s/${token}/../../projects`, { authorization: `Bearer ${aliceToken}`, "content-type": "application/json" }, { method: "POST", body: JSON.stringify({ name: "via share" }) });
+    expect(sneaky.body).toMatch(/^app App A path /);
+    expect((await projects.list({}, aliceAuth)).projects.length).toBe(before);
   });
 
   it("moves redirects to the preview's own host under the link and follows none", async () => {

@@ -27,11 +27,17 @@ export interface ShareGateway {
 
 const SHARE_PATH = /^\/s\/([^/?#]*)(\/[^]*)?$/;
 const UPSTREAM_TIMEOUT_MS = 30_000;
+/** The largest request body a visitor may send the shared app (a form, a JSON call), and how long it may take to arrive. */
+export const SHARE_BODY_LIMIT_BYTES = 1024 * 1024;
+const BODY_TIMEOUT_MS = 30_000;
+/** Methods a shared app is called with; CONNECT, TRACE and the like are refused. */
+const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 const REWRITE_LIMIT_BYTES = 20 * 1024 * 1024;
 const PREVIEW_CACHE_MS = 10_000;
 
 /** Request headers passed to the preview; everything else (Authorization, Cookie, Origin, hop-by-hop, X-Forwarded-*) stays behind. */
-const FORWARDED_REQUEST = ["accept", "accept-language", "cache-control", "pragma", "if-none-match", "if-modified-since", "range", "user-agent"];
+const FORWARDED_REQUEST = ["accept", "accept-language", "cache-control", "content-type", "pragma", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "range", "user-agent"];
 const FORWARDED_UPGRADE = ["sec-websocket-key", "sec-websocket-version", "sec-websocket-protocol", "sec-websocket-extensions"];
 /** Response headers never passed back: hop-by-hop ones, cookies (the page runs on Kiln's origin) and lengths the gateway recomputes. */
 const DROPPED_RESPONSE = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "set-cookie", "content-length", "content-security-policy", "access-control-allow-origin", "access-control-allow-credentials"]);
@@ -61,6 +67,59 @@ function pick(headers: IncomingHttpHeaders, names: string[]): Record<string, str
     if (typeof value === "string") out[name] = value;
   }
   return out;
+}
+
+/**
+ * The request's body, read whole up to {@link SHARE_BODY_LIMIT_BYTES} within {@link BODY_TIMEOUT_MS}
+ * (a visitor trickling bytes holds nothing longer); null once it has answered 413 or 408 itself.
+ */
+function readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | null> {
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (declared > SHARE_BODY_LIMIT_BYTES) {
+    plain(res, 413, `The request body is larger than the ${SHARE_BODY_LIMIT_BYTES} bytes a shared app takes.`, { connection: "close" });
+    req.resume();
+    return Promise.resolve(null);
+  }
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const fail = (status: number, text: string) => {
+      clearTimeout(timer);
+      if (!res.headersSent) plain(res, status, text, { connection: "close" });
+      req.destroy();
+      resolve(null);
+    };
+    const timer = setTimeout(() => fail(408, "The request body took too long to arrive."), BODY_TIMEOUT_MS);
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > SHARE_BODY_LIMIT_BYTES) return fail(413, `The request body is larger than the ${SHARE_BODY_LIMIT_BYTES} bytes a shared app takes.`);
+      chunks.push(chunk);
+    });
+    req.on("end", () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks));
+    });
+    req.on("error", () => fail(400, "The request body could not be read."));
+  });
+}
+
+/**
+ * A CORS preflight of the shared page (an opaque origin calling its own app under the link) is
+ * answered here: any origin, the methods above, and only request headers the gateway forwards.
+ */
+function preflight(req: IncomingMessage, res: ServerResponse): void {
+  const asked = String(req.headers["access-control-request-headers"] ?? "")
+    .split(",")
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => FORWARDED_REQUEST.includes(h));
+  res.writeHead(204, {
+    ...ISOLATION_HEADERS,
+    "access-control-allow-methods": [...METHODS].join(", "),
+    ...(asked.length ? { "access-control-allow-headers": asked.join(", ") } : {}),
+    "access-control-max-age": "600",
+    "cache-control": "no-store",
+  });
+  res.end();
 }
 
 /** Builds the gateway over the links table and the workspace service. */
@@ -175,13 +234,18 @@ export function createShareGateway(deps: ShareGatewayDeps): ShareGateway {
     // Relative URLs resolve under the prefix only when it ends in a slash.
     if (rest === undefined) return plain(res, 308, "", { location: prefix });
     if (!buckets.take(link.linkId)) return plain(res, 429, "Too many requests: slow down.", { "retry-after": "1" });
-    if (req.method !== "GET" && req.method !== "HEAD") return plain(res, 405, "A share link serves GET and HEAD only.", { allow: "GET, HEAD" });
+    const method = req.method ?? "GET";
+    if (!METHODS.has(method)) return plain(res, 405, `A share link does not take ${method.slice(0, 20)} requests.`, { allow: [...METHODS].join(", ") });
+    if (method === "OPTIONS" && req.headers["access-control-request-method"]) return preflight(req, res);
     if (!link.workspaceId) return plain(res, 503, "This app has no preview yet.", { "retry-after": "10" });
     const live = { ...link, workspaceId: link.workspaceId };
+    const body = BODY_METHODS.has(method) ? await readBody(req, res) : Buffer.alloc(0);
+    if (body === null) return;
     const target = await upstream(live.workspaceId).catch(() => null);
     if (!target) return waking(res, live);
-    const upstreamReq = clientFor(target).request(requestOptions(target, rest, req.method, { ...pick(req.headers, FORWARDED_REQUEST), "accept-encoding": "identity" }));
-    upstreamReq.on("response", (upstreamRes) => respond(res, upstreamRes, target, prefix, req.method === "HEAD"));
+    const headers = { ...pick(req.headers, FORWARDED_REQUEST), "accept-encoding": "identity", ...(BODY_METHODS.has(method) ? { "content-length": String(body.length) } : {}) };
+    const upstreamReq = clientFor(target).request(requestOptions(target, rest, method, headers));
+    upstreamReq.on("response", (upstreamRes) => respond(res, upstreamRes, target, prefix, method === "HEAD"));
     upstreamReq.on("timeout", () => upstreamReq.destroy(new Error("the preview did not answer in time")));
     upstreamReq.on("error", () => {
       if (!res.headersSent) waking(res, live);
@@ -190,7 +254,7 @@ export function createShareGateway(deps: ShareGatewayDeps): ShareGateway {
     req.on("close", () => {
       if (!res.writableFinished) upstreamReq.destroy();
     });
-    upstreamReq.end();
+    upstreamReq.end(body);
   };
 
   function refuse(socket: Duplex, status: string): void {

@@ -1,7 +1,8 @@
 /**
  * A tiny app for share-link tests, run as a workspace's dev server: a page that names its modules
- * from the root (as Vite's does), a module that imports another, an echo of the request it got,
- * redirects (to its own host and to another), and a WebSocket that greets with the app's name.
+ * from the root (as Vite's does), a module that imports another, an echo of the request it got
+ * (method, headers, body), redirects (to its own host and to another), and a WebSocket that greets
+ * with the app's name.
  */
 export function shareTestApp(name: string): string {
   return `import http from "node:http";
@@ -11,7 +12,12 @@ const server = http.createServer((req, res) => {
   const send = (status, type, body, headers = {}) => { res.writeHead(status, { "content-type": type, ...headers }); res.end(body); };
   if (req.url === "/") return send(200, "text/html", '<!doctype html><script type="module" src="/src/main.js"></script><h1>' + NAME + '</h1>', { "set-cookie": "app=1" });
   if (req.url === "/src/main.js") return send(200, "text/javascript", 'import dep from "/src/dep.js";\\nconst later = () => import("/src/lazy.js");\\n');
-  if (req.url === "/echo") return send(200, "application/json", JSON.stringify({ name: NAME, url: req.url, headers: req.headers }));
+  if (req.url === "/echo") {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => send(200, "application/json", JSON.stringify({ name: NAME, method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString("utf8") })));
+    return;
+  }
   if (req.url === "/home") return send(302, "text/plain", "", { location: "http://" + req.headers.host + "/src/main.js" });
   if (req.url === "/away") return send(302, "text/plain", "", { location: "http://example.invalid/elsewhere" });
   send(200, "text/plain", "app " + NAME + " path " + req.url);
