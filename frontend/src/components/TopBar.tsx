@@ -11,11 +11,12 @@ export function TopBar({ children, actions }: { children?: ReactNode; actions?: 
   const { signOut } = useAuth();
   return (
     <header className="topbar">
-      <Link to="/" className="logo" aria-label="Kiln: your projects">
+      <Link to="/" className="logo">
         <span className="logo-mark" aria-hidden>
           K
         </span>{" "}
         <span className="logo-word">Kiln</span>
+        <span className="visually-hidden">: your projects</span>
       </Link>
       <div className="topbar-middle">{children}</div>
       {actions && <div className="topbar-actions">{actions}</div>}
