@@ -1,23 +1,98 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useRef } from "react";
 import type { Generation } from "../../../ai/contract";
 import { useApi } from "../auth";
 import { formatCost, formatTokens, timeAgo } from "../lib/format";
-import { stepLabel } from "../lib/jobState";
+import { fixPrompt, isConfigurationFailure, stepLabel, type JobState } from "../lib/jobState";
 import { ChecksPanel } from "./ChecksPanel";
+import { Elapsed } from "./Elapsed";
 import { ErrorNotice } from "./ErrorNotice";
 import { ProjectThumbnail } from "./ProjectThumbnail";
 import { StatusBadge } from "./StatusBadge";
-import { ToolCard } from "./ToolCard";
+import { Timeline } from "./Timeline";
 import type { GenerationStream } from "./useGenerationStream";
 
 const ACTIVE = new Set(["queued", "running"]);
 
+/** What the latest job of a thread offers after it failed: a follow-up pre-filled with its errors, or the same prompt again. */
+export interface JobActions {
+  fix(prompt: string): void;
+  retry(prompt: string): void;
+  /** Why the actions cannot be used now (a generation runs), else null. */
+  blocked: string | null;
+}
+
+/** A job's status as the live stream says it, else as the server last said it. */
+export function jobStatus(state: JobState, job: Generation | undefined): string {
+  return state.final?.type ?? job?.status ?? "queued";
+}
+
+/** "Turn 3 · 5 tool calls · checks 1/2": what the agent has done so far. */
+function workLine(state: JobState): string | null {
+  const parts: string[] = [];
+  if (state.turns > 0) parts.push(`turn ${state.turns}`);
+  if (state.toolCalls > 0) parts.push(`${state.toolCalls} tool call${state.toolCalls === 1 ? "" : "s"}`);
+  if (state.checks.length > 0) parts.push(`checks ${state.checks.filter((c) => c.state === "ok").length}/${state.checks.length}`);
+  return parts.length ? parts.join(" · ").replace(/^./, (c) => c.toUpperCase()) : null;
+}
+
+function Outcome({ state, job, projectId, filesKept, actions }: { state: JobState; job: Generation | undefined; projectId: string; filesKept: boolean | null; actions: JobActions | null }) {
+  const status = jobStatus(state, job);
+  // Said only once the files are known: never "kept" when there are none.
+  const kept = filesKept === null ? "" : filesKept ? "Your files are kept. " : "No files were written. ";
+  if (status === "completed") {
+    const summary = state.final?.type === "completed" ? state.final.summary : (job?.summary ?? null);
+    return (
+      <div className="outcome outcome-ok" data-testid="job-outcome" data-outcome="completed">
+        <div className="outcome-title">Your app is ready</div>
+        {summary && <div className="outcome-text">{summary}</div>}
+        {state.thumbnail && <ProjectThumbnail projectId={projectId} version={state.thumbnail} className="outcome-shot" alt="The app as the final check saw it" />}
+      </div>
+    );
+  }
+  if (status === "failed") {
+    const error = (state.final?.type === "failed" ? state.final.error : job?.error) ?? null;
+    const configuration = isConfigurationFailure(error);
+    return (
+      <div className="outcome outcome-failed" data-testid="job-outcome" data-outcome={configuration ? "misconfigured" : "failed"}>
+        <div className="outcome-title">{configuration ? "The server is misconfigured" : "The generation stopped"}</div>
+        <div className="outcome-text" data-testid="job-error">
+          {configuration ? `The server is misconfigured: ${error}` : (error ?? "No reason was given.")}
+        </div>
+        <div className="outcome-hint">
+          {configuration ? "No prompt can fix this: whoever runs this Kiln server must correct its configuration, then Retry." : `${kept}Let the agent try to fix it, or try the same prompt again.`}
+        </div>
+        {actions && job && (
+          <div className="outcome-actions">
+            {!configuration && (
+              <button className="btn btn-small btn-primary" onClick={() => actions.fix(fixPrompt(state, error))} disabled={actions.blocked !== null} title={actions.blocked ?? "Puts a follow-up with these errors in the prompt box"} data-testid="try-fix">
+                Try to fix
+              </button>
+            )}
+            <button className="btn btn-small" onClick={() => actions.retry(job.prompt)} disabled={actions.blocked !== null} title={actions.blocked ?? "Sends the same prompt again"} data-testid="retry-job">
+              Retry
+            </button>
+          </div>
+        )}
+      </div>
+    );
+  }
+  if (status === "cancelled") {
+    return (
+      <div className="outcome outcome-cancelled" data-testid="job-outcome" data-outcome="cancelled">
+        <div className="outcome-title">Cancelled</div>
+        <div className="outcome-text">{filesKept === null ? "Send a prompt to continue." : filesKept ? "The files written so far are kept. Send a prompt to continue." : "No files were written. Send a prompt to start again."}</div>
+      </div>
+    );
+  }
+  return null;
+}
+
 /**
- * The live view of one generation: steps, streamed text, tool cards, usage and cost, cancel. The page
- * follows the stream (its preview pane needs the same events) and hands it in.
+ * One generation of a project's thread, as it happens: the prompt, steps, elapsed time, progress
+ * that follows the agent's work, its narration and tool cards, checks, usage and cost, the outcome.
+ * The page follows the stream (its preview needs the same events) and hands it in.
  */
-export function JobView({ jobId, projectId, stream }: { jobId: string; projectId: string; stream: GenerationStream }) {
+export function JobView({ jobId, projectId, stream, filesKept, actions = null }: { jobId: string; projectId: string; stream: GenerationStream; filesKept: boolean | null; actions?: JobActions | null }) {
   const api = useApi();
   const queryClient = useQueryClient();
   const job = useQuery({ queryKey: ["generation", jobId], queryFn: () => api.ai.get({ id: jobId }) });
@@ -29,21 +104,18 @@ export function JobView({ jobId, projectId, stream }: { jobId: string; projectId
       void queryClient.invalidateQueries({ queryKey: ["generations", projectId] });
     },
   });
-  const bottom = useRef<HTMLDivElement>(null);
-  const stick = useRef(true);
-  useEffect(() => {
-    if (stick.current) bottom.current?.scrollIntoView({ block: "end" });
-  }, [state.items.length, state.final, state.items[state.items.length - 1]]);
 
   const g = job.data;
-  const finished = state.final !== null || (g !== undefined && !ACTIVE.has(g.status));
-  const jobStatus = state.final?.type ?? (g && !ACTIVE.has(g.status) ? g.status : (g?.status ?? "queued"));
-  const progress = state.final?.type === "completed" ? 100 : Math.max(state.progress, g?.progress ?? 0);
+  const current = jobStatus(state, g);
+  const finished = !ACTIVE.has(current);
+  const progress = Math.round(current === "completed" ? 100 : Math.max(state.progress, g?.progress ?? 0));
   const usage = state.usage.inputTokens + state.usage.outputTokens > 0 ? state.usage : g?.usage;
   const cacheTokens = usage ? usage.cacheReadTokens + usage.cacheWriteTokens : 0;
+  const work = workLine(state);
+  const stepText = finished ? (current === "completed" ? "Done" : current === "cancelled" ? "Cancelled" : "Stopped") : stepLabel(state.step ?? g?.step ?? null);
 
   return (
-    <div className="job" data-testid="job-view" data-job-id={jobId} data-job-status={jobStatus}>
+    <div className="job" data-testid="job-view" data-job-id={jobId} data-job-status={current}>
       {g && (
         <div className="bubble bubble-user">
           <div className="bubble-text">{g.prompt}</div>
@@ -54,10 +126,11 @@ export function JobView({ jobId, projectId, stream }: { jobId: string; projectId
 
       <div className="job-card">
         <div className="job-card-head">
-          <StatusBadge status={jobStatus} />
+          <StatusBadge status={current} />
           <span className="job-step" data-testid="job-step">
-            {finished ? (jobStatus === "completed" ? "Done" : jobStatus === "cancelled" ? "Cancelled" : "Stopped") : stepLabel(state.step ?? g?.step ?? null)}
+            {stepText}
           </span>
+          <Elapsed from={g?.startedAt ?? state.startedAt ?? g?.createdAt ?? null} to={finished ? (state.endedAt ?? g?.finishedAt ?? null) : null} />
           <span className="spacer" />
           {!finished && (
             <button className="btn btn-small btn-danger-ghost" onClick={() => cancel.mutate()} disabled={cancel.isPending} data-testid="cancel-job">
@@ -65,9 +138,14 @@ export function JobView({ jobId, projectId, stream }: { jobId: string; projectId
             </button>
           )}
         </div>
-        <div className="progress" role="progressbar" aria-valuenow={progress} aria-valuemin={0} aria-valuemax={100} data-testid="job-progress">
-          <div className={`progress-bar${finished ? "" : " progress-live"}${jobStatus === "failed" ? " progress-failed" : ""}`} style={{ width: `${progress}%` }} />
+        <div className="progress" role="progressbar" aria-label="Progress" aria-valuenow={progress} aria-valuemin={0} aria-valuemax={100} aria-valuetext={`${progress}%: ${stepText}`} data-testid="job-progress">
+          <div className={`progress-bar progress-${finished ? current : "live"}`} style={{ width: `${progress}%` }} />
         </div>
+        {work && (
+          <div className="muted small" data-testid="job-work">
+            {work}
+          </div>
+        )}
         <ol className="steps" data-testid="job-steps">
           {state.steps.map((s, i) => (
             <li key={`${s.step}-${i}`} className={i === state.steps.length - 1 && !finished ? "step-current" : "step-done"}>
@@ -81,56 +159,14 @@ export function JobView({ jobId, projectId, stream }: { jobId: string; projectId
           </span>
           {cacheTokens > 0 && <span title="input tokens read from or written to the prompt cache">{formatTokens(cacheTokens)} via cache</span>}
           <span title="estimated from the model's list prices">≈ {formatCost(g?.estimatedCostUsd ?? 0)}</span>
-          {g && g.toolCalls > 0 && <span>{g.toolCalls} tool calls</span>}
         </div>
         <ChecksPanel checks={state.checks} rounds={state.checkRounds} />
-        {status?.state === "reconnecting" && (
-          <div className="stream-status" data-testid="stream-reconnecting">
-            Connection lost ({status.reason}). Reconnecting in {Math.ceil(status.inMs / 1000)} s; nothing will be missed.
-          </div>
-        )}
         {status?.state === "failed" && <ErrorNotice error={status.error} context="Following the generation" compact />}
         {cancel.error ? <ErrorNotice error={cancel.error} context="Cancelling" compact /> : null}
       </div>
 
-      <div className="timeline" data-testid="timeline">
-        {state.items.map((item) =>
-          item.kind === "text" ? (
-            <div key={item.key} className="agent-text" data-testid="agent-text">
-              {item.text}
-            </div>
-          ) : item.kind === "tool" ? (
-            <ToolCard key={item.key} call={item.call} />
-          ) : (
-            <div key={item.key} className={`timeline-note note-${item.tone}`}>
-              {item.text}
-            </div>
-          ),
-        )}
-        {state.items.length === 0 && !finished && <div className="timeline-empty">Waiting for the agent…</div>}
-      </div>
-
-      {state.final?.type === "completed" && (
-        <div className="outcome outcome-ok" data-testid="job-outcome">
-          <div className="outcome-title">Your app is ready</div>
-          {state.final.summary && <div className="outcome-text">{state.final.summary}</div>}
-          {state.thumbnail && <ProjectThumbnail projectId={projectId} version={state.thumbnail} className="outcome-shot" alt="The app as the final check saw it" />}
-        </div>
-      )}
-      {(state.final?.type === "failed" || (!state.final && g?.status === "failed")) && (
-        <div className="outcome outcome-failed" data-testid="job-outcome">
-          <div className="outcome-title">The generation stopped</div>
-          <div className="outcome-text">{(state.final?.type === "failed" ? state.final.error : g?.error) ?? "No reason was given."}</div>
-          <div className="outcome-hint">Your files are kept. Describe what to fix in a follow-up prompt, or try again.</div>
-        </div>
-      )}
-      {(state.final?.type === "cancelled" || (!state.final && g?.status === "cancelled")) && (
-        <div className="outcome outcome-cancelled" data-testid="job-outcome">
-          <div className="outcome-title">Cancelled</div>
-          <div className="outcome-text">The files written so far are kept. Send a prompt to continue.</div>
-        </div>
-      )}
-      <div ref={bottom} />
+      <Timeline items={state.items} waiting={!finished} />
+      <Outcome state={state} job={g} projectId={projectId} filesKept={filesKept} actions={actions} />
     </div>
   );
 }

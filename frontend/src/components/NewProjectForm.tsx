@@ -1,12 +1,18 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { useRef, useState, type FormEvent } from "react";
+import { useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+import type { Project } from "../../../projects/contract";
 import { useApi } from "../auth";
 import { navigate, projectPath } from "../router";
 import { ErrorNotice } from "./ErrorNotice";
+import { sendsOnKey } from "./PromptBox";
 import { ExamplePrompts, TemplatePicker, TemplatePickerSkeleton } from "./TemplatePicker";
 import { useTemplates } from "./useTemplates";
 
-/** The new-project form at the top of the projects page: a name, a template, and the first prompt. */
+/**
+ * The first run: one prompt box ("What do you want to build?"), the templates and their example
+ * prompts. Sending creates the project, named from the prompt unless a name is given, and starts
+ * building it; a name alone creates an empty project to describe later.
+ */
 export function NewProjectForm() {
   const api = useApi();
   const queryClient = useQueryClient();
@@ -14,13 +20,17 @@ export function NewProjectForm() {
   const [name, setName] = useState("");
   const [prompt, setPrompt] = useState("");
   const [picked, setPicked] = useState<string | null>(null);
+  // A project created whose first generation did not start: sending again starts it, never a second project.
+  const [created, setCreated] = useState<Project | null>(null);
   const promptField = useRef<HTMLTextAreaElement>(null);
   // The server's default until the person picks another; without the list, the server picks.
   const template = templates.data?.templates.find((t) => t.name === (picked ?? templates.data.defaultTemplate));
+  const text = prompt.trim();
   const create = useMutation({
     mutationFn: async () => {
-      const project = await api.projects.create({ name: name.trim(), description: prompt.trim().slice(0, 2000) || undefined, template: template?.name });
-      const job = prompt.trim() ? await api.ai.start({ projectId: project.id, prompt: prompt.trim() }) : null;
+      const project = created ?? (await api.projects.create({ name: name.trim() || undefined, description: text.slice(0, 2000) || undefined, template: template?.name }));
+      setCreated(project);
+      const job = text ? await api.ai.start({ projectId: project.id, prompt: text }) : null;
       return { project, job };
     },
     onSuccess: ({ project, job }) => {
@@ -28,17 +38,39 @@ export function NewProjectForm() {
       navigate(projectPath(project.id, job?.id));
     },
   });
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    if (name.trim()) create.mutate();
+  const ready = (text !== "" || name.trim() !== "") && !create.isPending;
+  const why = create.isPending ? "Creating the project…" : ready ? null : "Describe what you want to build first (or name an empty project below).";
+  const submit = (event?: FormEvent) => {
+    event?.preventDefault();
+    if (ready) create.mutate();
+  };
+  const onKey = (event: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (sendsOnKey(event)) {
+      event.preventDefault();
+      submit();
+    }
   };
   return (
     <form className="create" onSubmit={submit} data-testid="create-project">
-      <h1>What do you want to build?</h1>
-      <input className="create-name" value={name} onChange={(e) => setName(e.target.value)} placeholder="Project name" maxLength={100} aria-label="Project name" data-testid="project-name" />
+      <h1>
+        <label htmlFor="new-project-prompt">What do you want to build?</label>
+      </h1>
+      <textarea
+        id="new-project-prompt"
+        ref={promptField}
+        className="create-prompt"
+        value={prompt}
+        onChange={(e) => setPrompt(e.target.value)}
+        onKeyDown={onKey}
+        placeholder="A todo list with dark mode, a landing page for my bakery…"
+        rows={3}
+        maxLength={20_000}
+        autoFocus
+        aria-describedby="new-project-hint"
+        data-testid="project-prompt"
+      />
       {templates.data && template ? (
         <>
-          <TemplatePicker templates={templates.data.templates} value={template.name} onChange={setPicked} disabled={create.isPending} />
           <ExamplePrompts
             template={template}
             onPick={(example) => {
@@ -46,31 +78,26 @@ export function NewProjectForm() {
               promptField.current?.focus();
             }}
           />
+          <TemplatePicker templates={templates.data.templates} value={template.name} onChange={setPicked} disabled={create.isPending || created !== null} />
         </>
       ) : templates.error ? (
         <ErrorNotice error={templates.error} context="Loading the templates (the project gets the server's default)" onRetry={() => templates.refetch()} compact />
       ) : (
         <TemplatePickerSkeleton />
       )}
-      <textarea
-        ref={promptField}
-        className="create-prompt"
-        value={prompt}
-        onChange={(e) => setPrompt(e.target.value)}
-        placeholder="What should it be? (optional) A todo list with dark mode, a landing page for my bakery…"
-        rows={3}
-        aria-label="What should it be? (the first prompt)"
-        data-testid="project-prompt"
-      />
+      <label className="create-name-label" htmlFor="new-project-name">
+        Project name <span className="muted">(optional: named from your prompt, you can rename it later)</span>
+      </label>
+      <input id="new-project-name" className="create-name" value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. Bakery site" maxLength={100} disabled={created !== null} data-testid="project-name" />
       <div className="create-foot">
-        <span className="muted small">
-          {prompt.trim() ? "Kiln creates the project and starts building right away." : "Leave it empty to create the project now and describe it later."}
+        <span className="small create-hint" id="new-project-hint" data-testid="create-hint">
+          {why ?? (text ? "Enter to build · Shift+Enter for a new line" : "Creates an empty project: describe it on its page.")}
         </span>
-        <button className="btn btn-primary" disabled={!name.trim() || create.isPending} data-testid="create-submit">
-          {create.isPending ? "Creating…" : prompt.trim() ? "Create & build" : "Create project"}
+        <button className="btn btn-primary" disabled={!ready} title={why ?? undefined} aria-describedby="new-project-hint" data-testid="create-submit">
+          {create.isPending ? "Creating…" : text ? "Create & build" : "Create project"}
         </button>
       </div>
-      {create.error ? <ErrorNotice error={create.error} context="Creating the project" /> : null}
+      {create.error ? <ErrorNotice error={create.error} context={created ? "Starting the first generation (the project exists: send again to start it)" : "Creating the project"} /> : null}
     </form>
   );
 }

@@ -25,9 +25,11 @@ export interface GenerationStream {
 
 /**
  * Follows one generation's events (replay, then live; reconnecting after drops) and folds them into
- * a JobState. When the job ends, the project's queries are refreshed (status, preview, files).
+ * a JobState. With `refresh` (the project's latest job), what its events change is refetched: the
+ * job, the files it writes, the project's status and preview when it ends. An older job of the
+ * thread, replayed to be read again, refreshes nothing.
  */
-export function useGenerationStream(jobId: string | null, projectId: string): GenerationStream {
+export function useGenerationStream(jobId: string | null, projectId: string, refresh = true): GenerationStream {
   const api = useApi();
   const queryClient = useQueryClient();
   const [followed, dispatch] = useReducer(reducer, { jobId, job: initialJobState });
@@ -52,6 +54,7 @@ export function useGenerationStream(jobId: string | null, projectId: string): Ge
       onEvent(event) {
         batch.push(event);
         frame ||= window.setTimeout(flush, 16);
+        if (!refresh) return;
         if (event.type === "usage" || event.type === "step") {
           clearTimeout(usageTimer.current);
           usageTimer.current = setTimeout(refreshJob, 400);
@@ -76,7 +79,7 @@ export function useGenerationStream(jobId: string | null, projectId: string): Ge
       clearTimeout(frame);
       clearTimeout(usageTimer.current);
     };
-  }, [api, jobId, projectId, queryClient]);
+  }, [api, jobId, projectId, queryClient, refresh]);
 
   return { state: followed.jobId === jobId ? followed.job : initialJobState, status };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { GenerationEvent } from "../api/client";
-import { applyEvent, initialJobState, shortInput, type JobState } from "./jobState";
+import { applyEvent, fixPrompt, initialJobState, isConfigurationFailure, shortInput, type JobState } from "./jobState";
 
 let seq = 0;
 const at = "2026-01-01T00:00:00Z";
@@ -38,7 +38,7 @@ describe("job state from events", () => {
 
   it("never goes backwards and ignores events replayed after a reconnect", () => {
     const partial = fold(events.slice(0, 7));
-    expect(partial.progress).toBe(20);
+    expect(partial.progress).toBeGreaterThan(20);
     const resumed = fold(events.slice(3), partial); // a replay overlapping what was already applied
     expect(resumed).toEqual(fold(events));
   });
@@ -109,6 +109,56 @@ describe("job state from events", () => {
       "The server restarted; picking the job up again (attempt 2)",
       "next:running",
     ]);
+  });
+
+  it("moves the progress with each turn, tool call and check while generating, never past the next step", () => {
+    let state = fold([ev("step", { step: "generating", progress: 20 })]);
+    const seen = [state.progress];
+    for (let i = 0; i < 60; i++) {
+      state = fold([ev("usage", { inputTokens: 1, outputTokens: 1, cacheReadTokens: 0, cacheWriteTokens: 0 }), ev("tool_finished", { id: `t${i}`, name: "read_file", input: {}, ok: true, output: "", durationMs: 1 })], state);
+      seen.push(state.progress);
+    }
+    expect(seen.every((p, i) => i === 0 || p > seen[i - 1]! || p === 88)).toBe(true);
+    expect(seen[1]! - seen[0]!).toBeGreaterThan(5);
+    expect(Math.max(...seen)).toBeLessThanOrEqual(88);
+    expect(state.turns).toBe(60);
+    expect(state.toolCalls).toBe(60);
+    // Preparing the sandbox is not the agent's work: a tool result there moves nothing.
+    expect(fold([ev("step", { step: "preparing_workspace", progress: 5 }), ev("usage", { inputTokens: 1, outputTokens: 1, cacheReadTokens: 0, cacheWriteTokens: 0 })]).progress).toBe(5);
+  });
+
+  it("shows a cancelled job as cancelled: not the 'completing' step the runner says on its way out, and when it ended", () => {
+    const at2 = "2026-01-01T00:00:42Z";
+    const state = fold([ev("step", { step: "generating", progress: 20 }), ev("step", { step: "completing", progress: 90 }), { type: "cancelled", data: { status: "cancelled", error: "cancelled by the user" }, seq: ++seq, at: at2 } as GenerationEvent]);
+    expect(state.steps.map((s) => s.step)).toEqual(["generating"]);
+    expect(state.step).toBe("cancelled");
+    expect(state.final).toEqual({ type: "cancelled", error: "cancelled by the user" });
+    expect([state.startedAt, state.endedAt]).toEqual([at, at2]);
+    // A failure after the completion started keeps the step: the checks did run.
+    expect(fold([ev("step", { step: "completing", progress: 90 }), ev("failed", { error: "checks failed" })]).steps.at(-1)?.step).toBe("completing");
+  });
+
+  it("tells a server misconfiguration from a failure a prompt can fix", () => {
+    expect(isConfigurationFailure('401 {"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}')).toBe(true);
+    expect(isConfigurationFailure("403 permission_error: your API key does not have access")).toBe(true);
+    expect(isConfigurationFailure('404 {"type":"error","error":{"type":"not_found_error","message":"model: claude-nope"}}')).toBe(true);
+    expect(isConfigurationFailure("the checks failed 3 times: src/App.tsx:3:9 TS2322")).toBe(false);
+    expect(isConfigurationFailure("the agent stopped without completing")).toBe(false);
+    expect(isConfigurationFailure(null)).toBe(false);
+  });
+
+  it("pre-fills 'Try to fix' with the error and the failed checks' first findings", () => {
+    const failed = fold([
+      ev("check_started", { kind: "typecheck", target: "tsc" }),
+      ev("check_finished", { kind: "typecheck", target: "tsc", ok: false, errors: [{ file: "src/App.tsx", line: 3, column: 9, message: "TS2322: nope" }], durationMs: 9 }),
+      ev("check_started", { kind: "build", target: "vite build" }),
+      ev("check_finished", { kind: "build", target: "vite build", ok: false, errors: [], durationMs: 9 }),
+    ]);
+    const prompt = fixPrompt(failed, "the checks kept failing");
+    expect(prompt).toContain("The error: the checks kept failing");
+    expect(prompt).toContain("- Types: src/App.tsx:3:9 TS2322: nope");
+    expect(prompt).toContain("- Build failed");
+    expect(fixPrompt(initialJobState, null)).not.toContain("checks found");
   });
 
   it("summarises a tool's input in one short line", () => {

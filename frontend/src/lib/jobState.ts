@@ -1,4 +1,4 @@
-import type { CheckKind, Diagnostic, TokenUsage } from "../../../ai/contract";
+import { formatDiagnostic, type CheckKind, type Diagnostic, type TokenUsage } from "../../../ai/contract";
 import type { GenerationEvent } from "../api/client";
 
 /** A tool call as the job view shows it. */
@@ -48,7 +48,14 @@ export interface CheckView {
 export interface JobState {
   lastSeq: number;
   step: string | null;
+  /** 0–100, never backwards: the server's steps, and between them the agent's work (turns, tool calls, checks). */
   progress: number;
+  /** When the first event and the final one happened (the elapsed time between them). */
+  startedAt: string | null;
+  endedAt: string | null;
+  /** The model's turns so far (one usage event each) and the tool calls that finished. */
+  turns: number;
+  toolCalls: number;
   steps: { step: string; progress: number; at: string }[];
   items: TimelineItem[];
   usage: TokenUsage;
@@ -71,6 +78,10 @@ export const initialJobState: JobState = {
   lastSeq: 0,
   step: null,
   progress: 0,
+  startedAt: null,
+  endedAt: null,
+  turns: 0,
+  toolCalls: 0,
   steps: [],
   items: [],
   usage: EMPTY_USAGE,
@@ -99,7 +110,35 @@ export const STEP_LABELS: Record<string, string> = {
   generating: "Building your app",
   completing: "Starting the preview",
   done: "Done",
+  cancelled: "Cancelled",
 };
+
+/**
+ * The steps' progress is the server's (preparing 5, generating 20, completing 90); each unit of the
+ * agent's work in between moves the bar a tenth of the way to the next step's, so it keeps moving
+ * without ever reaching a step it has not reached.
+ */
+const WORK_CEILING: Record<string, number> = { generating: 88, completing: 99 };
+
+function worked(state: JobState): JobState {
+  const ceiling = state.step === null ? undefined : WORK_CEILING[state.step];
+  if (ceiling === undefined || state.progress >= ceiling) return state;
+  return { ...state, progress: state.progress + (ceiling - state.progress) * 0.1 };
+}
+
+/** Whether a failure is the server's configuration (a key, a model, an account), which no prompt can fix. */
+export function isConfigurationFailure(error: string | null | undefined): boolean {
+  return /authentication_error|permission_error|invalid.{0,3}(x-)?api.?key|api.?key.{0,20}(missing|invalid|not set)|credit balance|not_found_error.{0,40}model|misconfigured/i.test(error ?? "");
+}
+
+/** The follow-up "Try to fix" pre-fills: the error and the failed checks' first findings. */
+export function fixPrompt(state: JobState, error: string | null): string {
+  const findings = state.checks.filter((c) => c.state === "failed").flatMap((c) => (c.errors.length ? c.errors.slice(0, 5).map((e) => `- ${CHECK_LABELS[c.kind]}: ${formatDiagnostic(e)}`) : [`- ${CHECK_LABELS[c.kind]} failed`]));
+  const parts = ["The last generation stopped. Please fix what went wrong and finish the app."];
+  if (error) parts.push(`The error: ${error}`);
+  if (findings.length) parts.push(`The checks found:\n${findings.join("\n")}`);
+  return parts.join("\n\n");
+}
 
 export function stepLabel(step: string | null): string {
   if (!step) return "Starting";
@@ -113,7 +152,7 @@ function note(state: JobState, seq: number, text: string, tone: "info" | "warn" 
 /** Applies one event; events at or before `lastSeq` (a replay after reconnecting) change nothing. */
 export function applyEvent(state: JobState, event: GenerationEvent): JobState {
   if (event.seq <= state.lastSeq) return state;
-  const next: JobState = { ...state, lastSeq: event.seq };
+  const next: JobState = { ...state, lastSeq: event.seq, startedAt: state.startedAt ?? event.at };
   switch (event.type) {
     case "queued":
       return { ...next, step: next.step ?? "queued", steps: next.steps.length ? next.steps : [{ step: "queued", progress: 0, at: event.at }] };
@@ -132,10 +171,10 @@ export function applyEvent(state: JobState, event: GenerationEvent): JobState {
       const { id, name, input, ok, output, durationMs } = event.data;
       const call: ToolCallView = { id, name, input, output, durationMs, state: ok ? "ok" : "error" };
       const index = next.items.findIndex((item) => item.kind === "tool" && item.call.id === id);
-      if (index === -1) return { ...next, items: [...next.items, { kind: "tool", key: `c${id}`, call }] };
+      if (index === -1) return worked({ ...next, items: [...next.items, { kind: "tool", key: `c${id}`, call }], toolCalls: next.toolCalls + 1 });
       const items = [...next.items];
       items[index] = { kind: "tool", key: `c${id}`, call };
-      return { ...next, items };
+      return worked({ ...next, items, toolCalls: next.toolCalls + 1 });
     }
     case "usage": {
       const u = event.data;
@@ -145,7 +184,7 @@ export function applyEvent(state: JobState, event: GenerationEvent): JobState {
         cacheReadTokens: next.usage.cacheReadTokens + (u.cacheReadTokens ?? 0),
         cacheWriteTokens: next.usage.cacheWriteTokens + (u.cacheWriteTokens ?? 0),
       };
-      return { ...next, usage };
+      return worked({ ...next, usage, turns: next.turns + 1 });
     }
     case "workspace": {
       const d = event.data;
@@ -171,7 +210,7 @@ export function applyEvent(state: JobState, event: GenerationEvent): JobState {
     case "check_finished": {
       const done: CheckView = { kind: event.data.kind, target: event.data.target, state: event.data.ok ? "ok" : "failed", errors: event.data.errors ?? [], durationMs: event.data.durationMs };
       const index = next.checks.findIndex((c) => c.kind === done.kind);
-      return { ...next, checks: index === -1 ? [...next.checks, done] : next.checks.map((c, i) => (i === index ? done : c)) };
+      return worked({ ...next, checks: index === -1 ? [...next.checks, done] : next.checks.map((c, i) => (i === index ? done : c)) });
     }
     case "loop_guard":
       return {
@@ -194,12 +233,15 @@ export function applyEvent(state: JobState, event: GenerationEvent): JobState {
     case "completed": {
       const previewUrl = event.data.previewUrl ?? null;
       const preview = previewUrl === null ? next.preview : { url: previewUrl, token: previewUrl === next.preview?.url ? next.preview.token : null };
-      return { ...next, progress: 100, step: "done", preview, devServer: previewUrl === null ? next.devServer : null, final: { type: "completed", summary: event.data.summary ?? null, previewUrl } };
+      return { ...next, progress: 100, step: "done", endedAt: event.at, preview, devServer: previewUrl === null ? next.devServer : null, final: { type: "completed", summary: event.data.summary ?? null, previewUrl } };
     }
     case "failed":
-      return { ...next, final: { type: "failed", error: event.data.error ?? null } };
-    case "cancelled":
-      return { ...next, final: { type: "cancelled", error: event.data.error ?? null } };
+      return { ...next, endedAt: event.at, final: { type: "failed", error: event.data.error ?? null } };
+    case "cancelled": {
+      // The runner says "completing" on its way out of a cancelled job: no preview is being started.
+      const steps = next.steps.at(-1)?.step === "completing" ? next.steps.slice(0, -1) : next.steps;
+      return { ...next, step: "cancelled", steps, endedAt: event.at, final: { type: "cancelled", error: event.data.error ?? null } };
+    }
     default:
       return next;
   }
