@@ -3,6 +3,7 @@ import type { Generation } from "../../../ai/contract";
 import { useApi } from "../auth";
 import { formatCost, formatTokens, timeAgo } from "../lib/format";
 import { fixPrompt, isConfigurationFailure, stepLabel, type JobState } from "../lib/jobState";
+import { ApprovalCards } from "./ApprovalCard";
 import { ChecksPanel } from "./ChecksPanel";
 import { Elapsed } from "./Elapsed";
 import { ErrorNotice } from "./ErrorNotice";
@@ -166,6 +167,7 @@ export function JobView({ jobId, projectId, stream, filesKept, actions = null }:
       </div>
 
       <Timeline items={state.items} waiting={!finished} />
+      {!finished && <ApprovalCards jobId={jobId} step={state.step ?? g?.step ?? null} />}
       <Outcome state={state} job={g} projectId={projectId} filesKept={filesKept} actions={actions} />
     </div>
   );

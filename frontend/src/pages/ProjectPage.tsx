@@ -13,6 +13,7 @@ import { PreviewPane } from "../components/PreviewPane";
 import { PromptBox, type PromptBoxHandle } from "../components/PromptBox";
 import { StatusBadge } from "../components/StatusBadge";
 import { Tabs, type TabSpec } from "../components/Tabs";
+import { ApprovalModeSetting } from "../components/ApprovalModeSetting";
 import { ExamplePrompts } from "../components/TemplatePicker";
 import { Thread, useStickToBottom } from "../components/Thread";
 import { TopBar } from "../components/TopBar";
@@ -30,7 +31,7 @@ const THREAD_PAGE = 20;
 
 
 /** The project page's right-hand tabs; a new tab is one more entry of the list built in ProjectPage. */
-export type ProjectTab = "preview" | "code" | "logs" | "history";
+export type ProjectTab = "preview" | "code" | "logs" | "history" | "settings";
 
 /**
  * The two-pane project page: the project's one thread (every prompt and what came of it) with the
@@ -147,6 +148,7 @@ export function ProjectPage({ projectId, jobParam }: { projectId: string; jobPar
     { id: "code", label: "Code", render: () => <FileBrowser projectId={projectId} request={codeView.request} live={active} /> },
     { id: "logs", label: "Logs", render: () => <LogsPane projectId={projectId} /> },
     { id: "history", label: "History", render: () => <VersionHistory projectId={projectId} generating={active} /> },
+    { id: "settings", label: "Settings", render: () => (p ? <ApprovalModeSetting project={p} /> : null) },
   ];
 
   return (
