@@ -44,6 +44,8 @@ const workspaceClient: WorkspaceApi = {
   devServerLogs: (req) => workspace.devServerLogs(req),
   preview: (req) => workspace.preview(req),
   reconcile: () => workspace.reconcile(),
+  openTerminal: (req) => workspace.openTerminal(req),
+  listTerminals: (req) => workspace.listTerminals(req),
 };
 
 /** The vfs service through Encore's generated client, acting as the job's owner. */

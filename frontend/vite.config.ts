@@ -52,7 +52,7 @@ export default defineConfig({
     port: 5173,
     strictPort: false,
     // `/projects` must not swallow the SPA's own `/p/...` routes: proxy whole path segments only.
-    proxy: Object.fromEntries(API_PREFIXES.map((prefix) => [`^${prefix}(/|$|\\?)`, { target, changeOrigin: false }])),
+    proxy: Object.fromEntries(API_PREFIXES.map((prefix) => [`^${prefix}(/|$|\\?)`, { target, changeOrigin: false, ws: true }])),
     fs: { strict: true, allow: [frontend, resolve(repo, "node_modules"), ...BACKEND_ALLOWED] },
   },
   build: {

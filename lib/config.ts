@@ -199,8 +199,6 @@ export const VARIABLES = {
   daytonaRestoreTimeoutMinutes: integer("KILN_DAYTONA_RESTORE_TIMEOUT_MINUTES", "How long an archived Daytona sandbox may take to restore before its workspace is in error", 45, 1, 24 * 60),
   gitImportMaxBytes: integer("KILN_GIT_IMPORT_MAX_BYTES", "The largest git repository an import takes: its files' total bytes, and its download", 100 * 1024 * 1024, 1024, 10 * 1024 * 1024 * 1024),
   gitImportMaxFiles: integer("KILN_GIT_IMPORT_MAX_FILES", "The most files a git import takes", 5000, 1, 1_000_000),
-  gitMaxConcurrent: integer("KILN_GIT_MAX_CONCURRENT", "Git imports and pushes running at once in one server process, everyone's (more: 429)", 4, 1, 1000),
-  gitMaxConcurrentPerOwner: integer("KILN_GIT_MAX_CONCURRENT_PER_OWNER", "Git imports and pushes one user may have running at once (more: 429)", 2, 1, 1000),
   maintenanceIntervalMs: integer("KILN_MAINTENANCE_INTERVAL_MS", "How often orphan sandboxes and unused blobs are swept (0: never)", 600_000, 0, 24 * 3_600_000),
   sandbox: oneOf("KILN_SANDBOX", "Sandbox provider: daytona or local (default: daytona when DAYTONA_API_KEY is set)", "auto", ["auto", "local", "daytona"] as const),
   sandboxIsolation: oneOf(
@@ -211,6 +209,11 @@ export const VARIABLES = {
   ),
   previewPorts: portRange("KILN_PREVIEW_PORTS", "Ports handed to dev servers, one per live workspace", [4100, 4199]),
   previewHost: text("KILN_PREVIEW_HOST", "Host the browser reaches local dev servers on", "127.0.0.1"),
+  terminalScrollbackBytes: integer("KILN_TERMINAL_SCROLLBACK_BYTES", "Output a terminal keeps for the next attach (a reconnect shows it first)", 256 * 1024, 1024, 64 * 1024 * 1024),
+  terminalIdleTimeoutMs: integer("KILN_TERMINAL_IDLE_TIMEOUT_MS", "A terminal with no input for this long is closed", 30 * 60_000, 1000, 24 * 3_600_000),
+  terminalsPerWorkspace: integer("KILN_TERMINALS_PER_WORKSPACE", "Live terminals one workspace may have", 4, 1, 64),
+  terminalMaxInputBytes: integer("KILN_TERMINAL_MAX_INPUT_BYTES", "The largest terminal input message (a paste), in bytes", 64 * 1024, 16, 16 * 1024 * 1024),
+  terminalBackupIntervalMs: integer("KILN_TERMINAL_BACKUP_INTERVAL_MS", "How often the files of a terminal that had input are backed up to the vfs (also when it closes)", 60_000, 1000, 24 * 3_600_000),
   otelEndpoint: connectionUrl("OTEL_EXPORTER_OTLP_ENDPOINT", "OpenTelemetry collector for traces (OTLP/HTTP); unset: no export", ["http", "https"]),
   logLevel: oneOf("LOG_LEVEL", "Log level of the standalone server", "info", [
     "trace",

@@ -5,6 +5,7 @@ import { getAuthData } from "~encore/auth";
 import { call } from "../lib/encore";
 import type { ServiceHealth } from "../lib/health";
 import type { AuthData } from "../lib/routes";
+import type { TerminalList, TerminalTicket } from "../workspace/contract";
 import type {
   AppendMessageRequest,
   Conversation,
@@ -16,6 +17,7 @@ import type {
   CreateTokenRequest,
   DeleteProjectRequest,
   ListProjectsRequest,
+  OpenProjectTerminalRequest,
   Project,
   ProjectLogs,
   ProjectLogsRequest,
@@ -152,6 +154,18 @@ export const listShareLinks = api(
 export const revokeShareLink = api(
   { expose: true, auth: true, method: "DELETE", path: "/projects/:id/shares/:linkId" },
   async (req: ShareLinkRef): Promise<ShareLink> => call(() => projects().revokeShareLink(req, caller())),
+);
+
+/** A terminal in the project's live sandbox and a single-use ticket for its socket (or a ticket to reconnect to a live one). */
+export const openTerminal = api(
+  { expose: true, auth: true, method: "POST", path: "/projects/:id/terminals" },
+  async (req: OpenProjectTerminalRequest): Promise<TerminalTicket> => call(() => projects().openTerminal(req, caller())),
+);
+
+/** The project's live terminals. */
+export const listTerminals = api(
+  { expose: true, auth: true, method: "GET", path: "/projects/:id/terminals" },
+  async (req: ProjectRef): Promise<TerminalList> => call(() => projects().listTerminals(req, caller())),
 );
 
 /** The share gateway: `/s/<token>/...` serves the linked project's live preview to anyone holding the link. */

@@ -1,5 +1,6 @@
 import type { ServiceHealth } from "../lib/health";
 import type { AuthData, RawHandler, Routes } from "../lib/routes";
+import type { TerminalList, TerminalTicket } from "../workspace/contract";
 
 /** A project, with what the dashboard needs for its card. */
 export interface Project {
@@ -235,6 +236,16 @@ export interface ShareLinkRef {
 export type Empty = Record<string, never>;
 
 /** The projects service: projects, their owners and API tokens, and each project's conversation. */
+/** Opens a terminal in the project's live sandbox, or a new ticket for one of its live terminals (a reconnect). */
+export interface OpenProjectTerminalRequest {
+  id: string;
+  /** A live terminal to reconnect to; a new one when absent. */
+  terminalId?: string;
+  /** The size of a new terminal (24 × 80 by default). */
+  rows?: number;
+  cols?: number;
+}
+
 export interface ProjectsApi {
   /** The service's health: its Postgres database. */
   health(): Promise<ServiceHealth>;
@@ -287,6 +298,13 @@ export interface ProjectsApi {
    * a malformed, unknown, expired or revoked token answers 404 with no detail.
    */
   share: RawHandler;
+  /**
+   * A terminal in the project's live sandbox and a single-use ticket (a minute) for its WebSocket at
+   * `socketPath?ticket=`; with `terminalId`, a ticket to reconnect to that live terminal.
+   */
+  openTerminal(req: OpenProjectTerminalRequest, auth: AuthData): Promise<TerminalTicket>;
+  /** The project's live terminals. */
+  listTerminals(req: ProjectRef, auth: AuthData): Promise<TerminalList>;
 }
 
 /** Where each ProjectsApi method is served (mirrored by projects/api.ts). */
@@ -311,4 +329,6 @@ export const projectsRoutes = {
   listShareLinks: { method: "GET", path: "/projects/:id/shares", expose: true, auth: true, fields: { id: "string" } },
   revokeShareLink: { method: "DELETE", path: "/projects/:id/shares/:linkId", expose: true, auth: true, fields: { id: "string", linkId: "string" } },
   share: { method: "*", path: "/s/*path", expose: true, auth: false, raw: true },
+  openTerminal: { method: "POST", path: "/projects/:id/terminals", expose: true, auth: true },
+  listTerminals: { method: "GET", path: "/projects/:id/terminals", expose: true, auth: true, fields: { id: "string" } },
 } as const satisfies Routes<ProjectsApi>;

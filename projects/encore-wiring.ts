@@ -29,6 +29,8 @@ const instance: ProjectsApi = createProjectsService({
     readFiles: (req) => workspace.readFiles(req),
     ensureDevServer: (req) => workspace.ensureDevServer(req),
     devServerLogs: (req) => workspace.devServerLogs(req),
+    openTerminal: (req) => workspace.openTerminal(req),
+    listTerminals: (req) => workspace.listTerminals(req),
   },
   vfs: {
     purgeProject: (req) => vfs.purgeProject(req),

@@ -13,6 +13,7 @@ import { APPROVAL_MODES, type ApprovalMode, type ConversationMessage, type Proje
 import { cleanLogs, LOG_TAIL_BYTES } from "./logs";
 import { nameFromPrompt } from "./name";
 import { createShareMethods, type ShareMethods } from "./share/service";
+import { createTerminalMethods } from "./terminals";
 import { serveThumbnail } from "./thumbnail";
 import { createToken, listTokens, revokeToken } from "./tokens";
 
@@ -20,7 +21,7 @@ import { createToken, listTokens, revokeToken } from "./tokens";
 export interface ProjectsDeps {
   db: pg.Pool;
   /** Deleting a project deletes its sandbox; its preview link comes from it; a share link's visit wakes it (or re-creates it). */
-  workspace: Pick<WorkspaceApi, "del" | "preview" | "get" | "start" | "create" | "readFiles" | "ensureDevServer" | "devServerLogs">;
+  workspace: Pick<WorkspaceApi, "del" | "preview" | "get" | "start" | "create" | "readFiles" | "ensureDevServer" | "devServerLogs" | "openTerminal" | "listTerminals">;
   /** Deleting with `purge` removes its files from the vfs, which also keeps the thumbnails; a re-created sandbox is restored from it. */
   vfs: Pick<VfsApi, "purgeProject" | "thumbnail" | "restoreWorkspace">;
   log: Logger;
@@ -92,6 +93,7 @@ export function createProjectsService(deps: ProjectsDeps): ProjectsService {
 
   return {
     ...share,
+    ...createTerminalMethods({ workspace: deps.workspace, owned }),
 
     async health() {
       return summarize("projects", [await postgresCheck(db)]);

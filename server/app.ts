@@ -5,6 +5,8 @@ import { errorFields, type Logger } from "../lib/log";
 import type { KilnMetrics } from "./metrics";
 import { mountService, type Authenticate, type MountedService, type UpgradeHandler } from "./mount";
 import { mountFrontend } from "./static";
+import { isTerminalSocketUrl, mountTerminalSocket } from "../workspace/terminal/socket";
+import type { TerminalSessions } from "../workspace/terminal/sessions";
 
 /** What the HTTP layer needs: the services to mount and how to check and authenticate. */
 export interface AppOptions {
@@ -14,6 +16,8 @@ export interface AppOptions {
   authenticate?: Authenticate;
   /** WebSocket upgrades under `/s/` (the share gateway); any other upgrade is refused. */
   upgrade?: UpgradeHandler;
+  /** Terminal sockets (`/workspaces/:id/terminals/:terminalId/socket`), served with @fastify/websocket. */
+  terminals?: TerminalSessions;
   /** Prometheus metrics, served at `GET /metrics`. */
   metrics?: Pick<KilnMetrics, "registry" | "httpRequest">;
   bodyLimitBytes: number;
@@ -95,8 +99,10 @@ export function createApp(options: AppOptions): FastifyInstance {
     return reply.code(down ? 503 : 200).send({ status, services });
   });
 
+  const terminalUpgrade = options.terminals ? mountTerminalSocket(app, options.terminals) : undefined;
   app.server.on("upgrade", (req, socket, head) => {
     if (options.upgrade && req.url?.startsWith("/s/")) return options.upgrade(req, socket, head);
+    if (terminalUpgrade && isTerminalSocketUrl(req.url)) return terminalUpgrade(req, socket, head);
     socket.destroy();
   });
 

@@ -15,6 +15,7 @@ import { gitLimitsOf } from "../vfs/git-service";
 import { createVfsService } from "../vfs/service";
 import { createProvider } from "../workspace/providers";
 import { createWorkspaceService } from "../workspace/service";
+import { terminalLimitsOf, type TerminalSessions } from "../workspace/terminal/sessions";
 import { CONTRACT_ROUTES } from "./contracts";
 import { startMaintenance } from "./maintenance";
 import { createMetrics, type KilnMetrics } from "./metrics";
@@ -60,6 +61,8 @@ export interface Kiln {
   metrics: KilnMetrics;
   /** WebSocket upgrades of the share gateway (`/s/<token>/...`: a preview's hot reload). */
   upgrade: UpgradeHandler;
+  /** The live terminals, whose sockets the HTTP server serves. */
+  terminals: TerminalSessions;
   health(): Promise<ServiceHealth[]>;
   /** Stops the job runner, then releases sandboxes, MongoDB and the databases. */
   close(): Promise<void>;
@@ -80,6 +83,8 @@ export async function composeKiln(config: Config, log: Logger, options: ComposeO
     portRange: config.previewPorts,
     log: workspaceLog,
     warmPool: config.warmPool,
+    terminalLimits: terminalLimitsOf(config),
+    terminalBackup: ({ projectId, workspaceId, userID }) => vfs.backupWorkspace({ projectId, workspaceId, label: "terminal" }, { userID }).then(() => undefined),
   });
   // projects and vfs call each other (ownership one way, purge the other): bind the vfs late.
   const projects = createProjectsService({
@@ -123,6 +128,7 @@ export async function composeKiln(config: Config, log: Logger, options: ComposeO
     metrics,
     authenticate: (header) => authenticate(databases.pool("projects"), header),
     upgrade: (req, socket, head) => projects.upgradeShare(req, socket, head),
+    terminals: workspace.terminals,
     health: () => Promise.all([projects.health(), workspace.health(), vfs.health(), ai.health()]),
     close: async () => {
       await maintenance.stop();

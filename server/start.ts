@@ -59,6 +59,7 @@ export async function startServer(config: Config, log: Logger, options: ComposeO
     health: kiln.health,
     authenticate: kiln.authenticate,
     upgrade: kiln.upgrade,
+    terminals: kiln.terminals,
     metrics: kiln.metrics,
     bodyLimitBytes: config.bodyLimitBytes,
     log,

@@ -1,4 +1,4 @@
-import { api } from "encore.dev/api";
+import { api, type Query, type StreamInOut } from "encore.dev/api";
 import { CronJob } from "encore.dev/cron";
 import { call } from "../lib/encore";
 import type { ServiceHealth } from "../lib/health";
@@ -24,12 +24,17 @@ import type {
   ReadFilesResponse,
   ReconcileReport,
   RenameRequest,
+  OpenTerminalRequest,
   StartProcessRequest,
+  TerminalClientMessage,
+  TerminalList,
+  TerminalServerMessage,
+  TerminalTicket,
   WriteFilesRequest,
   Workspace,
   WorkspaceRef,
 } from "./contract";
-import { workspace } from "./encore-wiring";
+import { terminals, workspace } from "./encore-wiring";
 
 /** Health of the workspace service, its database and its sandbox provider. */
 export const health = api(
@@ -149,6 +154,43 @@ export const preview = api(
 export const reconcile = api(
   { expose: false, auth: false, method: "POST", path: "/workspaces/reconcile" },
   async (): Promise<ReconcileReport> => call(async () => (await workspace()).reconcile({})),
+);
+
+/** A new terminal in a running workspace, or a ticket to reconnect to a live one. */
+export const openTerminal = api(
+  { expose: false, auth: false, method: "POST", path: "/workspaces/:id/terminals" },
+  async (req: OpenTerminalRequest): Promise<TerminalTicket> => call(async () => (await workspace()).openTerminal(req)),
+);
+
+/** The workspace's live terminals. */
+export const listTerminals = api(
+  { expose: false, auth: false, method: "GET", path: "/workspaces/:id/terminals" },
+  async (req: WorkspaceRef): Promise<TerminalList> => call(async () => (await workspace()).listTerminals(req)),
+);
+
+/** The terminal socket's handshake: the ticket rides in the query (a browser socket sets no header). */
+interface TerminalSocketHandshake {
+  id: string;
+  terminalId: string;
+  ticket: Query<string>;
+}
+
+/**
+ * A terminal's socket (the same JSON messages as the standalone server's, workspace/terminal/socket.ts):
+ * the single-use ticket from POST /projects/:id/terminals is redeemed first, so a bad one never attaches.
+ */
+export const terminalSocket = api.streamInOut<TerminalSocketHandshake, TerminalClientMessage, TerminalServerMessage>(
+  { expose: true, auth: false, path: "/workspaces/:id/terminals/:terminalId/socket" },
+  async (handshake, stream) => {
+    const sessions = terminals();
+    const redeemed = await call(async () => sessions.redeem(handshake));
+    const attachment = sessions.attach(redeemed, { send: (message) => void stream.send(message), close: () => stream.close() });
+    try {
+      for await (const message of stream) await attachment.receive(message);
+    } finally {
+      attachment.detach();
+    }
+  },
 );
 
 /** Every 10 minutes: orphan sandboxes deleted, workspaces whose sandbox is gone marked for re-creation. */

@@ -241,6 +241,64 @@ export interface ReconcileReport {
   failed: Array<{ sandboxId: string; reason: string }>;
 }
 
+/** Opens a terminal in a running workspace, or a new ticket for one of its live terminals (a reconnect). */
+export interface OpenTerminalRequest {
+  id: string;
+  /** The user the ticket is for: only they may attach with it (their files are backed up in their name). */
+  userID: string;
+  /** A live terminal of this workspace to reconnect to; a new terminal when absent. */
+  terminalId?: string;
+  /** The size of a new terminal (24 × 80 by default); a reconnect sends its size on the socket. */
+  rows?: number;
+  cols?: number;
+}
+
+/** A terminal and a single-use ticket to attach to it over a WebSocket. */
+export interface TerminalTicket {
+  terminalId: string;
+  /** Single-use and short-lived: the socket's `ticket` query parameter; never a long-lived token. */
+  ticket: string;
+  expiresAt: string;
+  /** Where the socket is: `/workspaces/<id>/terminals/<terminalId>/socket` (add `?ticket=`). */
+  socketPath: string;
+}
+
+/** A workspace's live terminals. */
+export interface TerminalList {
+  terminals: Array<{ terminalId: string; createdAt: string; attached: boolean }>;
+}
+
+/** The handshake of a terminal socket: the path's workspace and terminal and the query's ticket. */
+export interface TerminalHandshake {
+  id: string;
+  terminalId: string;
+  ticket: string;
+}
+
+/** What the browser sends on a terminal socket (JSON text frames): `input` (keystrokes or pasted text in `data`) or `resize` (`rows`, `cols`). */
+export interface TerminalClientMessage {
+  type: "input" | "resize";
+  data?: string;
+  rows?: number;
+  cols?: number;
+}
+
+/** Why Kiln closes a terminal socket: idle, replaced by another attach, its workspace stopped, a limit passed, or an error. */
+export type TerminalCloseReason = "idle" | "replaced" | "stopped" | "limit" | "error";
+
+/**
+ * What Kiln sends on a terminal socket: `output` (`data`; the scrollback first on every attach), `exit`
+ * (the shell ended with `exitCode`) or `closed` (`reason` and `message`, just before the socket closes).
+ * One interface with optional fields, not a union: Encore's stream messages must be object types.
+ */
+export interface TerminalServerMessage {
+  type: "output" | "exit" | "closed";
+  data?: string;
+  exitCode?: number | null;
+  reason?: TerminalCloseReason;
+  message?: string;
+}
+
 /** No request fields. */
 export type Empty = Record<string, never>;
 
@@ -286,6 +344,10 @@ export interface WorkspaceApi {
   preview(req: PreviewRequest): Promise<Preview>;
   /** Deletes orphan sandboxes and marks workspaces whose sandbox is gone. */
   reconcile(req: Empty): Promise<ReconcileReport>;
+  /** A new terminal in a running workspace (or a ticket to reconnect to a live one): see workspace/terminal/. */
+  openTerminal(req: OpenTerminalRequest): Promise<TerminalTicket>;
+  /** The workspace's live terminals. */
+  listTerminals(req: WorkspaceRef): Promise<TerminalList>;
 }
 
 /** Where each WorkspaceApi method is served (mirrored by workspace/api.ts). All service-to-service. */
@@ -310,4 +372,6 @@ export const workspaceRoutes = {
   devServerLogs: { method: "GET", path: "/workspaces/:id/dev-server/logs", expose: false, auth: false, fields: { id: "string", tailBytes: "number" } },
   preview: { method: "GET", path: "/workspaces/:id/preview", expose: false, auth: false, fields: { id: "string", port: "number" } },
   reconcile: { method: "POST", path: "/workspaces/reconcile", expose: false, auth: false },
+  openTerminal: { method: "POST", path: "/workspaces/:id/terminals", expose: false, auth: false },
+  listTerminals: { method: "GET", path: "/workspaces/:id/terminals", expose: false, auth: false, fields: { id: "string" } },
 } as const satisfies Routes<WorkspaceApi>;

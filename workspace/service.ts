@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { loadConfig } from "../lib/config";
 import { AppError, invalidArgument, notFound } from "../lib/errors";
 import { postgresCheck, runCheck, summarize } from "../lib/health";
 import { newId } from "../lib/ids";
@@ -11,6 +12,7 @@ import type { Workspace, WorkspaceApi, WorkspaceStatus } from "./contract";
 import { devLaunch } from "./dev-launch";
 import { probeHttp } from "./probe";
 import type { SandboxInfo, SandboxProvider, SandboxState, SandboxTemplate } from "./sandbox/provider";
+import { terminalLimitsOf, TerminalSessions, type TerminalBackup, type TerminalLimits } from "./terminal/sessions";
 
 /** What the workspace service needs from its host. */
 export interface WorkspaceDeps {
@@ -23,6 +25,10 @@ export interface WorkspaceDeps {
   templates?: TemplateCatalog;
   /** Spare workspaces kept running for each template with a dev server, for creates to claim (0, the default: none). */
   warmPool?: number;
+  /** The bounds of terminals (lib/config.ts's defaults when absent). */
+  terminalLimits?: TerminalLimits;
+  /** How a terminal's changed files reach the vfs; none: they stay in the sandbox only. */
+  terminalBackup?: TerminalBackup;
 }
 
 interface WorkspaceRow {
@@ -135,8 +141,9 @@ export function sandboxTemplate(template: Template): SandboxTemplate {
  * an earlier run left when it starts and its own when it closes. `fillPool` resolves once the pool is full
  * (or stopped filling).
  */
-export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { fillPool(): Promise<void>; close(): Promise<void> } {
+export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { terminals: TerminalSessions; fillPool(): Promise<void>; close(): Promise<void> } {
   const { db, provider, log } = deps;
+  const terminals = new TerminalSessions({ provider, log: log.child({ part: "terminals" }), limits: deps.terminalLimits ?? terminalLimitsOf(loadConfig({})), backup: deps.terminalBackup });
   const templates = deps.templates ?? TemplateCatalog.shared();
   const provisioning = new Set<Promise<void>>();
   /** Commands started with an execId, so `cancelExec` can kill them (they run in this process). */
@@ -419,12 +426,14 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { fi
 
     async stop(req) {
       const current = await running(req.id);
+      await terminals.closeWorkspace(current.id);
       const info = await provider.stop(current.provider_sandbox_id);
       return toWorkspace(await sync(await update(current.id, { dev_process_id: null }), info));
     },
 
     async del(req) {
       const current = await row(req.id);
+      await terminals.closeWorkspace(current.id);
       if (current.provider_sandbox_id && current.status !== "deleted") {
         // A sandbox already gone (deleted behind Kiln's back, by an earlier try, or by the provider itself) is what a delete wants.
         await provider.delete(current.provider_sandbox_id).catch((err: unknown) => {
@@ -620,6 +629,19 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { fi
       return { deletedOrphans, markedGone, failed };
     },
 
+    async openTerminal(req) {
+      const current = await running(req.id);
+      const userID = requireText("userID", req.userID, { min: 1, max: 100 });
+      const terminalId = req.terminalId === undefined ? undefined : requireText("terminalId", req.terminalId, { min: 1, max: 100 });
+      return terminals.open({ workspaceId: current.id, projectId: current.project_id!, sandboxId: current.provider_sandbox_id, userID, terminalId, rows: req.rows, cols: req.cols });
+    },
+
+    async listTerminals(req) {
+      return terminals.list((await row(req.id)).id);
+    },
+
+    terminals,
+
     async fillPool() {
       await poolStarted;
       while (filling.size > 0) await Promise.allSettled([...filling.values()]);
@@ -634,6 +656,7 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { fi
       // A sandbox still being provisioned may take minutes: give it a moment, not the whole shutdown.
       const deadline = new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref());
       await Promise.race([Promise.allSettled([...provisioning, ...filling.values()]), deadline]);
+      await terminals.closeAll();
       await provider.close();
     },
   };

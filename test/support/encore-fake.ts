@@ -119,6 +119,7 @@ class APIError extends Error {
 /** Encore's `api()` returns the handler itself (a direct call runs it in-process): so does this one. */
 const api = Object.assign(<T>(_options: unknown, handler: T): T => handler, {
   raw: <T>(_options: unknown, handler: T): T => handler,
+  streamInOut: <T>(_options: unknown, handler: T): T => handler,
 });
 
 export const apiModule = {

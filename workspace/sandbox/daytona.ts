@@ -11,6 +11,7 @@ import { DaytonaLifecycle } from "./daytona-lifecycle";
 import { PreviewLinks } from "./daytona-previews";
 import { DaytonaProcesses } from "./daytona-processes";
 import { TemplateSnapshots } from "./daytona-snapshots";
+import { openDaytonaTerminal } from "./daytona-terminal";
 import { chmodScript, deleteScript, diagnoseWritesScript, EXIT, listScript, parseListOutput, renameScript } from "./daytona-scripts";
 import { DEPENDENCY_DIR } from "./dependency-cache";
 import { checkWrites } from "./sandbox-files";
@@ -29,6 +30,8 @@ import {
   type SandboxInfo,
   type SandboxProvider,
   type SandboxSpec,
+  type SandboxTerminal,
+  type TerminalRequest,
 } from "./provider";
 
 /** Configuration of the Daytona sandbox provider. */
@@ -269,6 +272,10 @@ class DaytonaProvider implements SandboxProvider {
 
   stopProcess(id: string, processId: string): Promise<void> {
     return this.processes.stopProcess(id, processId);
+  }
+
+  openTerminal(id: string, req: TerminalRequest): Promise<SandboxTerminal> {
+    return openDaytonaTerminal(this.access, id, req);
   }
 
   async previewUrl(id: string, port: number): Promise<PreviewLink> {

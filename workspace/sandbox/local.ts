@@ -19,10 +19,13 @@ import {
   type SandboxInfo,
   type SandboxProvider,
   type SandboxSpec,
+  type SandboxTerminal,
+  type TerminalRequest,
 } from "./provider";
 import type { CommandStarter } from "./run-command";
 import { fileFailure, SandboxFiles } from "./sandbox-files";
 import { chownTree, infoOf, SandboxStore, type SandboxRecord } from "./sandbox-store";
+import { checkTerminalSize, TERMINAL_ENV, terminalCommand } from "./terminal-command";
 import { ToolboxOpError } from "./toolbox-client";
 
 /** Configuration of the local sandbox provider. */
@@ -312,6 +315,22 @@ class LocalProvider implements SandboxProvider {
   async stopProcess(id: string, processId: string): Promise<void> {
     await this.record(id);
     await this.processes.stop(id, processId);
+  }
+
+  async openTerminal(id: string, req: TerminalRequest): Promise<SandboxTerminal> {
+    const command = terminalCommand(req.rows, req.cols);
+    const cwd = safeRelativePath("cwd", req.cwd ?? "", { allowRoot: true });
+    const sandbox = await this.session(id);
+    const terminal = await sandbox.toolbox.runTerminal(sandbox.command(command, cwd, TERMINAL_ENV), req.onOutput);
+    void terminal.finished.then((exit) => req.onExit(exit.exitCode));
+    return {
+      write: (data) => terminal.write(data),
+      resize: (rows, cols) => {
+        const size = checkTerminalSize(rows, cols);
+        return terminal.resize(size.rows, size.cols);
+      },
+      close: () => terminal.terminate(),
+    };
   }
 
   async previewUrl(id: string, port: number) {

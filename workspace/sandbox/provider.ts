@@ -107,6 +107,28 @@ export interface ProcessLogs {
   exitCode: number | null;
 }
 
+/** A terminal to open in a sandbox: its size, and where its output and its end go. */
+export interface TerminalRequest {
+  rows: number;
+  cols: number;
+  /** Where the shell starts, relative to the project root; the root by default. */
+  cwd?: string;
+  /** The pseudo-terminal's output as it comes (untrusted bytes: anything the sandbox writes). */
+  onOutput(chunk: Buffer): void;
+  /** Called once when the shell ended (its exit code, null when killed), the sandbox's stop and delete included. */
+  onExit(exitCode: number | null): void;
+}
+
+/** An interactive shell on a pseudo-terminal in a sandbox, inside the same boundary as its commands. */
+export interface SandboxTerminal {
+  /** Bytes typed or pasted (Ctrl-C is 0x03: the terminal's line discipline signals the foreground job). */
+  write(data: Buffer): Promise<void>;
+  /** The terminal's new size: the shell and its foreground job get SIGWINCH. */
+  resize(rows: number, cols: number): Promise<void>;
+  /** Kills the shell and everything it started; resolves once it has ended. */
+  close(): Promise<void>;
+}
+
 /** Where a browser reaches a port of a sandbox; `token` and `expiresAt` where the provider signs links. */
 export interface PreviewLink {
   url: string;
@@ -187,6 +209,8 @@ export interface SandboxProvider {
   processLogs(id: string, processId: string, opts?: { tailBytes?: number }): Promise<ProcessLogs>;
   /** Kills a process started by `startProcess` and everything it started. */
   stopProcess(id: string, processId: string): Promise<void>;
+  /** Opens an interactive shell on a pseudo-terminal (local: util-linux `script` in the boundary; Daytona: its PTY sessions). */
+  openTerminal(id: string, req: TerminalRequest): Promise<SandboxTerminal>;
   /** Where the browser of the person running Kiln reaches `port` of the sandbox. */
   previewUrl(id: string, port: number): Promise<PreviewLink>;
   health(): Promise<ProviderHealth>;

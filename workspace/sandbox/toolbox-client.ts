@@ -37,6 +37,12 @@ export interface GroupProcess {
   terminate(): Promise<void>;
 }
 
+/** A terminal's command inside the sandbox: a {@link GroupProcess} that also takes input and size changes. */
+export interface TerminalProcess extends GroupProcess {
+  write(data: Buffer): Promise<void>;
+  resize(rows: number, cols: number): Promise<void>;
+}
+
 /** What to run: a shell command line in a directory of the project, with its whole environment. */
 export interface RunRequest {
   command: string;
@@ -208,7 +214,26 @@ export class Toolbox {
    * Starts a command; resolves once it runs (a bad working directory rejects with the toolbox's error).
    * Its output goes to `onOutput` as it arrives.
    */
-  async run(request: RunRequest, onOutput: (stream: "stdout" | "stderr", chunk: Buffer) => void): Promise<GroupProcess> {
+  run(request: RunRequest, onOutput: (stream: "stdout" | "stderr", chunk: Buffer) => void): Promise<GroupProcess> {
+    return this.start(request, onOutput, false);
+  }
+
+  /** Starts a terminal's command (see terminal-command.ts): like {@link run}, with its stdin and its size pipe. */
+  async runTerminal(request: RunRequest, onOutput: (chunk: Buffer) => void): Promise<TerminalProcess> {
+    const group = await this.start(request, (_stream, chunk) => onOutput(chunk), true);
+    const runId = group.runId;
+    return {
+      finished: group.finished,
+      get running() {
+        return group.running;
+      },
+      terminate: () => group.terminate(),
+      write: async (data) => void (await this.call("input", { run: runId }, data)),
+      resize: async (rows, cols) => void (await this.call("resize", { run: runId, rows, cols })),
+    };
+  }
+
+  private async start(request: RunRequest, onOutput: (stream: "stdout" | "stderr", chunk: Buffer) => void, terminal: boolean): Promise<GroupProcess & { runId: string }> {
     const runId = `run-${this.nextId++}`;
     let running = true;
     let killed = false;
@@ -221,7 +246,7 @@ export class Toolbox {
     });
     this.listeners.set(runId, { output: onOutput, exit: (exit) => settle(exit) });
     try {
-      await this.call("spawn", { run: runId, command: request.command, cwd: request.cwd, env: request.env });
+      await this.call("spawn", { run: runId, command: request.command, cwd: request.cwd, env: request.env, terminal });
     } catch (err) {
       this.listeners.delete(runId);
       throw err;
@@ -229,6 +254,7 @@ export class Toolbox {
     const signal = (name: "SIGTERM" | "SIGKILL") => this.call("signal", { run: runId, signal: name }).catch(() => undefined);
     const delay = (ms: number) => new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms).unref());
     return {
+      runId,
       finished,
       get running() {
         return running;

@@ -91,7 +91,7 @@ describe("typed client (stub server)", () => {
   it("offers exactly the exposed, non-raw routes", () => {
     const kiln = createClient();
     expect(Object.keys(kiln.projects).sort()).toEqual(
-      ["conversation", "create", "createShareLink", "createToken", "del", "get", "health", "list", "listShareLinks", "listTokens", "logs", "preview", "revokeShareLink", "revokeToken", "templates", "update"].sort(),
+      ["conversation", "create", "createShareLink", "createToken", "del", "get", "health", "list", "listShareLinks", "listTerminals", "listTokens", "logs", "openTerminal", "preview", "revokeShareLink", "revokeToken", "templates", "update"].sort(),
     );
     expect(kiln.ai).not.toHaveProperty("events");
     expect(kiln.vfs).not.toHaveProperty("backupWorkspace");

@@ -30,6 +30,7 @@ import { apiError, FakeLifecycle } from "./lifecycle";
 import { parseMultipart } from "./multipart";
 import { FakePreviews } from "./previews";
 import { PreviewProxy } from "./proxy";
+import { FakePtys } from "./pty";
 import { SimulatedLink, type FakeNetwork } from "./network";
 import { REALISTIC, type FakeRealism } from "./realism";
 import { FakeSnapshots, type FakeSnapshot } from "./snapshots";
@@ -91,6 +92,8 @@ export interface FakeDaytona {
   readonly faults: FakeDaytonaFaults;
   /** The behaviours of real Daytona in force (all on by default); tests may change them while the fake runs. */
   readonly realism: FakeRealism;
+  /** The PTY sessions (terminals) of the fake's sandboxes. */
+  readonly ptys: FakePtys;
   /** The network every API and toolbox request crosses (none by default); may be changed while the fake runs. */
   network: FakeNetwork;
   /** The fake's view of a snapshot by id or name (state, Dockerfile, build log), or undefined. */
@@ -177,6 +180,7 @@ export async function startFakeDaytona(opts: FakeDaytonaOptions): Promise<FakeDa
   ctx.snapshots = snapshots;
 
   const find = (id: string) => ctx.sandboxes.get(id);
+  const ptys = new FakePtys(ctx, find, apiKey);
 
   async function controlPlane(method: string, parts: string[], query: URLSearchParams, body: Buffer): Promise<Reply> {
     const toolboxProxyUrl = `${baseUrl}/toolbox`;
@@ -243,7 +247,8 @@ export async function startFakeDaytona(opts: FakeDaytonaOptions): Promise<FakeDa
         return daemonError(408, "PROCESS_EXECUTION_TIMEOUT", "command execution timed out (injected)");
       }
       try {
-        return await toolbox(ctx, sandbox, { method: req.method ?? "GET", route: parts.slice(2).join("/"), query: url.searchParams, body, contentType: req.headers["content-type"] });
+        const request = { method: req.method ?? "GET", route: parts.slice(2).join("/"), query: url.searchParams, body, contentType: req.headers["content-type"] };
+        return (await ptys.route(sandbox, request)) ?? (await toolbox(ctx, sandbox, request));
       } catch (err) {
         return replyForError(err);
       }
@@ -298,7 +303,10 @@ export async function startFakeDaytona(opts: FakeDaytonaOptions): Promise<FakeDa
     socket.on("close", () => sockets.delete(socket));
   });
   // The SDK's socket.io upgrade (when polling is not forced) is refused: it falls back to polling.
-  server.on("upgrade", (_req, socket) => socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"));
+  server.on("upgrade", (req, socket, head) => {
+    if (ptys.upgrade(req, socket, head)) return;
+    socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+  });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -311,6 +319,7 @@ export async function startFakeDaytona(opts: FakeDaytonaOptions): Promise<FakeDa
   return {
     apiUrl: `${baseUrl}/api`,
     apiKey,
+    ptys,
     requests,
     realism,
     get network() {
@@ -376,6 +385,7 @@ export async function startFakeDaytona(opts: FakeDaytonaOptions): Promise<FakeDa
     standardTokens: () => [...standardTokens],
     async close() {
       lifecycle.close();
+      await ptys.close();
       await proxy.closeAll();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

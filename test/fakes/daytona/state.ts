@@ -65,6 +65,8 @@ export interface FakeSandbox {
   sessions: Map<string, FakeSession>;
   /** Set while the change in progress is auto-stop's (it advances with time, not with GETs). */
   autoStopping?: boolean;
+  /** The daemon version the sandbox reports (0.218.0 by default, which has PTY sessions). */
+  daemonVersion?: string;
 }
 
 /** States in which Daytona refuses another state change (409). */
@@ -102,6 +104,7 @@ export function sandboxJson(sandbox: FakeSandbox, toolboxProxyUrl: string): Reco
     createdAt: sandbox.createdAt,
     updatedAt: sandbox.updatedAt,
     toolboxProxyUrl,
+    daemonVersion: sandbox.daemonVersion ?? "0.218.0",
   };
 }
 

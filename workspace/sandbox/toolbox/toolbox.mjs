@@ -278,16 +278,20 @@ function shellArgs(command) {
  * process ends all it started, and it cannot see the toolbox), no further user namespaces, and its own
  * session; `--info-fd 3` reports that first process.
  */
-function launch(command, cwd, env) {
+function launch(command, cwd, env, terminal) {
+  // A terminal's command also reads its input on stdin and its size changes on fd 4 (see ../terminal-command.ts).
+  const input = terminal ? "pipe" : "ignore";
   if (config.isolation !== "bubblewrap") {
-    return spawn("bash", shellArgs(command), { cwd, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    return spawn("bash", shellArgs(command), { cwd, env, detached: true, stdio: [input, "pipe", "pipe", "ignore", ...(terminal ? ["pipe"] : [])] });
   }
   const setenv = Object.entries(env).flatMap(([name, value]) => ["--setenv", name, value]);
+  // A terminal gets a /dev of its own with a fresh devpts instance: its pseudo-terminal is seen by nothing else.
+  const devices = terminal ? ["--dev", "/dev"] : [];
   const args = [
-    ...["--unshare-user", "--unshare-pid", "--disable-userns", "--dev-bind", "/", "/", "--proc", "/proc"],
+    ...["--unshare-user", "--unshare-pid", "--disable-userns", "--dev-bind", "/", "/", ...devices, "--proc", "/proc"],
     ...["--die-with-parent", "--new-session", "--info-fd", "3", "--chdir", cwd, "--clearenv", ...setenv, "--", "bash", ...shellArgs(command)],
   ];
-  return spawn(config.bwrap, args, { cwd, env: { PATH: env.PATH ?? "/usr/bin:/bin" }, detached: true, stdio: ["ignore", "pipe", "pipe", "pipe"] });
+  return spawn(config.bwrap, args, { cwd, env: { PATH: env.PATH ?? "/usr/bin:/bin" }, detached: true, stdio: [input, "pipe", "pipe", "pipe", ...(terminal ? ["pipe"] : [])] });
 }
 
 function signalGroup(pid, signal) {
@@ -310,12 +314,15 @@ function forward(run, stream, source) {
   });
 }
 
-async function spawnRun({ run: id, command, cwd, env }) {
+async function spawnRun({ run: id, command, cwd, env, terminal }) {
   if (runs.has(id)) throw new OpError("EEXIST", 0);
   const dir = await onIndex(0, () => locate(cwd, 0, true));
   const isDir = await stat(dir).then((stats) => stats.isDirectory(), () => false);
   if (!isDir) throw new OpError("ENOTDIR", 0);
-  const child = launch(command, dir, env);
+  const child = launch(command, dir, env, terminal === true);
+  for (const stream of [child.stdin, child.stdio[4]]) stream?.on("error", () => {});
+  // The size pipe is only written; read its end-of-file so the run can close when the command exits.
+  child.stdio[4]?.resume();
   const run = { id, child, innerPid: undefined };
   runs.set(id, run);
   if (child.stdio[3]) {
@@ -365,9 +372,38 @@ async function signalRun({ run: id, signal }) {
   return [{ running: true }];
 }
 
+/** Keystrokes for a terminal run (its stdin); nothing for a run that is gone or no terminal. */
+async function inputRun({ run: id }, body) {
+  const run = runs.get(id);
+  if (!run?.child.stdin) return [{ running: false }];
+  run.child.stdin.write(body);
+  return [{ running: true }];
+}
+
+/** A terminal run's new size, as one "rows cols" line on its fd 4. */
+async function resizeRun({ run: id, rows, cols }) {
+  const run = runs.get(id);
+  const valid = (n) => Number.isInteger(n) && n >= 1 && n <= 1000;
+  if (!valid(rows) || !valid(cols)) throw new OpError("EINVAL", 0);
+  if (!run?.child.stdio[4]) return [{ running: false }];
+  run.child.stdio[4].write(`${rows} ${cols}\n`);
+  return [{ running: true }];
+}
+
 // ---------------------------------------------------------------------------------------------- serve
 
-const OPS = { write: writeFiles, read: readFiles, list: listFiles, delete: deletePaths, rename: renamePath, spawn: spawnRun, signal: signalRun, ping: async () => [{}] };
+const OPS = {
+  write: writeFiles,
+  read: readFiles,
+  list: listFiles,
+  delete: deletePaths,
+  rename: renamePath,
+  spawn: spawnRun,
+  signal: signalRun,
+  input: inputRun,
+  resize: resizeRun,
+  ping: async () => [{}],
+};
 
 async function handle(header, body) {
   const op = OPS[header.op];
