@@ -1,4 +1,5 @@
 import type { AgentBackup, AgentSandbox } from "../agent/ports";
+import type { BackgroundProcess } from "./store";
 import type { CheckerDeps } from "../checks/checker";
 import { detectStack } from "../agent/stack";
 import type { AuthData } from "../../lib/routes";
@@ -11,9 +12,12 @@ import { safeRelativePath, shellQuote } from "../../lib/paths";
 const SEARCH_LIMIT = 200;
 const FIRST_OUTPUT_WAIT_MS = 3000;
 
-/** The agent's sandbox, on the workspace service's contract. */
-export function sandboxOf(workspace: WorkspaceApi, workspaceId: string): AgentSandbox {
-  let background = 0;
+/**
+ * The agent's sandbox, on the workspace service's contract. A background process is `started` (recorded
+ * for a runner that takes the job over) before the tool answers; `earlier` processes keep their names.
+ */
+export function sandboxOf(workspace: WorkspaceApi, workspaceId: string, processes?: { earlier: number; started(process: BackgroundProcess): Promise<void> }): AgentSandbox {
+  let background = processes?.earlier ?? 0;
   return {
     async writeFile(path, content) {
       const files = [{ path, contentBase64: Buffer.from(content).toString("base64") }];
@@ -52,7 +56,9 @@ export function sandboxOf(workspace: WorkspaceApi, workspaceId: string): AgentSa
     },
     async startBackground(command, options) {
       background += 1;
-      const { processId } = await workspace.startProcess({ id: workspaceId, name: `background-${background}`, command, cwd: options.cwd });
+      const name = `background-${background}`;
+      const { processId } = await workspace.startProcess({ id: workspaceId, name, command, cwd: options.cwd });
+      await processes?.started({ name, command, cwd: options.cwd ?? null, processId });
       const deadline = Date.now() + FIRST_OUTPUT_WAIT_MS;
       let logs = await workspace.processLogs({ id: workspaceId, processId });
       while (!logs.output && logs.running && Date.now() < deadline) {

@@ -11,10 +11,11 @@ import { createChecker } from "../checks/checker";
 import { CompletionGate, type AppCheckReport } from "../checks/report";
 import { backupOf, devServerOf, sandboxOf } from "./adapters";
 import { EventWriter } from "./event-writer";
+import { restartProcesses } from "./processes";
 import type { PipelineDeps } from "./pipeline";
 import type { Prepared } from "./prepare";
 import { LeaseLost, type JobContext } from "./runner";
-import type { Transcript, TranscriptOutcome } from "./store";
+import type { Transcript, TranscriptOutcome, TurnEvent } from "./store";
 
 /** Why a resumed agent stopped at the time limit, naming the limit (the agent only knew what was left of it). */
 const timeLimitReached = (limitMs: number, leftMs: number) =>
@@ -57,9 +58,9 @@ export function createConverse(deps: PipelineDeps) {
     const { job } = ctx;
     const backup = backupOf(deps.vfs, job.projectId, job.id, auth);
     const backups = new PendingBackups(backup);
-    const events = new EventWriter(ctx.emit);
+    const events = new EventWriter(ctx.emit, ctx.saveTurn);
     const ids = { projectId: job.projectId, workspaceId: workspace.id, jobId: job.id };
-    const sandbox = sandboxOf(deps.workspace, workspace.id);
+    const sandbox = sandboxOf(deps.workspace, workspace.id, { earlier: job.processes.length, started: ctx.recordProcess });
     let passed: AppCheckReport | null = null;
     const tools = createTools({
       sandbox,
@@ -95,9 +96,15 @@ export function createConverse(deps: PipelineDeps) {
           deps.metrics?.toolCall(event.name, event.ok, event.durationMs);
           await ctx.record({ toolCalls: ++toolCalls });
         }
-        const { type, ...data } = event;
-        await ctx.emit(type, data);
       });
+      // A result, a usage and a compaction are stored with the checkpoint that follows them (the same turn).
+      if (event.type === "tool_finished" || event.type === "usage" || event.type === "compacted") {
+        const { type, ...data } = event;
+        void events.turnEvent({ type, data } as TurnEvent);
+      } else {
+        const { type, ...data } = event;
+        void events.event(type, data);
+      }
     };
     const system = systemPrompt(deps.limits, starter?.manifest ?? null);
     const systemVersion = createHash("sha256").update(JSON.stringify(system)).digest("hex").slice(0, 16);
@@ -109,6 +116,8 @@ export function createConverse(deps: PipelineDeps) {
       let progress: AgentProgress = saved ?? { messages: [], turns: 0, compactions: 0 };
       // The time limit counts from the job's first start over every attempt: a resumed agent gets what is left.
       const leftMs = Math.max(0, deps.limits.wallClockMs - job.agentMs);
+      // The background processes the agent had started run again, and it is told what changed.
+      const resumeNote = saved ? await restartProcesses(deps.workspace, workspace.id, job.processes, ctx.recordProcess) : null;
       const agent = await runAgent({
         client: deps.anthropic,
         model: deps.model,
@@ -120,16 +129,16 @@ export function createConverse(deps: PipelineDeps) {
         signal: ctx.signal,
         onEvent,
         ...(deps.approvals ? { approvals: jobApprovalGate(deps.approvals, ctx, deps.projects, auth, sandbox, events) } : {}),
-        ...(saved ? { resume: saved, usedBefore: job.usage } : {}),
-        checkpoint: (now) => ctx.saveTranscript({ systemVersion, ...(progress = now), outcome: null }),
+        ...(saved ? { resume: saved, usedBefore: job.usage, ...(resumeNote ? { resumeNote } : {}) } : {}),
+        checkpoint: (now) => events.checkpoint({ systemVersion, ...(progress = now), outcome: null }),
       });
+      const summary = agent.end === "timeout" && job.agentMs > 0 ? timeLimitReached(deps.limits.wallClockMs, leftMs) : agent.summary;
+      outcome = { end: agent.end, summary, previewUrl: (passed as AppCheckReport | null)?.previewUrl ?? null };
+      // Saved before finishing, with the last turn's events: a job taken over from here only finishes, it does not talk to the model again.
+      if (!ctx.signal.aborted) void events.checkpoint({ systemVersion, messages: agent.messages, turns: agent.turns, compactions: progress.compactions, outcome });
       await events.drain();
       // Stopped because another runner takes the job over: it goes on from the saved transcript, nothing is finished here.
       if (ctx.signal.reason instanceof LeaseLost) throw ctx.signal.reason;
-      const summary = agent.end === "timeout" && job.agentMs > 0 ? timeLimitReached(deps.limits.wallClockMs, leftMs) : agent.summary;
-      outcome = { end: agent.end, summary, previewUrl: (passed as AppCheckReport | null)?.previewUrl ?? null };
-      // Saved before finishing: a job taken over from here only finishes, it does not talk to the model again.
-      if (!ctx.signal.aborted) await ctx.saveTranscript({ systemVersion, messages: agent.messages, turns: agent.turns, compactions: progress.compactions, outcome });
     }
 
     return { outcome, report: passed as AppCheckReport | null, backups };

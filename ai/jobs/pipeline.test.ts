@@ -4,7 +4,7 @@ import { AppError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { openTestDatabase, type TestDatabase } from "../../test/support/database";
 import type { Project } from "../../projects/contract";
-import { startFakeAnthropic, text } from "../../test/fakes/anthropic/server";
+import { startFakeAnthropic, text, type FakeAnthropic } from "../../test/fakes/anthropic/server";
 import { memoryLogger } from "../../test/support/kiln";
 import type { Workspace, WorkspaceApi, WorkspaceStatus } from "../../workspace/contract";
 import { createPipeline, type PipelineDeps } from "./pipeline";
@@ -229,6 +229,33 @@ describe("waiting for an archived sandbox being restored", () => {
   });
 });
 
+/**
+ * Makes `deps` finish a resumed job against the fake model: its summary goes to the conversation, its
+ * backup answers. Returns a job taken over from a runner that died after saving `messages` at step generating.
+ */
+async function resumedJob(deps: PipelineDeps, model: FakeAnthropic, messages: Anthropic.MessageParam[], agentMs = 0): Promise<JobRecord> {
+  deps.anthropic = new Anthropic({ apiKey: "sk-test", baseURL: model.baseURL, maxRetries: 0 });
+  deps.limits = { ...deps.limits, maxTurns: 10, tokenBudget: 1_000_000, wallClockMs: 4000 };
+  deps.projects = { ...deps.projects, appendMessage: async (req) => ({ seq: 1, role: req.role, content: req.content, jobId: req.jobId ?? null, createdAt: "" }) };
+  deps.vfs = { ...deps.vfs, backupWorkspace: async () => ({ snapshotId: "snp_1", files: 0, bytes: 0 }) as never };
+  const job = await store.insert({ id: newId("job"), projectId: newId("prj"), ownerId: "usr_1", prompt: "build" });
+  while ((await store.claim("wrk_dead", 1))?.id !== job.id);
+  await store.saveTurn(job.id, "wrk_dead", [], { systemVersion: "v1", turns: 1, messages, compactions: 0, outcome: null });
+  await database.pool.query("UPDATE generation_jobs SET agent_ms = $2, step = 'generating' WHERE id = $1", [job.id, agentMs]);
+  return job;
+}
+
+/** Runs the job a runner takes over to its end. */
+async function takeOver(deps: PipelineDeps, jobId: string): Promise<JobRecord> {
+  const runner = startRunner({ store, execute: createPipeline(deps), workerId: newId("wrk"), concurrency: 1, leaseMs: 5000, pollMs: 20, maxResumes: 3, onEvent: () => undefined, log });
+  try {
+    await expect.poll(async () => (await store.get(jobId))?.status, { timeout: 10_000 }).toMatch(/completed|failed|cancelled/);
+  } finally {
+    await runner.stop();
+  }
+  return (await store.get(jobId))!;
+}
+
 describe("the time limit of a resumed job", () => {
   it("counts from the job's first start: a job resumed after most of its time was used gets only the rest, and fails naming the limit", async () => {
     const model = await startFakeAnthropic({
@@ -239,29 +266,63 @@ describe("the time limit of a resumed job", () => {
     });
     try {
       const { deps } = services({ existing: workspaceRow("wsp_old", "running"), statuses: [["running"]] });
-      deps.anthropic = new Anthropic({ apiKey: "sk-test", baseURL: model.baseURL, maxRetries: 0 });
-      deps.limits = { ...deps.limits, maxTurns: 10, tokenBudget: 1_000_000, wallClockMs: 4000 };
-      deps.projects = { ...deps.projects, appendMessage: async (req) => ({ seq: 1, role: req.role, content: req.content, jobId: req.jobId ?? null, createdAt: "" }) };
-      deps.vfs = { ...deps.vfs, backupWorkspace: async () => ({ snapshotId: "snp_1", files: 0, bytes: 0 }) as never };
-      const job = await store.insert({ id: newId("job"), projectId: newId("prj"), ownerId: "usr_1", prompt: "build" });
       // An earlier attempt used 3.5 s of the 4 s with its agent running, saved its conversation and died.
-      await store.claim("wrk_dead", 1);
-      await store.saveTranscript(job.id, "wrk_dead", { systemVersion: "v1", turns: 1, messages: [{ role: "user", content: "build" }], compactions: 0, outcome: null });
-      await database.pool.query("UPDATE generation_jobs SET agent_ms = 3500, step = 'generating' WHERE id = $1", [job.id]);
-      const runner = startRunner({ store, execute: createPipeline(deps), workerId: newId("wrk"), concurrency: 1, leaseMs: 5000, pollMs: 20, maxResumes: 3, onEvent: () => undefined, log });
-      try {
-        await expect.poll(async () => (await store.get(job.id))?.status, { timeout: 10_000 }).toBe("failed");
-      } finally {
-        await runner.stop();
-      }
-      const done = (await store.get(job.id))!;
-      expect(done.attempt).toBe(2);
+      const job = await resumedJob(deps, model, [{ role: "user", content: "build" }], 3500);
+      const done = await takeOver(deps, job.id);
+      expect(done).toMatchObject({ status: "failed", attempt: 2 });
       expect(done.error).toBe("stopped after 4 s (the time limit, counted over every attempt of this generation: this attempt had 1 s left)");
       // The model was asked once and cut off by the rest of the limit, not given 4 s again.
       expect(model.requests).toHaveLength(1);
       expect(done.finishedAt!.getTime() - done.startedAt!.getTime()).toBeLessThan(4000);
       // The agent's time of this attempt went to the job too.
       expect(done.agentMs).toBeGreaterThanOrEqual(3500);
+    } finally {
+      await model.close();
+    }
+  });
+});
+
+describe("the background processes of a resumed job", () => {
+  it("starts again those the restart took, records their new ids and tells the model; one the workspace cannot tell about is left alone", async () => {
+    const model = await startFakeAnthropic({ script: [{ content: [text("Checked.")] }] });
+    try {
+      const { deps } = services({ existing: workspaceRow("wsp_old", "running"), statuses: [["running"]] });
+      const started: unknown[] = [];
+      const stub = deps.workspace;
+      deps.workspace = new Proxy(stub, {
+        get: (target, name) => {
+          if (name === "processLogs") {
+            return async ({ processId }: { processId: string }) => {
+              if (processId === "proc_api") throw new AppError("not_found", `process "${processId}" not found`);
+              throw new AppError("unavailable", "the sandbox's toolbox does not answer");
+            };
+          }
+          if (name === "startProcess") return async (req: unknown) => (started.push(req), { id: "wsp_old", processId: "proc_api2" });
+          return Reflect.get(target, name);
+        },
+      });
+      const job = await resumedJob(deps, model, [
+        { role: "user", content: "build" },
+        { role: "assistant", content: [{ type: "tool_use", id: "toolu_1", name: "execute_command", input: { command: "node api.js", background: true } }] },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "started in the background (process proc_api). First output:\nlistening" }] },
+      ]);
+      await store.recordProcess(job.id, "wrk_dead", { name: "background-1", command: "node api.js", cwd: null, processId: "proc_api" });
+      await store.recordProcess(job.id, "wrk_dead", { name: "background-2", command: "npm run watch", cwd: "web", processId: "proc_watch" });
+      const done = await takeOver(deps, job.id);
+      expect(done.error).toBe("the agent stopped without finishing: Checked.");
+      // Only the one the workspace says is gone is started again, with its name, command and directory.
+      expect(started).toEqual([{ id: "wsp_old", name: "background-1", command: "node api.js" }]);
+      expect(done.processes.map((p) => [p.name, p.processId])).toEqual([["background-2", "proc_watch"], ["background-1", "proc_api2"]]);
+      const first = model.requests[0]!.body!.messages.at(-1)!;
+      const note = (first.content as Anthropic.ContentBlockParam[]).at(-1) as Anthropic.TextBlockParam;
+      expect(note.text).toBe(
+        [
+          "The server running this generation restarted. Background processes you had started:",
+          '- "node api.js" (process proc_api): it was gone after the restart; started again as process proc_api2',
+          "- \"npm run watch\" (process proc_watch): could not be checked (the sandbox's toolbox does not answer); it may not be running",
+          "Their earlier output is gone.",
+        ].join("\n"),
+      );
     } finally {
       await model.close();
     }

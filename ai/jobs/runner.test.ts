@@ -134,12 +134,12 @@ describe("the durable job runner", () => {
     await store.claim("wrk_dead", 100);
     await store.setStep(job.id, "wrk_dead", "generating", 40);
     const transcript = { systemVersion: "v1", turns: 3, messages: [{ role: "user" as const, content: "build it" }], compactions: 0, outcome: null };
-    expect(await store.saveTranscript(job.id, "wrk_dead", transcript)).toBe(true);
+    expect(await store.saveTurn(job.id, "wrk_dead", [], transcript)).toEqual([]);
     await new Promise((resolve) => setTimeout(resolve, 150));
     let seen: unknown;
     const r = runner(async (ctx) => {
       seen = await ctx.transcript();
-      await ctx.saveTranscript({ ...transcript, turns: 4 });
+      await ctx.saveTurn([], { ...transcript, turns: 4 });
       return { status: "completed", summary: `resumed at step ${ctx.job.step}`, previewUrl: "http://x" };
     });
     try {
@@ -148,7 +148,7 @@ describe("the durable job runner", () => {
       await r.stop();
     }
     expect(seen).toEqual(transcript);
-    expect(await store.saveTranscript(job.id, "wrk_dead", { ...transcript, turns: 9 })).toBe(false);
+    expect(await store.saveTurn(job.id, "wrk_dead", [], { ...transcript, turns: 9 })).toBeNull();
     expect((await store.transcript(job.id))?.turns).toBe(4);
   });
 
@@ -206,5 +206,44 @@ describe("the durable job runner", () => {
       code: "already_exists",
       message: `project ${first.projectId} already has a queued generation: ${first.id}; wait for it or cancel it`,
     });
+  });
+
+  it("stores a turn's events and its conversation in one transaction: a fault in between stores neither, and the ids go on without a gap", async () => {
+    const job = await queue();
+    // Earlier tests may have left jobs queued: claim until this one is held.
+    while ((await store.claim("wrk_turn", 60_000))?.id !== job.id);
+    // A pool whose connections fail the conversation's write while `fail` is set: a crash between the two writes.
+    let fail = true;
+    const faulty = new Proxy(database.pool, {
+      get(pool, name) {
+        if (name !== "connect") return Reflect.get(pool, name);
+        return async () => {
+          const client = await pool.connect();
+          const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+          return new Proxy(client, {
+            get: (target, key) =>
+              key === "query" ? (sql: unknown, ...rest: unknown[]) => (fail && typeof sql === "string" && sql.includes("generation_transcripts") ? Promise.reject(new Error("injected: the server died")) : query(sql, ...rest)) : Reflect.get(target, key),
+          });
+        };
+      },
+    });
+    const turnStore = createJobStore(faulty);
+    const finishedCall = { type: "tool_finished" as const, data: { id: "toolu_1", name: "write_to_file", input: { path: "a.txt" }, ok: true, output: "wrote a.txt", durationMs: 3 } };
+    const saved = { systemVersion: "v1", turns: 2, messages: [{ role: "user" as const, content: "build it" }], compactions: 0, outcome: null };
+    await expect(turnStore.saveTurn(job.id, "wrk_turn", [finishedCall], saved)).rejects.toThrow("injected");
+    expect(await store.eventsAfter(job.id, 0)).toEqual([]);
+    expect(await store.transcript(job.id)).toBeNull();
+    expect((await store.get(job.id))?.lastSeq).toBe(0);
+
+    fail = false;
+    expect((await turnStore.saveTurn(job.id, "wrk_turn", [finishedCall], saved))?.map((e) => e.seq)).toEqual([1]);
+    expect((await store.eventsAfter(job.id, 0)).map((e) => [e.seq, e.type])).toEqual([[1, "tool_finished"]]);
+    expect((await store.transcript(job.id))?.turns).toBe(2);
+    await store.appendEvent(job.id, "text", { text: "next" });
+    expect((await store.eventsAfter(job.id, 0)).map((e) => e.seq)).toEqual([1, 2]);
+    // A runner that no longer holds the job stores nothing.
+    expect(await turnStore.saveTurn(job.id, "wrk_other", [finishedCall], { ...saved, turns: 3 })).toBeNull();
+    expect((await store.eventsAfter(job.id, 0)).map((e) => e.seq)).toEqual([1, 2]);
+    expect((await store.transcript(job.id))?.turns).toBe(2);
   });
 });

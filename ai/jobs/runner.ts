@@ -1,7 +1,7 @@
 import type { Logger } from "../../lib/log";
 import type { EmitEvent, GenerationEventData, GenerationEventType, GenerationOutcomeData } from "../contract";
 import { errorFields } from "../../lib/log";
-import type { JobRecord, JobStep, JobStore, Transcript } from "./store";
+import type { BackgroundProcess, JobRecord, JobStep, JobStore, Transcript, TurnEvent } from "./store";
 
 /** What a job's executor can do while it holds the job. */
 export interface JobContext {
@@ -14,12 +14,17 @@ export interface JobContext {
   emit: EmitEvent;
   /** Records facts learned while running. */
   record(facts: Parameters<JobStore["record"]>[2]): Promise<void>;
+  /** Records a background process the agent started (or its new id once started again). */
+  recordProcess(process: BackgroundProcess): Promise<void>;
   /** The conversation an earlier attempt of this job saved; null before its agent first ran. */
   transcript(): Promise<Transcript | null>;
   /** The conversation of the project's latest earlier job, which a follow-up continues; null if none saved one. */
   previousTranscript(): Promise<Transcript | null>;
-  /** Saves the conversation so far, for whoever takes the job over if this runner dies. */
-  saveTranscript(transcript: Transcript): Promise<void>;
+  /**
+   * Appends events and saves the conversation so far with them (when given) in one transaction, for
+   * whoever takes the job over if this runner dies.
+   */
+  saveTurn(events: TurnEvent[], transcript: Transcript | null): Promise<void>;
 }
 
 /** How an executor ends a job that was not cancelled (a completed job's preview is its project's by then). */
@@ -162,10 +167,14 @@ export function startRunner(options: RunnerOptions): Runner {
       },
       emit: (type, data) => emit(job.id, type, data),
       record: (facts) => store.record(job.id, options.workerId, facts),
+      recordProcess: async (process) => {
+        if (!(await store.recordProcess(job.id, options.workerId, process))) throw new LeaseLost("lease lost");
+      },
       transcript: () => store.transcript(job.id),
       previousTranscript: () => store.latestTranscript(job.projectId, job.id),
-      saveTranscript: async (transcript) => {
-        if (!(await store.saveTranscript(job.id, options.workerId, transcript))) throw new LeaseLost("lease lost");
+      saveTurn: async (events, transcript) => {
+        if (!(await store.saveTurn(job.id, options.workerId, events, transcript))) throw new LeaseLost("lease lost");
+        if (events.length > 0) options.onEvent(job.id);
       },
     };
 

@@ -2,6 +2,7 @@ import type Anthropic from "@anthropic-ai/sdk";
 import type pg from "pg";
 import { CURSOR_KEY } from "../../lib/cursor";
 import { AppError, notFound } from "../../lib/errors";
+import { withTransaction } from "../../lib/transaction";
 import { wellFormed } from "../../lib/unicode";
 import type { GenerationEventData, GenerationEventType } from "../contract";
 
@@ -32,10 +33,22 @@ export interface JobRecord {
   toolCalls: number;
   /** Time spent with the agent running, over every attempt until this one was claimed. */
   agentMs: number;
+  /** The background processes its agent started, in order. */
+  processes: BackgroundProcess[];
   lastSeq: number;
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
+}
+
+/** A long-running process a job's agent started in its workspace (what a resumed job starts again). */
+export interface BackgroundProcess {
+  /** Its name in the workspace (unique per job). */
+  name: string;
+  command: string;
+  cwd: string | null;
+  /** The workspace's id of its latest start. */
+  processId: string;
 }
 
 /** One recorded event of a job. */
@@ -85,6 +98,7 @@ interface JobRow {
   cache_write_tokens: string;
   tool_calls: number;
   agent_ms: string;
+  processes: BackgroundProcess[];
   last_seq: number;
   created_at: Date;
   started_at: Date | null;
@@ -113,6 +127,7 @@ function toRecord(row: JobRow): JobRecord {
     },
     toolCalls: row.tool_calls,
     agentMs: Number(row.agent_ms),
+    processes: row.processes,
     lastSeq: row.last_seq,
     createdAt: row.created_at,
     startedAt: row.started_at,
@@ -133,6 +148,22 @@ export function jsonbSafe(_key: string, value: unknown): unknown {
   return typeof value === "string" ? wellFormed(value).replace(/\u0000/g, "\ufffd") : value;
 }
 
+/** One event of a turn, as `saveTurn` stores it. */
+export type TurnEvent = { [K in GenerationEventType]: { type: K; data: GenerationEventData[K] } }[GenerationEventType];
+
+const UPSERT_TRANSCRIPT = `INSERT INTO generation_transcripts (job_id, system_version, turns, messages, compactions, outcome) VALUES ($1, $2, $3, $4, $5, $6)
+  ON CONFLICT (job_id) DO UPDATE SET system_version = EXCLUDED.system_version, turns = EXCLUDED.turns, messages = EXCLUDED.messages,
+         compactions = EXCLUDED.compactions, outcome = EXCLUDED.outcome, updated_at = now()`;
+
+const transcriptParams = (jobId: string, transcript: Transcript) => [
+  jobId,
+  transcript.systemVersion,
+  transcript.turns,
+  JSON.stringify(transcript.messages, jsonbSafe),
+  transcript.compactions,
+  transcript.outcome ? JSON.stringify(transcript.outcome, jsonbSafe) : null,
+];
+
 /** Jobs and their event logs in Postgres: every state change is one conditional statement. */
 export function createJobStore(db: pg.Pool) {
   const one = async (sql: string, params: unknown[]): Promise<JobRecord | null> => {
@@ -145,6 +176,34 @@ export function createJobStore(db: pg.Pool) {
     const row = result.rows[0];
     return row ? { systemVersion: row.system_version, turns: row.turns, messages: row.messages, compactions: row.compactions, outcome: row.outcome } : null;
   };
+
+  /**
+   * Appends events of a held job and, with them, saves its conversation (replacing the previous save)
+   * in one transaction: a failure or a crash stores neither, so no event is left without the turn of
+   * the conversation it belongs to. Null (nothing stored) when `workerId` no longer holds the job, so a
+   * runner that lost it never overwrites the one that took it over.
+   */
+  async function saveTurn(jobId: string, workerId: string, events: TurnEvent[], transcript: Transcript | null): Promise<JobEvent[] | null> {
+    return withTransaction(db, async (client) => {
+      // The job's row lock orders this turn's events after every event appended before it.
+      const held = await client.query<{ last_seq: number }>("SELECT last_seq FROM generation_jobs WHERE id = $1 AND lease_owner = $2 AND status = 'running' FOR UPDATE", [jobId, workerId]);
+      if (!held.rows[0]) return null;
+      const stored: JobEvent[] = [];
+      let seq = held.rows[0].last_seq;
+      for (const event of events) {
+        const row = await client.query<{ created_at: Date }>("INSERT INTO generation_events (job_id, seq, type, data) VALUES ($1, $2, $3, $4) RETURNING created_at", [
+          jobId,
+          ++seq,
+          event.type,
+          JSON.stringify(event.data, jsonbSafe),
+        ]);
+        stored.push({ seq, type: event.type, data: event.data as unknown as Record<string, unknown>, at: row.rows[0]!.created_at.toISOString() });
+      }
+      if (events.length > 0) await client.query("UPDATE generation_jobs SET last_seq = $2 WHERE id = $1", [jobId, seq]);
+      if (transcript) await client.query(UPSERT_TRANSCRIPT, transcriptParams(jobId, transcript));
+      return stored;
+    });
+  }
 
   return {
     /** Queues a job; a project with an active job answers `already_exists` naming it. */
@@ -259,28 +318,7 @@ export function createJobStore(db: pg.Pool) {
       );
     },
 
-    /**
-     * Saves a held job's conversation (replacing the previous save); false when `workerId` no longer
-     * holds the job, so a runner that lost it never overwrites the one that took it over.
-     */
-    async saveTranscript(jobId: string, workerId: string, transcript: Transcript): Promise<boolean> {
-      const result = await db.query(
-        `INSERT INTO generation_transcripts (job_id, system_version, turns, messages, compactions, outcome)
-         SELECT id, $3, $4, $5, $6, $7 FROM generation_jobs WHERE id = $1 AND lease_owner = $2 AND status = 'running'
-         ON CONFLICT (job_id) DO UPDATE SET system_version = EXCLUDED.system_version, turns = EXCLUDED.turns, messages = EXCLUDED.messages,
-                compactions = EXCLUDED.compactions, outcome = EXCLUDED.outcome, updated_at = now()`,
-        [
-          jobId,
-          workerId,
-          transcript.systemVersion,
-          transcript.turns,
-          JSON.stringify(transcript.messages, jsonbSafe),
-          transcript.compactions,
-          transcript.outcome ? JSON.stringify(transcript.outcome, jsonbSafe) : null,
-        ],
-      );
-      return result.rowCount === 1;
-    },
+    saveTurn,
 
     /** A job's saved conversation; null before its agent first ran. */
     async transcript(jobId: string): Promise<Transcript | null> {
@@ -358,6 +396,16 @@ export function createJobStore(db: pg.Pool) {
     /** Gives a held job's lease up at once, so another runner can take it over. */
     async release(jobId: string, workerId: string): Promise<void> {
       await db.query("UPDATE generation_jobs SET lease_expires_at = now() WHERE id = $1 AND lease_owner = $2 AND status = 'running'", [jobId, workerId]);
+    },
+
+    /** Records a background process a held job started, or its new id once restarted (by name); false when `workerId` no longer holds the job. */
+    async recordProcess(jobId: string, workerId: string, process: BackgroundProcess): Promise<boolean> {
+      const result = await db.query(
+        `UPDATE generation_jobs SET processes = (SELECT COALESCE(jsonb_agg(p), '[]'::jsonb) FROM jsonb_array_elements(processes) p WHERE p->>'name' <> $3) || jsonb_build_array($4::jsonb)
+          WHERE id = $1 AND lease_owner = $2 AND status = 'running'`,
+        [jobId, workerId, process.name, JSON.stringify(process, jsonbSafe)],
+      );
+      return result.rowCount === 1;
     },
 
     /** Asks a running job to stop (its runner sees it at the next heartbeat). */
