@@ -126,7 +126,7 @@ export function createAiService(deps: AiDeps): AiApi {
       if (job.status === "queued") {
         const cancelled = await store.cancelQueued(job.id, "cancelled by the user before it started");
         if (cancelled) {
-          await appendAndNotify(job.id, "cancelled", { status: "cancelled", error: cancelled.error });
+          deps.live.notify(job.id);
           await deps.projectState.settle(job.projectId);
           return toGeneration(cancelled);
         }

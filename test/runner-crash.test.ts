@@ -55,7 +55,8 @@ require("node:http").createServer((req, res) => {
  * A session that writes an app, runs a slow command that leaves a trace of each run, writes one more
  * file and completes; each answer comes after `delayMs`. It goes by what the conversation shows done,
  * as a careful model would after a restart: a write answered as interrupted is written again (writing
- * is idempotent), the command is not (it leaves a trace: the model checks the state instead).
+ * is idempotent), the command is not: the model checks the state instead (reads its trace), and runs it
+ * again only when the trace is not there (the server died before the command began).
  */
 function slowSession(delayMs: (request: RecordedRequest) => number, command: string): ScriptFunction {
   return async (request) => {
@@ -64,15 +65,26 @@ function slowSession(delayMs: (request: RecordedRequest) => number, command: str
     const calls = new Map<string, { name: string; path?: string }>();
     const written = new Set<string>();
     let ranCommand = false;
+    let interrupted = false;
+    let trace: "present" | "absent" | null = null;
     for (const message of request.body!.messages) {
       if (typeof message.content === "string") continue;
       for (const block of message.content) {
         if (block.type === "tool_use") calls.set(block.id, { name: block.name, path: (block.input as { path?: string }).path });
         if (block.type !== "tool_result") continue;
         const call = calls.get(block.tool_use_id);
-        if (call?.name === "execute_command") ranCommand = true;
+        if (call?.name === "execute_command") {
+          interrupted = block.content === INTERRUPTED_TOOL_CALL;
+          ranCommand ||= !interrupted;
+          trace = null;
+        }
+        if (call?.name === "read_file" && call.path === "runs.txt") trace = block.is_error === true ? "absent" : "present";
         if (call?.name === "write_to_file" && block.is_error !== true) written.add(call.path!);
       }
+    }
+    if (interrupted && !ranCommand) {
+      if (trace === null) return { content: [toolUse("read_file", { path: "runs.txt" })] };
+      ranCommand = trace === "present";
     }
     if (!written.has("index.html") || !written.has("server.js")) {
       return {
@@ -132,8 +144,8 @@ describe("a runner killed mid-job", () => {
     const command = events.filter((e) => e.event === "tool_finished" && e.data.name === "execute_command");
     expect(command.map((e) => [e.data.ok, e.data.output])).toEqual([[false, INTERRUPTED_TOOL_CALL]]);
     expect(events.at(-1)?.event).toBe("completed");
-    // Two writes, the command, the write after it: each answered once (attempt_completion ends the run).
-    expect([...toolResultCounts("Build slowly").values()]).toEqual([1, 1, 1, 1]);
+    // Two writes, the command, the look at its trace, the write after it: each answered once (attempt_completion ends the run).
+    expect([...toolResultCounts("Build slowly").values()]).toEqual([1, 1, 1, 1, 1]);
     second.kill("SIGTERM");
     await new Promise((resolve) => second.once("exit", resolve));
   }, 120_000);

@@ -102,6 +102,10 @@ describe("a project's state follows from its generations", () => {
     const job = await ai.start({ projectId, prompt: "build it" }, auth);
     await ai.cancel({ id: job.id }, auth);
     expect(await card(projectId)).toEqual({ status: "new", previewUrl: null, latestJobId: job.id });
+    expect((await store.eventsAfter(job.id, 0)).map((e) => [e.seq, e.type, e.data])).toEqual([
+      [1, "queued", { status: "queued", step: "queued", progress: 0 }],
+      [2, "cancelled", { status: "cancelled", error: "cancelled by the user before it started" }],
+    ]);
   });
 
   it("is cancelled, keeping its preview, when a running job is cancelled", async () => {
@@ -152,6 +156,11 @@ describe("a project's state follows from its generations", () => {
     await store.claim("wrk_dies", 60_000);
     // The job's end is written, then the process dies before the project is told.
     await store.finish(job.id, "wrk_dies", { status: "failed", error: "boom" });
+    // The final event was stored with the end, so the job's streams still close.
+    expect((await store.eventsAfter(job.id, 0)).map((e) => [e.type, e.data])).toEqual([
+      ["queued", { status: "queued", step: "queued", progress: 0 }],
+      ["failed", { status: "failed", error: "boom" }],
+    ]);
     expect((await card(projectId)).status).toBe("generating");
     expect(await state.sweep(0)).toBeGreaterThanOrEqual(1);
     expect(await card(projectId)).toEqual({ status: "failed", previewUrl: PREVIEW, latestJobId: job.id });

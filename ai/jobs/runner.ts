@@ -99,17 +99,16 @@ export function startRunner(options: RunnerOptions): Runner {
     options.onEvent(jobId);
   }
 
-  async function end(job: JobRecord, outcome: Parameters<JobStore["finish"]>[2] & { previewUrl?: string }): Promise<void> {
-    const finished = await store.finish(job.id, options.workerId, outcome);
-    if (!finished) return;
-    await options.settle?.(job.projectId);
+  async function end(job: JobRecord, outcome: GenerationOutcomeData): Promise<void> {
     const data: GenerationOutcomeData = {
       status: outcome.status,
       ...(outcome.error ? { error: outcome.error } : {}),
       ...(outcome.summary ? { summary: outcome.summary } : {}),
       ...(outcome.previewUrl ? { previewUrl: outcome.previewUrl } : {}),
     };
-    await emit(job.id, outcome.status, data);
+    if (!(await store.finish(job.id, options.workerId, data))) return;
+    await options.settle?.(job.projectId);
+    options.onEvent(job.id);
   }
 
   async function run(job: JobRecord): Promise<void> {

@@ -4,7 +4,7 @@ import { CURSOR_KEY } from "../../lib/cursor";
 import { AppError, notFound } from "../../lib/errors";
 import { withTransaction } from "../../lib/transaction";
 import { wellFormed } from "../../lib/unicode";
-import type { GenerationEventData, GenerationEventType } from "../contract";
+import type { GenerationEventData, GenerationEventType, GenerationOutcomeData } from "../contract";
 
 /** Where a job is in its life. */
 export type JobStatus = "queued" | "running" | "completed" | "failed" | "cancelled";
@@ -334,27 +334,33 @@ export function createJobStore(db: pg.Pool) {
       );
     },
 
-    /** Ends a job held by `workerId`. */
-    async finish(
-      jobId: string,
-      workerId: string,
-      outcome: { status: "completed" | "failed" | "cancelled"; error?: string; summary?: string },
-    ): Promise<JobRecord | null> {
+    /**
+     * Ends a job held by `workerId` and appends its final event (completed, failed or cancelled, saying
+     * how) in the same statement: no job ends without the event its streams close on.
+     */
+    async finish(jobId: string, workerId: string, outcome: GenerationOutcomeData): Promise<JobRecord | null> {
       return one(
-        `UPDATE generation_jobs SET status = $3, step = 'done', progress = CASE WHEN $3 = 'completed' THEN 100 ELSE progress END,
-                error = $4, summary = COALESCE($5, summary), state_version = ${NEXT_VERSION},
-                lease_owner = NULL, lease_expires_at = NULL, finished_at = now(), updated_at = now()
-          WHERE id = $1 AND lease_owner = $2 AND status = 'running' RETURNING *`,
-        [jobId, workerId, outcome.status, outcome.error ?? null, outcome.summary ?? null],
+        `WITH done AS (
+           UPDATE generation_jobs SET status = $3, step = 'done', progress = CASE WHEN $3 = 'completed' THEN 100 ELSE progress END,
+                  error = $4, summary = COALESCE($5, summary), state_version = ${NEXT_VERSION}, last_seq = last_seq + 1,
+                  lease_owner = NULL, lease_expires_at = NULL, finished_at = now(), updated_at = now()
+            WHERE id = $1 AND lease_owner = $2 AND status = 'running' RETURNING *),
+         final AS (INSERT INTO generation_events (job_id, seq, type, data) SELECT id, last_seq, $3, $6 FROM done)
+         SELECT * FROM done`,
+        [jobId, workerId, outcome.status, outcome.error ?? null, outcome.summary ?? null, JSON.stringify(outcome, jsonbSafe)],
       );
     },
 
-    /** Cancels a job no runner has claimed yet; null once one has (then only `requestCancel` stops it). */
+    /** Cancels a job no runner has claimed yet, with its final event; null once one has (then only `requestCancel` stops it). */
     async cancelQueued(jobId: string, error: string): Promise<JobRecord | null> {
       return one(
-        `UPDATE generation_jobs SET status = 'cancelled', step = 'done', error = $2, state_version = ${NEXT_VERSION}, finished_at = now(), updated_at = now()
-          WHERE id = $1 AND status = 'queued' RETURNING *`,
-        [jobId, error],
+        `WITH done AS (
+           UPDATE generation_jobs SET status = 'cancelled', step = 'done', error = $2, state_version = ${NEXT_VERSION}, last_seq = last_seq + 1,
+                  finished_at = now(), updated_at = now()
+            WHERE id = $1 AND status = 'queued' RETURNING *),
+         final AS (INSERT INTO generation_events (job_id, seq, type, data) SELECT id, last_seq, 'cancelled', $3 FROM done)
+         SELECT * FROM done`,
+        [jobId, error, JSON.stringify({ status: "cancelled", error } satisfies GenerationOutcomeData)],
       );
     },
 
