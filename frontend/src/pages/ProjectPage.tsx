@@ -8,6 +8,7 @@ import { FileBrowser } from "../components/FileBrowser";
 import { CodeViewContext, useCodeViewRequests } from "../components/codeView";
 import { DownloadZip } from "../components/DownloadZip";
 import { LogsPane } from "../components/LogsPane";
+import { TerminalPane } from "../components/TerminalPane";
 import { jobStatus, type JobActions } from "../components/JobView";
 import { PreviewPane } from "../components/PreviewPane";
 import { PromptBox, type PromptBoxHandle } from "../components/PromptBox";
@@ -31,7 +32,7 @@ const THREAD_PAGE = 20;
 
 
 /** The project page's right-hand tabs; a new tab is one more entry of the list built in ProjectPage. */
-export type ProjectTab = "preview" | "code" | "logs" | "history" | "settings";
+export type ProjectTab = "preview" | "code" | "logs" | "terminal" | "history" | "settings";
 
 /**
  * The two-pane project page: the project's one thread (every prompt and what came of it) with the
@@ -147,6 +148,7 @@ export function ProjectPage({ projectId, jobParam }: { projectId: string; jobPar
     },
     { id: "code", label: "Code", render: () => <FileBrowser projectId={projectId} request={codeView.request} live={active} /> },
     { id: "logs", label: "Logs", render: () => <LogsPane projectId={projectId} /> },
+    { id: "terminal", label: "Terminal", render: () => <TerminalPane projectId={projectId} /> },
     { id: "history", label: "History", render: () => <VersionHistory projectId={projectId} generating={active} /> },
     { id: "settings", label: "Settings", render: () => (p ? <ApprovalModeSetting project={p} /> : null) },
   ];
