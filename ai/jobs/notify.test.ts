@@ -108,6 +108,36 @@ describe("job event streams are pushed, not polled", () => {
     }
   });
 
+  it("the watchers of one job woken together share one read; a read begun before news is never joined by one that news woke", async () => {
+    const live = new LiveEvents();
+    const off = live.subscribe("job_shared", () => undefined);
+    let reads = 0;
+    const read = async () => ++reads;
+    const [a, b] = [live.shared("job_shared", 3, read), live.shared("job_shared", 3, read)];
+    expect([await a, await b]).toEqual([1, 1]);
+    const before = live.shared("job_shared", 3, read);
+    live.notify("job_shared");
+    const after = live.shared("job_shared", 3, read);
+    expect([await before, await after]).toEqual([2, 3]);
+    // Another position is another read.
+    expect(await Promise.all([live.shared("job_shared", 4, read), live.shared("job_shared", 5, read)])).toEqual([4, 5]);
+    off();
+
+    const jobId = await newJob();
+    const counts = { count: 0 };
+    const watchers = [await follow(live, jobId, counts), await follow(live, jobId, counts)];
+    try {
+      await waitFor("both replays", () => watchers.every((w) => w.seen.ids.includes(1)));
+      const settled = counts.count;
+      await store.appendEvent(jobId, "step", { step: "generating", progress: 10 });
+      live.notify(jobId);
+      await waitFor("the event at both watchers", () => watchers.every((w) => w.seen.ids.includes(2)));
+      expect(counts.count).toBe(settled + 1);
+    } finally {
+      await Promise.all(watchers.map((w) => w.close()));
+    }
+  });
+
   it.skipIf(!onServer)("on a Postgres server: a NOTIFY from another connection wakes the stream; this process's own NOTIFY is not a second wake", async () => {
     const live = new LiveEvents(postgresChannel(db.pool, { log }));
     const other = new LiveEvents(postgresChannel(db.pool, { log }));

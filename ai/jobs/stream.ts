@@ -95,7 +95,8 @@ export async function streamJobEvents(req: IncomingMessage, res: ServerResponse,
     res.flushHeaders();
     while (!gone()) {
       dirty = false;
-      const events = await options.store.eventsAfter(options.jobId, last, PAGE);
+      const after = last;
+      const events = await options.live.shared(options.jobId, after, () => options.store.eventsAfter(options.jobId, after, PAGE));
       let ended = false;
       for (const event of events) {
         if (gone()) break;

@@ -78,8 +78,11 @@ export async function benchProfile(): Promise<BenchRow[]> {
     const file = (await readdir(dir)).find((name) => name.endsWith(".cpuprofile"));
     const top = file ? summarizeProfile(JSON.parse(await readFile(join(dir, file), "utf8")), 12) : [];
     const benchmark = `profile: load N=${n}, ${kind}, with --cpu-prof`;
+    const statements = Object.entries(round.memory.queries).sort((a, b) => b[1].ms - a[1].ms);
+    const dbMs = statements.reduce((sum, [, q]) => sum + q.ms, 0);
     return [
       ...loadRows({ database: databaseUrl ? "postgres" : "pglite" } as ServerProcess, n, round).map((row) => ({ ...row, benchmark })),
+      ...statements.slice(0, 8).map(([text, q], i) => ({ benchmark, measure: `database #${i + 1}: \`${text.replace(/\|/g, "/")}…\``, value: `${((100 * q.ms) / dbMs).toFixed(1)}% of query time`, note: `${q.count} queries (${(q.count / round.completed).toFixed(0)} per job), ${fmt(q.ms / q.count)} each until answered, waiting for a connection included` })),
       ...top.map((entry, i) => ({ benchmark, measure: `CPU #${i + 1}: ${entry.name}`, value: `${entry.percent.toFixed(1)}%`, note: entry.where })),
     ];
   } finally {

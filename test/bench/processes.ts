@@ -63,6 +63,10 @@ export interface ServerMemory {
   arrayBuffers: number;
   /** WebAssembly memory: embedded PGlite's heap. */
   wasm: number;
+  /** Queries since the start by statement (first words): how many, and milliseconds until answered in all. */
+  queries: Record<string, { count: number; ms: number }>;
+  /** Each service's Postgres pool: connections open, idle, and queries waiting for one. */
+  pools: Record<string, { total: number; idle: number; waiting: number }>;
 }
 
 /** A Kiln server in a process of its own. */

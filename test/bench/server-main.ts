@@ -5,6 +5,7 @@
  * PGlite), and shuts down cleanly on SIGTERM (so `--cpu-prof` writes its profile).
  */
 import { READY } from "./processes";
+import pg from "pg";
 import { loadConfig } from "../../lib/config";
 import { createPinoLogger } from "../../lib/log";
 import { issueToken } from "../../projects/tokens";
@@ -38,6 +39,28 @@ const CountedMemory = function Memory(descriptor: unknown) {
 CountedMemory.prototype = OriginalMemory.prototype;
 wasmApi.Memory = CountedMemory as unknown as Wasm["Memory"];
 
+/** Every query of this process by statement (its first words): how many, and the time until each answered (queueing for a connection included). */
+const queries = new Map<string, { count: number; ms: number }>();
+const query = pg.Pool.prototype.query as (...args: unknown[]) => unknown;
+pg.Pool.prototype.query = function timedQuery(this: pg.Pool, ...args: unknown[]) {
+  const text = typeof args[0] === "string" ? args[0] : ((args[0] as { text?: string })?.text ?? "?");
+  const key = text.replace(/\s+/g, " ").trim().slice(0, 60);
+  const begin = performance.now();
+  const result = query.apply(this, args);
+  if (result instanceof Promise) {
+    void result.then(
+      () => undefined,
+      () => undefined,
+    ).finally(() => {
+      const entry = queries.get(key) ?? { count: 0, ms: 0 };
+      entry.count++;
+      entry.ms += performance.now() - begin;
+      queries.set(key, entry);
+    });
+  }
+  return result;
+} as typeof pg.Pool.prototype.query;
+
 const config = loadConfig(process.env);
 const log = createPinoLogger(config.logLevel);
 const server = await startServer(config, log);
@@ -50,7 +73,11 @@ process.on("message", (message: unknown) => {
   if (message !== "stats") return;
   const usage = process.memoryUsage();
   const wasm = [...memories].reduce((sum, memory) => sum + memory.buffer.byteLength, 0);
-  process.send?.({ rss: usage.rss, heapUsed: usage.heapUsed, heapTotal: usage.heapTotal, external: usage.external, arrayBuffers: usage.arrayBuffers, wasm });
+  const pools = Object.fromEntries(["projects", "workspace", "ai"].map((name) => {
+    const pool = server.kiln.databases.pool(name);
+    return [name, { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }];
+  }));
+  process.send?.({ queries: Object.fromEntries(queries), pools, rss: usage.rss, heapUsed: usage.heapUsed, heapTotal: usage.heapTotal, external: usage.external, arrayBuffers: usage.arrayBuffers, wasm });
 });
 process.on("SIGTERM", () => {
   void server.shutdown().finally(() => process.exit(0));
