@@ -78,10 +78,15 @@ describe("the preview toolbar in a browser", () => {
     await expect.poll(() => frame().getAttribute("src")).toBe(new URL("/evil.example/x", previewUrl).toString());
   });
 
-  it("opens the share dialog from the toolbar", async () => {
-    await page.getByRole("toolbar", { name: "Preview" }).getByTestId("share-open").click();
+  it("opens the share dialog from the toolbar; Esc closes it", async () => {
+    const open = page.getByRole("toolbar", { name: "Preview" }).getByTestId("share-open");
+    await open.click();
     await page.getByTestId("share-dialog").waitFor();
+    await page.keyboard.press("Escape");
+    await page.getByTestId("share-dialog").waitFor({ state: "detached" });
+    await open.click();
     await page.getByTestId("share-dialog").getByRole("button", { name: "Close" }).click();
+    await page.getByTestId("share-dialog").waitFor({ state: "detached" });
   });
 
   it("shows what the dev server printed in the Logs tab", async () => {

@@ -40,7 +40,7 @@ export function ShareDialog({ projectId }: { projectId: string }) {
 
   if (!open) {
     return (
-      <button className="btn btn-ghost btn-small" onClick={() => setOpen(true)} data-testid="share-open">
+      <button className="btn btn-ghost btn-small" onClick={() => setOpen(true)} data-testid="share-open" aria-haspopup="dialog">
         Share
       </button>
     );
@@ -50,10 +50,10 @@ export function ShareDialog({ projectId }: { projectId: string }) {
     await navigator.clipboard.writeText(created).then(() => setCopied(true), () => setCopied(false));
   };
   return (
-    <div className="share-dialog card" role="dialog" aria-label="Share the preview" data-testid="share-dialog">
+    <div className="share-dialog card" role="dialog" aria-label="Share the preview" data-testid="share-dialog" onKeyDown={(e) => e.key === "Escape" && setOpen(false)}>
       <div className="card-head">
         <strong>Share the live preview</strong>
-        <button className="btn btn-ghost btn-small" onClick={() => setOpen(false)} aria-label="Close">
+        <button className="btn btn-ghost btn-small" onClick={() => setOpen(false)} aria-label="Close" autoFocus>
           ×
         </button>
       </div>
