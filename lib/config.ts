@@ -199,6 +199,8 @@ export const VARIABLES = {
   daytonaRestoreTimeoutMinutes: integer("KILN_DAYTONA_RESTORE_TIMEOUT_MINUTES", "How long an archived Daytona sandbox may take to restore before its workspace is in error", 45, 1, 24 * 60),
   gitImportMaxBytes: integer("KILN_GIT_IMPORT_MAX_BYTES", "The largest git repository an import takes: its files' total bytes, and its download", 100 * 1024 * 1024, 1024, 10 * 1024 * 1024 * 1024),
   gitImportMaxFiles: integer("KILN_GIT_IMPORT_MAX_FILES", "The most files a git import takes", 5000, 1, 1_000_000),
+  gitMaxConcurrent: integer("KILN_GIT_MAX_CONCURRENT", "Git imports and pushes running at once in one server process, everyone's (more: 429)", 4, 1, 1000),
+  gitMaxConcurrentPerOwner: integer("KILN_GIT_MAX_CONCURRENT_PER_OWNER", "Git imports and pushes one user may have running at once (more: 429)", 2, 1, 1000),
   maintenanceIntervalMs: integer("KILN_MAINTENANCE_INTERVAL_MS", "How often orphan sandboxes and unused blobs are swept (0: never)", 600_000, 0, 24 * 3_600_000),
   sandbox: oneOf("KILN_SANDBOX", "Sandbox provider: daytona or local (default: daytona when DAYTONA_API_KEY is set)", "auto", ["auto", "local", "daytona"] as const),
   sandboxIsolation: oneOf(

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
+import { execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,6 +14,8 @@ import { startTestMongo, type TestMongo } from "./support/mongo";
 const TOKEN = `kiln-test-token-${randomBytes(12).toString("hex")}`;
 const MAX_FILES = 20;
 const MAX_BYTES = 200_000;
+/** git run by the test itself, to craft repositories: no config of the machine's. */
+const GIT_ENV = { GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null", PATH: process.env.PATH, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" };
 
 let mongo: TestMongo;
 let kiln: TestKiln;
@@ -133,16 +136,73 @@ describe("git import and export over HTTP", () => {
       mkdirSync(join(dir, "hooks"));
       writeFileSync(join(dir, "hooks", "post-checkout"), "#!/bin/sh\ntouch /workspace/PWNED\n");
       chmodSync(join(dir, "hooks", "post-checkout"), 0o755);
-      writeFileSync(join(dir, ".gitmodules"), '[submodule "x"]\n\tpath = x\n\turl = file:///etc\n');
+      writeFileSync(join(dir, ".gitmodules"), '[submodule "x"]\n\tpath = x\n\turl = file:///etc\n[submodule "y"]\n\tpath = y\n\turl = ext::sh -c touch% /workspace/PWNED\n');
+      // A real submodule entry (a gitlink: an embedded repository) whose URL above is ext::: never fetched.
+      execFileSync("git", ["init", "-q", join(dir, "y")], { env: GIT_ENV });
+      execFileSync("git", ["-C", join(dir, "y"), "commit", "-q", "--allow-empty", "-m", "sub"], { env: GIT_ENV });
     });
     const imported = await alice.call("POST", "/vfs/git/import", { url: hostile, name: "Hostile" });
     expect(imported.status, imported.text).toBe(200);
-    expect(imported.body.skipped).toEqual(["passwd", "up"]);
+    expect(imported.body.skipped).toEqual(["passwd", "up", "y"]);
     const files = (await filesOf(alice, imported.body.project.id, imported.body.version.id)).map((line) => line.split(" ")[0]);
     expect(files).toEqual([".gitmodules", "hooks/post-checkout", "ok.txt"]);
     const workspace = impl<WorkspaceApi>("workspace");
     const look = await workspace.exec({ id: imported.body.project.workspaceId, command: "ls -A; test -e PWNED && echo pwned || true" });
     expect(look.stdout.split("\n").filter(Boolean).sort()).toEqual([".gitmodules", "hooks", "ok.txt"]);
+  }, 120_000);
+
+  it("refuses a repository whose tree holds a .git path, touching nothing", async () => {
+    const url = git.createRepository("dotgit", (dir) => writeFileSync(join(dir, "ok.txt"), "ok\n"));
+    // A tree with a `.git/hooks/post-checkout` entry, made with git's plumbing (git add never writes one).
+    const plumb = (input: string, ...args: string[]) => execFileSync("git", [`--git-dir=${join(git.root, "dotgit.git")}`, ...args], { input, env: GIT_ENV }).toString().trim();
+    const hook = plumb("#!/bin/sh\ntouch /workspace/PWNED\n", "hash-object", "-w", "--stdin");
+    const hooks = plumb(`100755 blob ${hook}\tpost-checkout\n`, "mktree");
+    const dotgit = plumb(`040000 tree ${hooks}\thooks\n`, "mktree");
+    const root = plumb(`040000 tree ${dotgit}\t.git\n100644 blob ${plumb("", "rev-parse", "main:ok.txt")}\tok.txt\n`, "mktree");
+    const commit = plumb("dot git\n", "commit-tree", root);
+    git.git("dotgit", "update-ref", "refs/heads/main", commit);
+    const before = (await alice.call("GET", "/projects")).body.projects.length;
+    const refused = await alice.call("POST", "/vfs/git/import", { url });
+    expect(refused.status).toBe(400);
+    expect(refused.body.message).toMatch(/^git could not clone .*dotgit\.git: .*\.git/);
+    expect((await alice.call("GET", "/projects")).body.projects.length).toBe(before);
+  }, 120_000);
+
+  it("imports a private repository with a token given for that import only, which it keeps nowhere", async () => {
+    const url = git.createRepository("private-app", (dir) => writeFileSync(join(dir, "secret.txt"), "only for the owner\n"));
+    const without = await alice.call("POST", "/vfs/git/import", { url });
+    expect(without.status).toBe(400);
+    expect(without.body.message).toContain("git could not clone");
+    const wrong = await alice.call("POST", "/vfs/git/import", { url, token: `${TOKEN}-wrong` });
+    expect(wrong.status).toBe(400);
+    expect(wrong.text).not.toContain(TOKEN);
+    const imported = await alice.call("POST", "/vfs/git/import", { url, token: TOKEN });
+    expect(imported.status, imported.text).toBe(200);
+    const files = await filesOf(alice, imported.body.project.id, imported.body.version.id);
+    expect(files.map((line) => line.split(" ")[0])).toEqual(["secret.txt"]);
+    // Nothing in the sandbox holds it: no token file, no git config or remote URL (.git is gone), no file at all.
+    const workspace = impl<WorkspaceApi>("workspace");
+    const look = await workspace.exec({ id: imported.body.project.workspaceId, command: `ls -A; grep -rlF -- "$NEEDLE" . || true`, env: { NEEDLE: TOKEN } });
+    expect(look.stdout.split("\n").filter(Boolean)).toEqual(["secret.txt"]);
+    const project = await alice.call("GET", `/projects/${imported.body.project.id}`);
+    expect(project.text).not.toContain(TOKEN);
+    for (const bad of ["two words", "x".repeat(1001), 42]) {
+      const refused = await alice.call("POST", "/vfs/git/import", { url, token: bad });
+      expect(refused.status, String(bad)).toBe(400);
+      expect(refused.body.message).toMatch(/^token: /);
+    }
+  }, 120_000);
+
+  it("refuses an import or a push over the running limit per user with 429 naming the limit", async () => {
+    const url = git.createRepository("concurrent", (dir) => writeFileSync(join(dir, "a.txt"), "a\n"));
+    const answers = await Promise.all([1, 2, 3].map(() => alice.call("POST", "/vfs/git/import", { url })));
+    const statuses = answers.map((a) => a.status).sort();
+    expect(statuses).toEqual([200, 200, 429]);
+    const refused = answers.find((a) => a.status === 429)!;
+    expect(refused.body.code).toBe("resource_exhausted");
+    expect(refused.body.message).toContain("KILN_GIT_MAX_CONCURRENT_PER_OWNER");
+    // Once they ended, the slots are free again.
+    expect((await alice.call("POST", "/vfs/git/import", { url })).status).toBe(200);
   }, 120_000);
 
   it("answers bad input with a clear 4xx", async () => {

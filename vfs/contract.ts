@@ -358,8 +358,10 @@ export interface ForkResult {
 
 /** Makes a new project from a git repository (its default branch, as it is now). */
 export interface ImportGitRequest {
-  /** An `https://` or `http://` repository URL, without credentials (public repositories only). */
+  /** An `https://` or `http://` repository URL, without credentials. */
   url: string;
+  /** A private repository's token (sent as the password of user x-access-token), for this import only: never stored, logged or kept in the sandbox. */
+  token?: string;
   /** The new project's name (1–100 characters); the repository's name by default. */
   name?: string;
 }

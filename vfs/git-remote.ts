@@ -19,14 +19,14 @@ export function remoteUrlOf(value: unknown): string {
     throw invalidArgument("url", `only https:// and http:// remotes are supported, not ${url.protocol}//`);
   }
   if (url.username !== "" || url.password !== "") {
-    throw invalidArgument("url", "must not hold credentials; a push takes its token in the token field, and imports are of public repositories");
+    throw invalidArgument("url", "must not hold credentials; give a token in the token field instead");
   }
   if (url.hostname === "") throw invalidArgument("url", "has no host");
   if (url.hash !== "") throw invalidArgument("url", "must not have a #fragment");
   return url.href;
 }
 
-/** A push's token: printable ASCII without spaces (it goes to git's line-based credential protocol), or undefined. */
+/** A push's or a private import's token: printable ASCII without spaces (it goes to git's line-based credential protocol), or undefined. */
 export function tokenOf(value: unknown): string | undefined {
   if (value === undefined || value === null || value === "") return undefined;
   if (typeof value !== "string" || value.length > 1000 || !/^[\x21-\x7e]+$/.test(value)) {
@@ -75,15 +75,29 @@ const HARDENED_GIT = [
 ].join("\n");
 
 /**
+ * Defines `auth`: `g` with a credential helper that reads the token from `file` (relative to
+ * /workspace), which is removed when the script ends, however it ends. The token is
+ * in no argument, environment variable (Daytona writes a long command's variables into its text),
+ * remote URL or git config: `-c` options are not saved by a clone.
+ */
+const withTokenFile = (file: string) => `export KILN_GIT_TOKEN_FILE="$PWD/${file}"
+trap 'rm -f -- "$KILN_GIT_TOKEN_FILE"' EXIT
+auth() { g -c 'credential.helper=!f() { test "$1" = get && test -s "$KILN_GIT_TOKEN_FILE" && printf "username=x-access-token\\npassword=%s\\n" "$(cat "$KILN_GIT_TOKEN_FILE")"; }; f' "$@"; }`;
+
+/** Where an import's sandbox holds a private repository's token during the clone (removed by the clone script). */
+export const IMPORT_TOKEN_FILE = ".kiln-git-token";
+
+/**
  * Clones `$KILN_GIT_URL`'s default branch (one commit, no tags, no checkout) into `/workspace/.git`, every
  * file the clone writes capped at `$KILN_GIT_MAX_KB` (the pack is one file, so this bounds the download),
  * then prints the tree's file count and total bytes ("<files> <bytes>").
  */
 export const CLONE_SCRIPT = `${HARDENED_GIT}
 set -u
+${withTokenFile(IMPORT_TOKEN_FILE)}
 rm -rf .git
 ulimit -f "$KILN_GIT_MAX_KB"
-g clone -q --bare --depth 1 --no-tags --single-branch -- "$KILN_GIT_URL" .git || exit $?
+auth clone -q --bare --depth 1 --no-tags --single-branch -- "$KILN_GIT_URL" .git || exit $?
 g --git-dir=.git rev-parse -q --verify HEAD^{commit} >/dev/null || { echo "the repository has no commits" >&2; exit 3; }
 g --git-dir=.git ls-tree -r -l HEAD | awk '{ n++; if ($4 != "-") s += $4 } END { printf "%d %.0f\\n", n, s }'`;
 
@@ -109,17 +123,13 @@ export const TOKEN_FILE = ".git/kiln-push-token";
 /**
  * Commits /workspace as one commit (author and committer Kiln, message `$KILN_GIT_MESSAGE`) on top of
  * `$KILN_GIT_BRANCH` of `$KILN_GIT_URL` when the branch exists (a fast-forward, never a force push), and
- * pushes it; prints the commit's id. The token reaches git only through the credential helper, which
- * reads it from `.git/kiln-push-token` (written there by Kiln, never committed, removed when the script
- * ends): it is in no argument, environment variable (Daytona writes a long command's variables into
- * its text) or remote URL.
+ * pushes it; prints the commit's id. The token reaches git only through the credential helper, from
+ * `.git/kiln-push-token` (never committed).
  */
 export const PUSH_SCRIPT = `${HARDENED_GIT}
 set -eu
 export GIT_AUTHOR_NAME=Kiln GIT_AUTHOR_EMAIL=kiln@users.noreply.kiln GIT_COMMITTER_NAME=Kiln GIT_COMMITTER_EMAIL=kiln@users.noreply.kiln
-export KILN_GIT_TOKEN_FILE="$PWD/${TOKEN_FILE}"
-trap 'rm -f -- "$KILN_GIT_TOKEN_FILE"' EXIT
-auth() { g -c 'credential.helper=!f() { test "$1" = get && test -s "$KILN_GIT_TOKEN_FILE" && printf "username=x-access-token\\npassword=%s\\n" "$(cat "$KILN_GIT_TOKEN_FILE")"; }; f' "$@"; }
+${withTokenFile(TOKEN_FILE)}
 g init -q .
 g add -A -f .
 tree=$(g write-tree)

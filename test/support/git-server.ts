@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 
-/** A git smart-HTTP server (git's own `http-backend`) for tests: anyone clones, a push needs the token. */
+/** A git smart-HTTP server (git's own `http-backend`) for tests: anyone clones, a push (or any request for a `private-*` repository) needs the token. */
 export interface TestGitServer {
   /** `http://<address>:<port>`: repositories are `<url>/<name>.git`. */
   url: string;
@@ -50,7 +50,8 @@ export async function startGitServer(token: string): Promise<TestGitServer> {
     const header = req.headers.authorization;
     if (header) authorizations.push(header);
     const push = url.searchParams.get("service") === "git-receive-pack" || url.pathname.endsWith("/git-receive-pack");
-    if (push && !(header && expected(header))) {
+    const isPrivate = url.pathname.startsWith("/private-");
+    if ((push || isPrivate) && !(header && expected(header))) {
       res.writeHead(401, { "WWW-Authenticate": 'Basic realm="test"' }).end();
       return;
     }
