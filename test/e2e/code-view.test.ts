@@ -1,6 +1,7 @@
 /**
  * The code view in Chromium, on a project a generation wrote: search files by name and by content,
- * copy a file's text to the clipboard, download a file, see what its generation changed, and the Code
+ * copy a file's text to the clipboard, download a file, see what its generation changed, open a file
+ * from the thread's Write card, and the Code
  * tab's error notice keeps its own size instead of stretching over the pane.
  */
 import { readFile } from "node:fs/promises";
@@ -76,6 +77,15 @@ describe("the code view in a browser", () => {
     expect(await changes.locator(".patch-add").allTextContents()).toContain(`+${SERVER_JS.split("\n")[0]}\n`);
     await page.getByTestId("file-changes-toggle").click();
     await page.locator(".code-wrap").waitFor();
+  });
+
+  it("opens a file from the thread's Write card", async () => {
+    await page.getByRole("tab", { name: "Preview" }).click();
+    const card = page.locator("[data-testid=tool-card][data-tool=write_to_file]", { hasText: "server.js" });
+    await card.locator(".tool-head").click();
+    await card.getByTestId("tool-open-file").click();
+    await page.locator("[data-testid=file-viewer][data-path='server.js']").waitFor();
+    expect(await page.getByRole("tab", { name: "Code" }).getAttribute("aria-selected")).toBe("true");
   });
 
   it("keeps an error notice in the Code tab at its own size", async () => {

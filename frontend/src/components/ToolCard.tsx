@@ -1,12 +1,19 @@
 import { useState } from "react";
 import { formatDuration } from "../lib/format";
 import { shortInput, toolLabel, type ToolCallView } from "../lib/jobState";
+import { useCodeView } from "./codeView";
+
+/** Tools whose card can open the file they wrote in the code view. */
+const FILE_TOOLS = new Set(["write_to_file", "replace_in_file"]);
 
 /** One tool call: name, short input, duration, ok/error, and its output on demand. */
 export function ToolCard({ call }: { call: ToolCallView }) {
   const [open, setOpen] = useState(false);
   const summary = shortInput(call.name, call.input);
   const hasDetails = call.state !== "running";
+  const codeView = useCodeView();
+  const input = (call.input ?? {}) as { path?: unknown };
+  const path = FILE_TOOLS.has(call.name) && typeof input.path === "string" ? input.path : null;
   return (
     <div className={`tool-card tool-${call.state}`} data-testid="tool-card" data-tool={call.name} data-state={call.state}>
       <button className="tool-head" onClick={() => hasDetails && setOpen(!open)} aria-expanded={open} disabled={!hasDetails}>
@@ -25,6 +32,11 @@ export function ToolCard({ call }: { call: ToolCallView }) {
       </button>
       {open && (
         <div className="tool-body">
+          {codeView && path && call.state === "ok" && (
+            <button className="btn btn-small tool-open" onClick={() => codeView.openFile(path)} data-testid="tool-open-file">
+              Open {path} in Code
+            </button>
+          )}
           <div className="tool-section-label">Input</div>
           <pre className="tool-pre">{JSON.stringify(call.input, null, 2)}</pre>
           <div className="tool-section-label">Output</div>
