@@ -241,6 +241,39 @@ describe("the share gateway", () => {
     expect((await projects.list({}, aliceAuth)).projects.length).toBe(before);
   });
 
+  it("closes an open hot-reload socket the moment its link is revoked", async () => {
+    const created = await alice.call("POST", `/projects/${appA}/shares`, {});
+    const { hostname, port } = new URL(kiln.url);
+    const closed = await new Promise<boolean>((resolve, reject) => {
+      const req = http.request({
+        hostname,
+        port,
+        path: `/s/${created.body.token}/`,
+        headers: { connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": randomBytes(16).toString("base64") },
+      });
+      req.on("upgrade", (_res, sock) => {
+        sock.once("data", async () => {
+          sock.on("close", () => resolve(true));
+          await alice.call("DELETE", `/projects/${appA}/shares/${created.body.link.id}`);
+        });
+      });
+      req.on("response", () => reject(new Error("the socket was refused")));
+      req.on("error", reject);
+      req.end();
+    });
+    expect(closed).toBe(true);
+    expect((await socket(`/s/${created.body.token}/`)).status).toBe(404);
+  });
+
+  it("answers a very long path as an unknown link, and headers past Node's limit with 431, never reaching the app", async () => {
+    const token = await link(appA);
+    const long = await raw(`/s/${token}/${"a".repeat(9000)}`);
+    expect(long.status).toBe(404);
+    expect(long.body).toBe("Not found");
+    const huge = await raw(`/s/${token}/echo`, { "x-filler": "b".repeat(20_000) });
+    expect(huge.status).toBe(431);
+  });
+
   it("moves redirects to the preview's own host under the link and follows none", async () => {
     const token = await link(appA);
     const home = await raw(`/s/${token}/home`);

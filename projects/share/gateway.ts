@@ -23,6 +23,8 @@ export interface ShareGateway {
   serve: RawHandler;
   /** Handles an `upgrade` of the HTTP server for a `/s/` path (Vite's hot-reload socket). */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Closes the open sockets of a link at once (it was just revoked in this process). */
+  closeLink(linkId: string): void;
 }
 
 const SHARE_PATH = /^\/s\/([^/?#]*)(\/[^]*)?$/;
@@ -35,6 +37,10 @@ const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIO
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 const REWRITE_LIMIT_BYTES = 20 * 1024 * 1024;
 const PREVIEW_CACHE_MS = 10_000;
+/** How often an open socket's link is looked up again: one revoked by another replica, or expired, closes within this. */
+const SOCKET_RECHECK_MS = 15_000;
+/** The longest path under a link; a longer one is answered as an unknown link (it only serves to probe or to exhaust). */
+const MAX_PATH_LENGTH = 8 * 1024;
 
 /** Request headers passed to the preview; everything else (Authorization, Cookie, Origin, hop-by-hop, X-Forwarded-*) stays behind. */
 const FORWARDED_REQUEST = ["accept", "accept-language", "cache-control", "content-type", "pragma", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "range", "user-agent"];
@@ -127,6 +133,8 @@ export function createShareGateway(deps: ShareGatewayDeps): ShareGateway {
   const now = deps.now ?? (() => new Date());
   const buckets = new TokenBuckets(deps.rateLimit?.capacity ?? 300, deps.rateLimit?.perSecond ?? 50);
   const previews = new Map<string, { url: URL; until: number }>();
+  /** The open hot-reload sockets of each link, by how to close each. */
+  const sockets = new Map<string, Set<() => void>>();
   const waker = createWaker(deps);
 
   /** The preview does not answer: wake its sandbox and show the page that waits for it. */
@@ -139,6 +147,7 @@ export function createShareGateway(deps: ShareGatewayDeps): ShareGateway {
 
   /** The link and the path under it, or null for anything that is not a live link (all answered alike). */
   async function open(rawUrl: string | undefined): Promise<{ link: ResolvedLink; token: string; rest: string | undefined } | null> {
+    if ((rawUrl ?? "").length > MAX_PATH_LENGTH) return null;
     const match = SHARE_PATH.exec(rawUrl ?? "");
     if (!match) return null;
     const token = match[1]!;
@@ -281,10 +290,22 @@ export function createShareGateway(deps: ShareGatewayDeps): ShareGateway {
       if (upstreamHead.length) socket.write(upstreamHead);
       if (head.length) upstreamSocket.write(head);
       upstreamSocket.pipe(socket).pipe(upstreamSocket);
+      const recheck = setInterval(() => {
+        open(req.url)
+          .then((still) => still?.link.linkId === link.linkId || close())
+          .catch(() => undefined);
+      }, SOCKET_RECHECK_MS);
+      recheck.unref();
+      const openSockets = sockets.get(link.linkId) ?? new Set<() => void>();
+      sockets.set(link.linkId, openSockets);
       const close = () => {
+        clearInterval(recheck);
+        openSockets.delete(close);
+        if (openSockets.size === 0) sockets.delete(link.linkId);
         upstreamSocket.destroy();
         socket.destroy();
       };
+      openSockets.add(close);
       // Either side ending ends both: server sockets are half-open by default and would otherwise linger.
       for (const side of [socket, upstreamSocket]) for (const event of ["error", "end", "close"]) side.on(event, close);
     });
@@ -300,6 +321,9 @@ export function createShareGateway(deps: ShareGatewayDeps): ShareGateway {
 
   return {
     serve,
+    closeLink: (linkId) => {
+      for (const close of [...(sockets.get(linkId) ?? [])]) close();
+    },
     upgrade: (req, socket, head) => {
       upgradeAsync(req, socket, head).catch((err) => {
         deps.log.warn("share socket failed", errorFields(err));

@@ -31,7 +31,9 @@ export function createShareMethods(deps: ShareDeps): ShareMethods {
     },
     async revokeShareLink(req, auth) {
       const projectId = await deps.owned(req.id, auth);
-      return revokeShareLink(deps.db, projectId, requireText("linkId", req.linkId, { min: 1, max: 100 }));
+      const revoked = await revokeShareLink(deps.db, projectId, requireText("linkId", req.linkId, { min: 1, max: 100 }));
+      gateway.closeLink(revoked.id);
+      return revoked;
     },
     share: gateway.serve,
     upgradeShare: gateway.upgrade,
