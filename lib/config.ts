@@ -199,6 +199,17 @@ export const VARIABLES = {
   daytonaRestoreTimeoutMinutes: integer("KILN_DAYTONA_RESTORE_TIMEOUT_MINUTES", "How long an archived Daytona sandbox may take to restore before its workspace is in error", 45, 1, 24 * 60),
   gitImportMaxBytes: integer("KILN_GIT_IMPORT_MAX_BYTES", "The largest git repository an import takes: its files' total bytes, and its download", 100 * 1024 * 1024, 1024, 10 * 1024 * 1024 * 1024),
   gitImportMaxFiles: integer("KILN_GIT_IMPORT_MAX_FILES", "The most files a git import takes", 5000, 1, 1_000_000),
+  sharePort: {
+    name: "KILN_SHARE_PORT",
+    description: "Port of the share listener, where each share link opens on a host of its own (unset: links only under /s/ on PORT)",
+    parse(raw: string | undefined): number | undefined {
+      if (raw === undefined || raw.trim() === "") return undefined;
+      const port = Number(raw.trim());
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new VariableProblem(`must be a port from 0 to 65535, got ${JSON.stringify(raw)}`);
+      return port;
+    },
+  },
+  shareOrigin: connectionUrl("KILN_SHARE_ORIGIN", "Public origin of the share listener; each link is a subdomain of its host (default: http://share.localhost:KILN_SHARE_PORT)", ["http", "https"]),
   gitMaxConcurrent: integer("KILN_GIT_MAX_CONCURRENT", "Git imports and pushes running at once in one server process, everyone's (more: 429)", 4, 1, 1000),
   gitMaxConcurrentPerOwner: integer("KILN_GIT_MAX_CONCURRENT_PER_OWNER", "Git imports and pushes one user may have running at once (more: 429)", 2, 1, 1000),
   maintenanceIntervalMs: integer("KILN_MAINTENANCE_INTERVAL_MS", "How often orphan sandboxes and unused blobs are swept (0: never)", 600_000, 0, 24 * 3_600_000),

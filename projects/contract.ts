@@ -218,6 +218,8 @@ export interface CreatedShareLink {
   token: string;
   /** Where the preview opens on this server: `/s/<token>/`. */
   path: string;
+  /** Where it opens on a host of its own (every absolute path the app's), when the share listener runs; else null. */
+  url: string | null;
   link: ShareLink;
 }
 

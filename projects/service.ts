@@ -27,6 +27,8 @@ export interface ProjectsDeps {
   log: Logger;
   /** The templates projects start from (the repository's by default). */
   templates?: TemplateCatalog;
+  /** The share listener's public origin, when it runs (share links get a host of their own under it). */
+  shareOrigin?: string;
 }
 
 const NAME = { min: 1, max: 100 };
@@ -72,7 +74,7 @@ function requireId(field: string, value: unknown): string {
 }
 
 /** The projects service as built: its contract, and the share gateway's WebSocket upgrade. */
-export type ProjectsService = ProjectsApi & Pick<ShareMethods, "upgradeShare">;
+export type ProjectsService = ProjectsApi & Pick<ShareMethods, "upgradeShare" | "shareListener">;
 
 /** The projects service, framework-free: every project query is scoped to its owner. */
 export function createProjectsService(deps: ProjectsDeps): ProjectsService {
@@ -89,7 +91,7 @@ export function createProjectsService(deps: ProjectsDeps): ProjectsService {
     return result.rows[0];
   }
 
-  const share = createShareMethods({ db, workspace: deps.workspace, vfs: deps.vfs, templates, log: deps.log, owned: async (id, auth) => (await owned(id, auth)).id });
+  const share = createShareMethods({ db, workspace: deps.workspace, vfs: deps.vfs, templates, log: deps.log, shareOrigin: deps.shareOrigin, owned: async (id, auth) => (await owned(id, auth)).id });
 
   return {
     ...share,

@@ -19,6 +19,7 @@ import { terminalLimitsOf, type TerminalSessions } from "../workspace/terminal/s
 import { CONTRACT_ROUTES } from "./contracts";
 import { startMaintenance } from "./maintenance";
 import { createMetrics, type KilnMetrics } from "./metrics";
+import type { ShareListenerHandlers } from "./share-listener";
 import type { Authenticate, MountedService, UpgradeHandler } from "./mount";
 
 /** The services that own a Postgres database, with their migrations. */
@@ -61,6 +62,8 @@ export interface Kiln {
   metrics: KilnMetrics;
   /** WebSocket upgrades of the share gateway (`/s/<token>/...`: a preview's hot reload). */
   upgrade: UpgradeHandler;
+  /** The share listener's handlers (`KILN_SHARE_PORT`). */
+  shareListener: ShareListenerHandlers;
   /** The live terminals, whose sockets the HTTP server serves. */
   terminals: TerminalSessions;
   health(): Promise<ServiceHealth[]>;
@@ -93,6 +96,7 @@ export async function composeKiln(config: Config, log: Logger, options: ComposeO
     vfs: { purgeProject: (req) => vfs.purgeProject(req), thumbnail: (req, auth) => vfs.thumbnail(req, auth), restoreWorkspace: (req, auth) => vfs.restoreWorkspace(req, auth) },
     templates: TemplateCatalog.shared(config.defaultTemplate),
     log: log.child({ service: "projects" }),
+    shareOrigin: config.sharePort === undefined ? undefined : (config.shareOrigin ?? `http://share.localhost:${config.sharePort}`),
   });
   const vfs = createVfsService({ mongo: mongoClient?.db(config.mongodbDatabase) ?? null, projects, workspace, log: log.child({ service: "vfs" }), gitLimits: gitLimitsOf(config) });
 
@@ -128,6 +132,7 @@ export async function composeKiln(config: Config, log: Logger, options: ComposeO
     metrics,
     authenticate: (header) => authenticate(databases.pool("projects"), header),
     upgrade: (req, socket, head) => projects.upgradeShare(req, socket, head),
+    shareListener: projects.shareListener,
     terminals: workspace.terminals,
     health: () => Promise.all([projects.health(), workspace.health(), vfs.health(), ai.health()]),
     close: async () => {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { Config } from "../lib/config";
 import type { Logger } from "../lib/log";
 import { createApp } from "./app";
+import { listenShare } from "./share-listener";
 import { composeKiln, type ComposeOptions, type Kiln } from "./compose";
 
 /** An HTTP server that is listening. */
@@ -49,6 +50,8 @@ export async function listen(
 /** A running standalone Kiln. */
 export interface RunningServer extends Listening {
   kiln: Kiln;
+  /** Where the share listener listens (`KILN_SHARE_PORT`), or null when it does not run. */
+  shareUrl: string | null;
 }
 
 /** Composes Kiln and serves it over HTTP on the configured host and port. */
@@ -64,10 +67,18 @@ export async function startServer(config: Config, log: Logger, options: ComposeO
     bodyLimitBytes: config.bodyLimitBytes,
     log,
   });
-  try {
-    return { kiln, ...(await listen(app, config, () => kiln.close())) };
-  } catch (err) {
+  const share = config.sharePort === undefined ? null : await listenShare(kiln.shareListener, config.host, config.sharePort).catch(async (err) => {
     await kiln.close();
+    throw err;
+  });
+  const release = async () => {
+    await share?.close();
+    await kiln.close();
+  };
+  try {
+    return { kiln, shareUrl: share?.url ?? null, ...(await listen(app, config, release)) };
+  } catch (err) {
+    await release();
     throw err;
   }
 }

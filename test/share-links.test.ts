@@ -8,7 +8,7 @@ import { client, type TestClient } from "./support/http";
 import { runningWorkspace, startTestKiln, type TestKiln } from "./support/kiln";
 import { startTestMongo, type TestMongo } from "./support/mongo";
 import { SHARE_BODY_LIMIT_BYTES } from "../projects/share/gateway";
-import { shareTestApp } from "./support/share-app";
+import { firstFrame, projectRunningShareApp, shareTestApp } from "./support/share-app";
 
 let mongo: TestMongo;
 let kiln: TestKiln;
@@ -42,43 +42,11 @@ function raw(
   });
 }
 
-/** Opens a WebSocket at `path` and resolves with the first text frame, or the HTTP status that refused it. */
-function socket(path: string): Promise<{ status: number; message?: string }> {
-  const { hostname, port } = new URL(kiln.url);
-  return new Promise((resolve, reject) => {
-    const req = http.request({
-      hostname,
-      port,
-      path,
-      headers: { connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": randomBytes(16).toString("base64") },
-    });
-    req.on("upgrade", (res, sock, head: Buffer) => {
-      const first = (frame: Buffer) => {
-        resolve({ status: res.statusCode!, message: frame.subarray(2, 2 + frame[1]!).toString("utf8") });
-        sock.destroy();
-      };
-      if (head.length) first(head);
-      else sock.once("data", first);
-    });
-    req.on("response", (res) => {
-      res.resume();
-      resolve({ status: res.statusCode! });
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
+/** Opens a WebSocket at `path` on Kiln's port: the first text frame, or the status that refused it. */
+const socket = (path: string) => firstFrame(kiln.url, path);
 
 /** A project of alice's whose workspace runs the share test app as its dev server. */
-async function sharedProject(name: string): Promise<string> {
-  const projectId = (await projects.create({ name, template: "blank" }, aliceAuth)).id;
-  const ws = await runningWorkspace(workspace, projectId);
-  await workspace.writeFiles({ id: ws.id, files: [{ path: "app.mjs", contentBase64: Buffer.from(shareTestApp(name)).toString("base64") }] });
-  const dev = await workspace.ensureDevServer({ id: ws.id, command: "node app.mjs" });
-  expect(dev.ok, dev.problem ?? "").toBe(true);
-  await projects.recordActivity({ id: projectId, workspaceId: ws.id, previewUrl: dev.previewUrl });
-  return projectId;
-}
+const sharedProject = (name: string) => projectRunningShareApp(projects, workspace, aliceAuth, name);
 
 async function link(projectId: string, body: Record<string, unknown> = {}): Promise<string> {
   const created = await alice.call("POST", `/projects/${projectId}/shares`, body);
@@ -115,6 +83,7 @@ describe("share link endpoints", () => {
     expect(created.status).toBe(200);
     expect(created.body.token).toMatch(/^ks_[A-Za-z0-9_-]{43}$/);
     expect(created.body.path).toBe(`/s/${created.body.token}/`);
+    expect(created.body.url).toBeNull();
     const lifetime = Date.parse(created.body.link.expiresAt) - Date.parse(created.body.link.createdAt);
     expect(lifetime).toBe(7 * 24 * 3600 * 1000);
     const listed = await alice.call("GET", `/projects/${appA}/shares`);

@@ -14,6 +14,8 @@ import { isRewritable, rewriteRootUrls, withStorageShim } from "./rewrite";
 export interface ShareGatewayDeps extends WakeDeps {
   workspace: Pick<WorkspaceApi, "preview"> & WakeDeps["workspace"];
   now?: () => Date;
+  /** The origin whose subdomains serve each link on a host of its own (`KILN_SHARE_ORIGIN`); unset: only `/s/<token>/`. */
+  shareOrigin?: string;
   /** Per-link token bucket (default 300 requests at once, 50 a second). */
   rateLimit?: { capacity: number; perSecond: number };
 }
@@ -25,6 +27,42 @@ export interface ShareGateway {
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Closes the open sockets of a link at once (it was just revoked in this process). */
   closeLink(linkId: string): void;
+  /** The share listener (`KILN_SHARE_PORT`): each link on a host of its own, where every absolute path is the app's. */
+  serveOwnOrigin(req: IncomingMessage, res: ServerResponse): void;
+  /** WebSocket upgrades of the share listener. */
+  upgradeOwnOrigin(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Where a link opens on its own host, or null without a share origin. */
+  linkUrl(linkId: string, token: string): string | null;
+}
+
+/** How a request is proxied: under `/s/<token>/` on Kiln's origin (rewritten, sandboxed), or on the link's own host. */
+interface Mode {
+  prefix: string;
+  ownOrigin: boolean;
+}
+
+const COOKIE = "kiln_share";
+
+/** A link's host label: its id's random part (lower-case base32, a valid DNS label). */
+function hostLabel(linkId: string): string {
+  return linkId.replace(/^shr_/, "");
+}
+
+/** The label of `host` under the share origin's host name (`<label>.share.example:port`), or null. */
+function labelOf(host: string | undefined, base: string): string | null {
+  const name = (host ?? "").toLowerCase().replace(/:\d+$/, "");
+  if (!name.endsWith(`.${base}`)) return null;
+  const label = name.slice(0, -base.length - 1);
+  return /^[0-9a-z]{1,63}$/.test(label) ? label : null;
+}
+
+/** The share token in a Cookie header, or null. */
+function cookieToken(header: string | undefined): string | null {
+  for (const part of (header ?? "").split(";")) {
+    const [name, value] = part.trim().split("=");
+    if (name === COOKIE && value) return value;
+  }
+  return null;
 }
 
 const SHARE_PATH = /^\/s\/([^/?#]*)(\/[^]*)?$/;
@@ -53,6 +91,16 @@ const DROPPED_RESPONSE = new Set(["connection", "keep-alive", "proxy-authenticat
  * `allow-same-origin` gives it an opaque origin instead (no access to Kiln's storage or cookies, its
  * requests carry `Origin: null`), and CORS for any origin lets that opaque document load its own modules.
  */
+/**
+ * On a link's own host the page is that host's alone (no Kiln page, no other link shares it): no CSP
+ * sandbox, so its storage and its own cookie work; still never indexed or sniffed, no referrer.
+ */
+const OWN_ORIGIN_HEADERS = {
+  "referrer-policy": "no-referrer",
+  "x-robots-tag": "noindex",
+  "x-content-type-options": "nosniff",
+};
+
 const ISOLATION_HEADERS = {
   "content-security-policy": "sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads allow-pointer-lock",
   "access-control-allow-origin": "*",
@@ -136,6 +184,7 @@ export function createShareGateway(deps: ShareGatewayDeps): ShareGateway {
   /** The open hot-reload sockets of each link, by how to close each. */
   const sockets = new Map<string, Set<() => void>>();
   const waker = createWaker(deps);
+  const origin = deps.shareOrigin ? new URL(deps.shareOrigin) : null;
 
   /** The preview does not answer: wake its sandbox and show the page that waits for it. */
   function waking(res: ServerResponse, link: ResolvedLink & { workspaceId: string }): void {
@@ -194,16 +243,17 @@ export function createShareGateway(deps: ShareGatewayDeps): ShareGateway {
     }
   }
 
-  function respond(res: ServerResponse, upstreamRes: IncomingMessage, target: URL, prefix: string, head: boolean): void {
+  function respond(res: ServerResponse, upstreamRes: IncomingMessage, target: URL, mode: Mode, head: boolean): void {
+    const { prefix } = mode;
     const headers: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(upstreamRes.headers)) {
       if (value === undefined || DROPPED_RESPONSE.has(name)) continue;
       headers[name] = name === "location" && typeof value === "string" ? location(value, target, prefix) : value;
     }
-    Object.assign(headers, ISOLATION_HEADERS);
+    Object.assign(headers, mode.ownOrigin ? OWN_ORIGIN_HEADERS : ISOLATION_HEADERS);
     const status = upstreamRes.statusCode ?? 502;
     const contentType = upstreamRes.headers["content-type"];
-    if (head || !isRewritable(contentType) || upstreamRes.headers["content-encoding"]) {
+    if (mode.ownOrigin || head || !isRewritable(contentType) || upstreamRes.headers["content-encoding"]) {
       res.writeHead(status, headers);
       upstreamRes.pipe(res);
       return;
@@ -242,6 +292,11 @@ export function createShareGateway(deps: ShareGatewayDeps): ShareGateway {
     const prefix = `/s/${token}/`;
     // Relative URLs resolve under the prefix only when it ends in a slash.
     if (rest === undefined) return plain(res, 308, "", { location: prefix });
+    return proxy(req, res, link, rest, { prefix, ownOrigin: false });
+  };
+
+  /** Proxies one request of a live link to its preview; `rest` is the path (and query) on the preview. */
+  async function proxy(req: IncomingMessage, res: ServerResponse, link: ResolvedLink, rest: string, mode: Mode): Promise<void> {
     if (!buckets.take(link.linkId)) return plain(res, 429, "Too many requests: slow down.", { "retry-after": "1" });
     const method = req.method ?? "GET";
     if (!METHODS.has(method)) return plain(res, 405, `A share link does not take ${method.slice(0, 20)} requests.`, { allow: [...METHODS].join(", ") });
@@ -254,7 +309,7 @@ export function createShareGateway(deps: ShareGatewayDeps): ShareGateway {
     if (!target) return waking(res, live);
     const headers = { ...pick(req.headers, FORWARDED_REQUEST), "accept-encoding": "identity", ...(BODY_METHODS.has(method) ? { "content-length": String(body.length) } : {}) };
     const upstreamReq = clientFor(target).request(requestOptions(target, rest, method, headers));
-    upstreamReq.on("response", (upstreamRes) => respond(res, upstreamRes, target, prefix, method === "HEAD"));
+    upstreamReq.on("response", (upstreamRes) => respond(res, upstreamRes, target, mode, method === "HEAD"));
     upstreamReq.on("timeout", () => upstreamReq.destroy(new Error("the preview did not answer in time")));
     upstreamReq.on("error", () => {
       if (!res.headersSent) waking(res, live);
@@ -264,7 +319,7 @@ export function createShareGateway(deps: ShareGatewayDeps): ShareGateway {
       if (!res.writableFinished) upstreamReq.destroy();
     });
     upstreamReq.end(body);
-  };
+  }
 
   function refuse(socket: Duplex, status: string): void {
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
@@ -273,7 +328,10 @@ export function createShareGateway(deps: ShareGatewayDeps): ShareGateway {
   async function upgradeAsync(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const opened = await open(req.url).catch(() => null);
     if (!opened || opened.rest === undefined) return refuse(socket, "404 Not Found");
-    const { link, rest } = opened;
+    return proxySocket(req, socket, head, opened.link, opened.token, opened.rest);
+  }
+
+  async function proxySocket(req: IncomingMessage, socket: Duplex, head: Buffer, link: ResolvedLink, token: string, rest: string): Promise<void> {
     if (!buckets.take(link.linkId)) return refuse(socket, "429 Too Many Requests");
     if (!link.workspaceId || String(req.headers.upgrade).toLowerCase() !== "websocket") return refuse(socket, "400 Bad Request");
     const target = await upstream(link.workspaceId).catch(() => null);
@@ -291,8 +349,8 @@ export function createShareGateway(deps: ShareGatewayDeps): ShareGateway {
       if (head.length) upstreamSocket.write(head);
       upstreamSocket.pipe(socket).pipe(upstreamSocket);
       const recheck = setInterval(() => {
-        open(req.url)
-          .then((still) => still?.link.linkId === link.linkId || close())
+        resolveShareToken(deps.db, token, now())
+          .then((still) => still?.linkId === link.linkId || close())
           .catch(() => undefined);
       }, SOCKET_RECHECK_MS);
       recheck.unref();
@@ -319,8 +377,48 @@ export function createShareGateway(deps: ShareGatewayDeps): ShareGateway {
     upstreamReq.end();
   }
 
+  /** The live link of a request on a link's own host (its token in the host-only cookie), or null. */
+  async function ownLink(req: IncomingMessage): Promise<{ link: ResolvedLink; token: string } | null> {
+    const label = origin ? labelOf(req.headers.host, origin.hostname) : null;
+    const token = cookieToken(req.headers.cookie);
+    if (!label || !token || (req.url ?? "").length > MAX_PATH_LENGTH) return null;
+    const link = await resolveShareToken(deps.db, token, now());
+    return link && hostLabel(link.linkId) === label ? { link, token } : null;
+  }
+
+  const serveOwnOrigin = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    try {
+      const entry = SHARE_PATH.exec(req.url ?? "");
+      const label = origin ? labelOf(req.headers.host, origin.hostname) : null;
+      if (entry && label) {
+        // The link itself: its token becomes a cookie of this host only, then every path is the app's.
+        const opened = await open(req.url);
+        if (!opened || hostLabel(opened.link.linkId) !== label) return plain(res, 404, "Not found");
+        const seconds = Math.max(0, Math.floor((opened.link.expiresAt.getTime() - now().getTime()) / 1000));
+        const secure = origin!.protocol === "https:" ? "; Secure" : "";
+        return plain(res, 303, "", { location: opened.rest ?? "/", "set-cookie": `${COOKIE}=${opened.token}; Path=/; Max-Age=${seconds}; HttpOnly; SameSite=Lax${secure}`, "referrer-policy": "no-referrer" });
+      }
+      const found = await ownLink(req);
+      if (!found) return plain(res, 404, "Not found");
+      return await proxy(req, res, found.link, req.url ?? "/", { prefix: "/", ownOrigin: true });
+    } catch (err) {
+      deps.log.error("share link lookup failed", errorFields(err));
+      if (!res.headersSent) plain(res, 503, "This preview is unavailable right now. Try again in a moment.");
+    }
+  };
+
   return {
     serve,
+    serveOwnOrigin: (req, res) => void serveOwnOrigin(req, res),
+    upgradeOwnOrigin: (req, socket, head) => {
+      ownLink(req)
+        .then((found) => (found ? proxySocket(req, socket, head, found.link, found.token, req.url ?? "/") : refuse(socket, "404 Not Found")))
+        .catch((err) => {
+          deps.log.warn("share socket failed", errorFields(err));
+          socket.destroy();
+        });
+    },
+    linkUrl: (linkId, token) => (origin ? `${origin.protocol}//${hostLabel(linkId)}.${origin.host}/s/${token}/` : null),
     closeLink: (linkId) => {
       for (const close of [...(sockets.get(linkId) ?? [])]) close();
     },

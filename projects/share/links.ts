@@ -46,7 +46,7 @@ export function expirySeconds(value: unknown): number {
 }
 
 /** Creates a link to `projectId`'s preview, storing only its hash; refused once the project has its maximum of live links. */
-export async function createShareLink(db: pg.Pool, projectId: string, seconds: number, now: Date): Promise<CreatedShareLink> {
+export async function createShareLink(db: pg.Pool, projectId: string, seconds: number, now: Date): Promise<Omit<CreatedShareLink, "url">> {
   const live = await db.query<{ n: number }>(
     "SELECT count(*)::int AS n FROM share_links WHERE project_id = $1 AND revoked_at IS NULL AND expires_at > $2",
     [projectId, now],
@@ -83,16 +83,17 @@ export interface ResolvedLink {
   linkId: string;
   projectId: string;
   workspaceId: string | null;
+  expiresAt: Date;
 }
 
 /** The link a token names, when it is well formed, known, unexpired, unrevoked and its project not deleted; otherwise null. */
 export async function resolveShareToken(db: pg.Pool, token: string, now: Date): Promise<ResolvedLink | null> {
   if (!TOKEN_PATTERN.test(token)) return null;
-  const result = await db.query<{ id: string; project_id: string; workspace_id: string | null }>(
-    `SELECT s.id, s.project_id, p.workspace_id FROM share_links s JOIN projects p ON p.id = s.project_id
+  const result = await db.query<{ id: string; project_id: string; workspace_id: string | null; expires_at: Date }>(
+    `SELECT s.id, s.project_id, p.workspace_id, s.expires_at FROM share_links s JOIN projects p ON p.id = s.project_id
       WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND p.deleted_at IS NULL`,
     [hashToken(token), now],
   );
   const row = result.rows[0];
-  return row ? { linkId: row.id, projectId: row.project_id, workspaceId: row.workspace_id } : null;
+  return row ? { linkId: row.id, projectId: row.project_id, workspaceId: row.workspace_id, expiresAt: row.expires_at } : null;
 }

@@ -12,10 +12,16 @@ export interface ShareDeps extends WakeDeps {
   /** The id of one of the caller's projects (another user's is `not_found`). */
   owned(id: unknown, auth: AuthData): Promise<string>;
   now?: () => Date;
+  /** `KILN_SHARE_ORIGIN` when the share listener runs. */
+  shareOrigin?: string;
 }
 
 /** The share-link part of the projects service, and the gateway's WebSocket upgrade (no contract route: see server/app.ts). */
-export type ShareMethods = Pick<ProjectsApi, "createShareLink" | "listShareLinks" | "revokeShareLink" | "share"> & { upgradeShare: ShareGateway["upgrade"] };
+export type ShareMethods = Pick<ProjectsApi, "createShareLink" | "listShareLinks" | "revokeShareLink" | "share"> & {
+  upgradeShare: ShareGateway["upgrade"];
+  /** The share listener's handlers (each link on a host of its own), for server/share-listener.ts. */
+  shareListener: { serve: ShareGateway["serveOwnOrigin"]; upgrade: ShareGateway["upgradeOwnOrigin"] };
+};
 
 /** Share links: owner-only create, list and revoke; the gateway serves them to anyone holding one. */
 export function createShareMethods(deps: ShareDeps): ShareMethods {
@@ -24,7 +30,8 @@ export function createShareMethods(deps: ShareDeps): ShareMethods {
   return {
     async createShareLink(req, auth) {
       const projectId = await deps.owned(req.id, auth);
-      return createShareLink(deps.db, projectId, expirySeconds(req.expiresInSeconds), now());
+      const created = await createShareLink(deps.db, projectId, expirySeconds(req.expiresInSeconds), now());
+      return { ...created, url: gateway.linkUrl(created.link.id, created.token) };
     },
     async listShareLinks(req, auth) {
       return { links: await listShareLinks(deps.db, await deps.owned(req.id, auth)) };
@@ -37,5 +44,6 @@ export function createShareMethods(deps: ShareDeps): ShareMethods {
     },
     share: gateway.serve,
     upgradeShare: gateway.upgrade,
+    shareListener: { serve: gateway.serveOwnOrigin, upgrade: gateway.upgradeOwnOrigin },
   };
 }

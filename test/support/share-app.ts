@@ -1,3 +1,9 @@
+import http from "node:http";
+import { randomBytes } from "node:crypto";
+import type { ProjectsApi } from "../../projects/contract";
+import type { WorkspaceApi } from "../../workspace/contract";
+import { runningWorkspace } from "./kiln";
+
 /**
  * A tiny app for share-link tests, run as a workspace's dev server: a page that names its modules
  * from the root (as Vite's does), a module that imports another, an echo of the request it got
@@ -30,4 +36,38 @@ server.on("upgrade", (req, socket) => {
 });
 server.listen(Number(process.env.PORT), "0.0.0.0");
 `;
+}
+
+/** Opens a WebSocket at `base` + `path` (extra headers, such as Host or Cookie), and resolves with the first text frame, or the HTTP status that refused it. */
+export function firstFrame(base: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; message?: string }> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const upgrade = { connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": randomBytes(16).toString("base64") };
+    const req = http.request({ hostname, port, path, headers: { ...upgrade, ...headers } });
+    req.on("upgrade", (res, sock, head: Buffer) => {
+      const first = (frame: Buffer) => {
+        resolve({ status: res.statusCode!, message: frame.subarray(2, 2 + frame[1]!).toString("utf8") });
+        sock.destroy();
+      };
+      if (head.length) first(head);
+      else sock.once("data", first);
+    });
+    req.on("response", (res) => {
+      res.resume();
+      resolve({ status: res.statusCode! });
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** A new project of `auth`'s whose workspace runs the share test app named `name` as its dev server; its id. */
+export async function projectRunningShareApp(projects: ProjectsApi, workspace: WorkspaceApi, auth: { userID: string }, name: string): Promise<string> {
+  const projectId = (await projects.create({ name, template: "blank" }, auth)).id;
+  const ws = await runningWorkspace(workspace, projectId);
+  await workspace.writeFiles({ id: ws.id, files: [{ path: "app.mjs", contentBase64: Buffer.from(shareTestApp(name)).toString("base64") }] });
+  const dev = await workspace.ensureDevServer({ id: ws.id, command: "node app.mjs" });
+  if (!dev.ok) throw new Error(`the share test app did not start: ${dev.problem}`);
+  await projects.recordActivity({ id: projectId, workspaceId: ws.id, previewUrl: dev.previewUrl });
+  return projectId;
 }

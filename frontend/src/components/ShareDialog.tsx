@@ -31,7 +31,8 @@ export function ShareDialog({ projectId }: { projectId: string }) {
   const create = useMutation({
     mutationFn: () => api.projects.createShareLink({ id: projectId, expiresInSeconds: seconds }),
     onSuccess: (result) => {
-      setCreated(`${window.location.origin}${result.path}`);
+      // On its own host when Kiln runs a share listener (every absolute path the app's), else under /s/ here.
+      setCreated(result.url ?? `${window.location.origin}${result.path}`);
       setCopied(false);
       void refresh();
     },
