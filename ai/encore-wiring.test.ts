@@ -29,6 +29,8 @@ async function queueJob(): Promise<string> {
 }
 
 const statusOf = async (id: string) => (await store.getOwned(id, OWNER)).status;
+/** The calls that told the projects service about this job. */
+const toldAbout = (jobId: string) => fake.clientCalls.filter((c) => c.endpoint === "recordActivity" && (c.request as { latestJobId?: string }).latestJobId === jobId);
 
 beforeAll(async () => {
   database = await openTestDatabase("ai");
@@ -48,11 +50,13 @@ describe("the ai service under Encore (a stand-in runtime)", () => {
   it("starts its job runner when the service loads: a job queued before the restart runs with no endpoint called", async () => {
     const waiting = await queueJob();
     wiring = await import("./encore-wiring");
-    // The pipeline's first call to another service fails (the stand-in has no recordActivity): the job ends failed.
+    // The stand-in has no workspace service: the job fails at its first step, and the runner tells the project.
     await expect.poll(() => statusOf(waiting), { timeout: 15_000, interval: 50 }).toBe("failed");
-    const calls = fake.clientCalls.filter((c) => (c.request as { latestJobId?: string }).latestJobId === waiting);
-    expect(calls.map((c) => `${c.service}.${c.endpoint}`)).toEqual(["projects.recordActivity"]);
-    expect(calls[0]).toMatchObject({ source: null, authData: undefined });
+    await expect.poll(() => toldAbout(waiting), { timeout: 5_000, interval: 20 }).toHaveLength(1);
+    expect(fake.clientCalls.map((c) => `${c.service}.${c.endpoint}`)).toEqual(["projects.get", "workspace.create", "projects.recordActivity"]);
+    // No request's context; the project is read as the job's owner (explicitly), the rest as the service.
+    for (const call of fake.clientCalls) expect(call.source).toBeNull();
+    expect(fake.clientCalls.map((c) => c.authData)).toEqual([{ userID: OWNER }, undefined, undefined]);
   });
 
   it("a job queued inside a request runs outside it: the runner's calls carry no request and no user's auth", async () => {
@@ -62,9 +66,12 @@ describe("the ai service under Encore (a stand-in runtime)", () => {
 
     const fromEndpoint = fake.clientCalls.find((c) => c.endpoint === "get" && c.source === request);
     expect(fromEndpoint).toBeDefined();
-    const fromRunner = fake.clientCalls.filter((c) => (c.request as { latestJobId?: string }).latestJobId === started.id);
-    expect(fromRunner).toHaveLength(1);
-    expect(fromRunner[0]).toMatchObject({ endpoint: "recordActivity", source: null, authData: undefined });
+    // The endpoint tells the project once (queued); the runner once more when the job has ended, outside the request.
+    await expect.poll(() => toldAbout(started.id), { timeout: 5_000, interval: 20 }).toHaveLength(2);
+    expect(toldAbout(started.id)[0]).toMatchObject({ source: request });
+    expect(toldAbout(started.id)[1]).toMatchObject({ source: null, authData: undefined });
+    const byRunner = fake.clientCalls.filter((c) => c.endpoint === "create");
+    expect(byRunner.at(-1)).toMatchObject({ service: "workspace", source: null, authData: undefined });
   });
 });
 
