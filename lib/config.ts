@@ -173,7 +173,7 @@ export const VARIABLES = {
   maxTurns: integer("KILN_MAX_TURNS", "Model turns per generation", 60, 1, 1000),
   maxOutputTokens: integer("KILN_MAX_OUTPUT_TOKENS", "Output tokens per model response", 16_000, 256, 128_000),
   tokenBudget: integer("KILN_TOKEN_BUDGET", "Input + output tokens per generation", 3_000_000, 1000, 1_000_000_000),
-  runTimeoutMs: integer("KILN_RUN_TIMEOUT_MS", "Wall-clock limit of the agent per generation (time waiting for an approval not counted)", 30 * 60_000, 1000, 24 * 3_600_000),
+  runTimeoutMs: integer("KILN_RUN_TIMEOUT_MS", "Limit on the agent's time per generation, summed over every attempt of the job (generation_jobs.agent_ms, carried across resumes); time waiting for an approval, preparing the workspace or with no runner holding the job not counted", 30 * 60_000, 1000, 24 * 3_600_000),
   approvalTimeoutSeconds: integer("KILN_APPROVAL_TIMEOUT_SECONDS", "How long a tool call waits for the user's approval (approval mode) before it counts as denied", 900, 1, 7 * 86_400),
   checkTimeoutSeconds: integer("KILN_CHECK_TIMEOUT_SECONDS", "How long each of an app's checks (typecheck, build, lint) may run", 180, 5, 3600),
   browserCheckTimeoutMs: integer("KILN_BROWSER_CHECK_TIMEOUT_MS", "How long loading the preview in the check's browser may take", 20_000, 1000, 300_000),
