@@ -141,6 +141,14 @@ const ACTIVE = "status IN ('queued', 'running')";
 const NEXT_VERSION = "nextval('generation_state_versions')";
 
 /**
+ * Closes the pending approvals of the job a statement's `done` CTE just ended, in that statement: a job
+ * that ended by any path (failed, cancelled, completed) leaves none to answer. They end as cancelled,
+ * the reason saying how the job ended.
+ */
+const CLOSE_APPROVALS = `UPDATE generation_approvals a SET status = 'cancelled', reason = 'the generation ended (' || done.status || ') before this was answered', answered_at = now()
+   FROM done WHERE a.job_id = done.id AND a.status = 'pending'`;
+
+/**
  * Postgres `jsonb` cannot hold U+0000 nor a lone surrogate: either, in a tool's input or output (a model
  * can send both), is shown as U+FFFD instead.
  */
@@ -336,7 +344,8 @@ export function createJobStore(db: pg.Pool) {
 
     /**
      * Ends a job held by `workerId` and appends its final event (completed, failed or cancelled, saying
-     * how) in the same statement: no job ends without the event its streams close on.
+     * how) in the same statement: no job ends without the event its streams close on, nor with an
+     * approval still pending (each is closed as cancelled, saying how the job ended).
      */
     async finish(jobId: string, workerId: string, outcome: GenerationOutcomeData): Promise<JobRecord | null> {
       return one(
@@ -345,20 +354,22 @@ export function createJobStore(db: pg.Pool) {
                   error = $4, summary = COALESCE($5, summary), state_version = ${NEXT_VERSION}, last_seq = last_seq + 1,
                   lease_owner = NULL, lease_expires_at = NULL, finished_at = now(), updated_at = now()
             WHERE id = $1 AND lease_owner = $2 AND status = 'running' RETURNING *),
-         final AS (INSERT INTO generation_events (job_id, seq, type, data) SELECT id, last_seq, $3, $6 FROM done)
+         final AS (INSERT INTO generation_events (job_id, seq, type, data) SELECT id, last_seq, $3, $6 FROM done),
+         closed AS (${CLOSE_APPROVALS})
          SELECT * FROM done`,
         [jobId, workerId, outcome.status, outcome.error ?? null, outcome.summary ?? null, JSON.stringify(outcome, jsonbSafe)],
       );
     },
 
-    /** Cancels a job no runner has claimed yet, with its final event; null once one has (then only `requestCancel` stops it). */
+    /** Cancels a job no runner has claimed yet, with its final event (and closes its pending approvals); null once one has (then only `requestCancel` stops it). */
     async cancelQueued(jobId: string, error: string): Promise<JobRecord | null> {
       return one(
         `WITH done AS (
            UPDATE generation_jobs SET status = 'cancelled', step = 'done', error = $2, state_version = ${NEXT_VERSION}, last_seq = last_seq + 1,
                   finished_at = now(), updated_at = now()
             WHERE id = $1 AND status = 'queued' RETURNING *),
-         final AS (INSERT INTO generation_events (job_id, seq, type, data) SELECT id, last_seq, 'cancelled', $3 FROM done)
+         final AS (INSERT INTO generation_events (job_id, seq, type, data) SELECT id, last_seq, 'cancelled', $3 FROM done),
+         closed AS (${CLOSE_APPROVALS})
          SELECT * FROM done`,
         [jobId, error, JSON.stringify({ status: "cancelled", error } satisfies GenerationOutcomeData)],
       );
