@@ -10,10 +10,12 @@ import type { ProjectsApi } from "../../projects/contract";
 import type { Workspace, WorkspaceApi } from "../../workspace/contract";
 import { client } from "../support/http";
 import { startTestKiln, type TestKiln } from "../support/kiln";
+import { startTestMongo, type TestMongo } from "../support/mongo";
 import { NEEDS_REGISTRY } from "../support/templates";
 import { buildFrontend, launchChromium, watchConsole } from "./browser";
 
 describe("a share link to the vite-react template in a browser", () => {
+  let mongo: TestMongo;
   let kiln: TestKiln;
   let browser: Browser;
   let page: Page;
@@ -26,7 +28,10 @@ describe("a share link to the vite-react template in a browser", () => {
 
   beforeAll(async () => {
     buildFrontend();
-    kiln = await startTestKiln();
+    // The vfs as `npm start` has it (it refuses to run without MONGODB_URI): without one, the project
+    // page's file list answers 503 and the dialog test would count the dashboard's own errors.
+    mongo = await startTestMongo();
+    kiln = await startTestKiln({ MONGODB_URI: mongo.uri, KILN_MONGODB_DATABASE: mongo.databaseName });
     const user = await kiln.createUser("alice");
     ownerToken = user.token;
     const projects = kiln.kiln.services.find((s) => s.name === "projects")!.impl as ProjectsApi;
@@ -58,6 +63,7 @@ describe("a share link to the vite-react template in a browser", () => {
   afterAll(async () => {
     await browser?.close();
     await kiln?.close();
+    await mongo?.close();
   });
 
   it("renders the app, takes a hot reload of an edit without reloading, and keeps Kiln's storage out of reach", async () => {
