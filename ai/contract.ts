@@ -69,10 +69,19 @@ export interface Approval {
   answeredAt: string | null;
 }
 
+/**
+ * What kind of failure ended a generation, when the server knows it is not the app's: `misconfigured`,
+ * the server's own configuration (the model API refused its key, its model or its account; a service's
+ * secret or setting is missing), which no prompt can fix.
+ */
+export type FailureKind = "misconfigured";
+
 /** What a generation's final event says: how it ended. */
 export interface GenerationOutcomeData {
   status: "completed" | "failed" | "cancelled";
   error?: string | null;
+  /** A failure's kind, when the server knows it (absent: the run itself failed). */
+  errorKind?: FailureKind;
   summary?: string;
   previewUrl?: string;
 }
@@ -138,6 +147,8 @@ export interface Generation {
   progress: number;
   /** Why it failed or was cancelled, in words a person understands. */
   error: string | null;
+  /** What kind of failure it was, when the server knows (`misconfigured`: no prompt can fix it); else null. */
+  errorKind: FailureKind | null;
   /** The agent's summary of what it built. */
   summary: string | null;
   previewUrl: string | null;

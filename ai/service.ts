@@ -54,6 +54,7 @@ export function createAiService(deps: AiDeps): AiApi {
     step: job.step,
     progress: job.progress,
     error: job.error,
+    errorKind: job.errorKind,
     summary: job.summary,
     previewUrl: job.status === "completed" ? projectPreviewUrl : null,
     workspaceId: job.workspaceId,

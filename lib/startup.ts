@@ -4,7 +4,7 @@
  * (health reporting it down) instead of crashing or caching the failure for good.
  */
 import pg from "pg";
-import { AppError, isConnectionFailure } from "./errors";
+import { AppError, hasCode, isConnectionFailure } from "./errors";
 import { summarize, type ServiceHealth } from "./health";
 import { errorFields, type Logger } from "./log";
 
@@ -20,15 +20,25 @@ export interface RetryPolicy {
 /** Eight attempts over about 45 s: long enough for a database container that is still starting. */
 export const STARTUP_RETRY: RetryPolicy = { attempts: 8, firstDelayMs: 500, maxDelayMs: 15_000 };
 
-/** A start failure no retry can fix (a secret or a setting is missing): reported as it is, never retried. */
+/**
+ * A start failure no retry can fix (a secret or a setting is missing): reported as it is, never retried.
+ * Its `details.notConfigured` names the check, so a caller in another service knows it too.
+ */
 export class NotConfigured extends AppError {
   constructor(
     /** The health check it fails ("mongodb", "anthropic", ...). */
     readonly check: string,
     message: string,
   ) {
-    super("unavailable", message);
+    super("unavailable", message, { notConfigured: check });
   }
+}
+
+/** Whether `err` is a service saying it is not configured (a `NotConfigured`, here or from another service's answer). */
+export function isNotConfigured(err: unknown): boolean {
+  if (err instanceof NotConfigured) return true;
+  const details = (err as { details?: unknown } | null)?.details;
+  return hasCode(err, "unavailable") && typeof details === "object" && details !== null && typeof (details as { notConfigured?: unknown }).notConfigured === "string";
 }
 
 /** The words health and every endpoint use when an Encore secret is empty or unset. */

@@ -23,6 +23,8 @@ export type AgentEnd =
   | "cancelled"
   | "refusal"
   | "api_error"
+  /** The model API refused the server itself (its key, permissions, model or account): no prompt can fix it. */
+  | "misconfigured"
   /** The completion gate gave up: the app still fails its checks. */
   | "checks_failed"
   /** The loop guard stopped a model repeating the same failing call. */
@@ -307,7 +309,7 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
     } catch (err) {
       if (signal.aborted) return end("cancelled", "the run was cancelled");
       if (clock.signal.aborted) return end("timeout", `stopped after ${Math.round(limits.wallClockMs / 1000)} s (the time limit)`);
-      return end("api_error", describeApiError(err));
+      return end(refusesServer(err) ? "misconfigured" : "api_error", describeApiError(err));
     }
 
     const used = message.usage;
@@ -473,9 +475,25 @@ function nonEmpty(content: ContentBlock[]): Anthropic.ContentBlockParam[] {
   return blocks.length > 0 ? (blocks as Anthropic.ContentBlockParam[]) : [{ type: "text", text: "(no output)" }];
 }
 
-function describeApiError(err: unknown): string {
+/** A model API error's status, type and message, as the SDK gives them. */
+function apiErrorParts(err: unknown): { status: number | undefined; type: string | undefined; message: string } {
   const e = err as { status?: number; type?: string; error?: { error?: { type?: string; message?: string } }; message?: string };
-  const type = e.error?.error?.type ?? e.type;
-  const message = e.error?.error?.message ?? e.message ?? String(err);
-  return `the model API failed${e.status ? ` (${e.status}${type ? ` ${type}` : ""})` : type ? ` (${type})` : ""}: ${message}`;
+  return { status: e.status, type: e.error?.error?.type ?? e.type, message: e.error?.error?.message ?? e.message ?? String(err) };
+}
+
+function describeApiError(err: unknown): string {
+  const { status, type, message } = apiErrorParts(err);
+  return `the model API failed${status ? ` (${status}${type ? ` ${type}` : ""})` : type ? ` (${type})` : ""}: ${message}`;
+}
+
+/**
+ * Whether the model API refused the server rather than the request: its API key (401), its key's
+ * permissions (403), its model (404: the Messages API's only one), its account's billing (402, or a
+ * credit balance too low). Whoever runs the server must fix these; a retry or another prompt cannot.
+ */
+function refusesServer(err: unknown): boolean {
+  const { status, type, message } = apiErrorParts(err);
+  if (status === 401 || status === 402 || status === 403 || (status === 404 && type === "not_found_error")) return true;
+  if (type === "authentication_error" || type === "permission_error" || type === "billing_error") return true;
+  return status === 400 && /credit balance is too low/i.test(message);
 }

@@ -35,6 +35,7 @@ export function createFinish(deps: PipelineDeps) {
       await deps.projectState.preview(job.projectId, previewUrl, saved?.sha256);
       return { status: "completed", summary: outcome.summary, previewUrl };
     }
-    return { status: "failed", error: outcome.end === "completed" ? "the agent completed without a working preview" : outcome.summary, summary: outcome.summary };
+    const error = outcome.end === "completed" ? "the agent completed without a working preview" : outcome.summary;
+    return { status: "failed", error, summary: outcome.summary, ...(outcome.end === "misconfigured" ? { errorKind: "misconfigured" } : {}) };
   };
 }

@@ -1,6 +1,7 @@
 import Anthropic from "@anthropic-ai/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppError } from "../../lib/errors";
+import { missingSecret } from "../../lib/startup";
 import { newId } from "../../lib/ids";
 import { openTestDatabase, type TestDatabase } from "../../test/support/database";
 import type { Project } from "../../projects/contract";
@@ -326,5 +327,53 @@ describe("the background processes of a resumed job", () => {
     } finally {
       await model.close();
     }
+  });
+});
+
+describe("a failure of the server's own configuration", () => {
+  const finalEvent = async (jobId: string) => (await store.eventsAfter(jobId, 0)).at(-1)!;
+
+  it.each([
+    [{ status: 401, type: "authentication_error", message: "invalid x-api-key" }, "misconfigured"],
+    [{ status: 403, type: "permission_error", message: "your API key does not have access to this model" }, "misconfigured"],
+    [{ status: 404, type: "not_found_error", message: "model: claude-nope" }, "misconfigured"],
+    [{ status: 400, type: "invalid_request_error", message: "Your credit balance is too low to access the Anthropic API" }, "misconfigured"],
+    [{ status: 500, type: "api_error", message: "Internal server error" }, null],
+    [{ status: 400, type: "invalid_request_error", message: "messages: text content blocks must be non-empty" }, null],
+  ])("is marked as such when the model API answers %o: the job and its failed event say errorKind %s", async (error, kind) => {
+    const model = await startFakeAnthropic({ script: [{ error: { ...error, shouldRetry: false } }] });
+    try {
+      const { deps } = services({ existing: workspaceRow("wsp_old", "running"), statuses: [["running"]] });
+      const job = await resumedJob(deps, model, [{ role: "user", content: "build" }]);
+      const done = await takeOver(deps, job.id);
+      expect(done).toMatchObject({ status: "failed", error: `the model API failed (${error.status} ${error.type}): ${error.message}`, errorKind: kind });
+      const final = await finalEvent(job.id);
+      expect(final.type).toBe("failed");
+      expect(final.data.errorKind).toBe(kind ?? undefined);
+    } finally {
+      await model.close();
+    }
+  });
+
+  it("is marked as such when another service says it is not configured, and a workspace look that says so is not retried", async () => {
+    const { deps } = services({ statuses: [["running"]] });
+    const unconfigured = () => missingSecret("sandbox", "DaytonaAPIKey", "KILN_SANDBOX=daytona runs every sandbox on Daytona");
+    deps.workspace = new Proxy(deps.workspace, { get: (target, name) => (name === "create" ? async () => Promise.reject(unconfigured()) : Reflect.get(target, name)) });
+    const created = await runOne(deps);
+    expect(created).toMatchObject({ status: "failed", errorKind: "misconfigured", error: expect.stringMatching(/^the DaytonaAPIKey secret is not set/) });
+    expect((await finalEvent(created.id)).data).toMatchObject({ status: "failed", errorKind: "misconfigured" });
+
+    const existing = services({ existing: workspaceRow("wsp_old", "running"), statuses: [["running"]] }).deps;
+    let looks = 0;
+    // Encore hands another service's error on as its code, message and details: no NotConfigured instance.
+    const answer = unconfigured().toBody();
+    existing.workspace = new Proxy(existing.workspace, { get: (target, name) => (name === "get" ? async () => (looks++, Promise.reject(Object.assign(new Error(answer.message), answer))) : Reflect.get(target, name)) });
+    const looked = await runOne(existing);
+    expect(looked).toMatchObject({ status: "failed", errorKind: "misconfigured", error: expect.stringMatching(/^could not look at workspace wsp_old \(1 tries\): the DaytonaAPIKey secret is not set/) });
+    expect(looks).toBe(1);
+
+    // A failure of the workspace itself is the run's, not the configuration's.
+    const broken = await runOne(services({ statuses: [["creating"], ["error", "image pull back-off"]] }).deps);
+    expect(broken).toMatchObject({ status: "failed", errorKind: null });
   });
 });

@@ -85,7 +85,7 @@ export function createPipeline(deps: PipelineDeps): Executor {
       const conversed = await converse(ctx, auth, prepared, saved);
       return await finish(ctx, auth, prepared, conversed, log);
     } catch (err) {
-      if (err instanceof JobFailure) return { status: "failed", error: err.message };
+      if (err instanceof JobFailure) return { status: "failed", error: err.message, ...(err.kind ? { errorKind: err.kind } : {}) };
       throw err;
     } finally {
       finished = true;

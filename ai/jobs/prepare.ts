@@ -1,14 +1,23 @@
 import type { Logger } from "../../lib/log";
 import type { AuthData } from "../../lib/routes";
 import { hasCode, HTTP_STATUS } from "../../lib/errors";
+import { isNotConfigured } from "../../lib/startup";
 import { hasStarter, TemplateCatalog, type Template } from "../../lib/templates";
 import type { Project } from "../../projects/contract";
+import type { FailureKind } from "../contract";
 import type { Workspace } from "../../workspace/contract";
 import type { PipelineDeps } from "./pipeline";
 import type { JobContext } from "./runner";
 
-/** A failure of a step, in words for the user: the job ends failed with this message. */
-export class JobFailure extends Error {}
+/** A failure of a step, in words for the user: the job ends failed with this message (and kind, when known). */
+export class JobFailure extends Error {
+  constructor(
+    message: string,
+    readonly kind?: FailureKind,
+  ) {
+    super(message);
+  }
+}
 
 /** A duration for people: "0.3 s", "120 s". */
 const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
@@ -56,8 +65,10 @@ export function createPrepare(deps: PipelineDeps) {
         return await deps.workspace.get({ id });
       } catch (err) {
         if (hasCode(err, "not_found")) return null;
-        if (attempt >= LOOKUP_ATTEMPTS || ctx.signal.aborted) {
-          throw new JobFailure(`could not look at workspace ${id} (${attempt} tries): ${err instanceof Error ? err.message : String(err)}`);
+        // A service that is not configured stays so until its server restarts: no point asking again.
+        const misconfigured = isNotConfigured(err);
+        if (misconfigured || attempt >= LOOKUP_ATTEMPTS || ctx.signal.aborted) {
+          throw new JobFailure(`could not look at workspace ${id} (${attempt} tries): ${err instanceof Error ? err.message : String(err)}`, misconfigured ? "misconfigured" : undefined);
         }
         await sleep(100 * 2 ** attempt, ctx.signal);
       }

@@ -1,6 +1,7 @@
 import type { Logger } from "../../lib/log";
-import type { EmitEvent, GenerationEventData, GenerationEventType, GenerationOutcomeData } from "../contract";
+import type { EmitEvent, FailureKind, GenerationEventData, GenerationEventType, GenerationOutcomeData } from "../contract";
 import { errorFields } from "../../lib/log";
+import { isNotConfigured } from "../../lib/startup";
 import type { BackgroundProcess, JobRecord, JobStep, JobStore, Transcript, TurnEvent } from "./store";
 
 /** What a job's executor can do while it holds the job. */
@@ -28,9 +29,12 @@ export interface JobContext {
 }
 
 /** How an executor ends a job that was not cancelled (a completed job's preview is its project's by then). */
-export type JobResult = { status: "completed"; summary: string; previewUrl: string } | { status: "failed"; error: string; summary?: string };
+export type JobResult = { status: "completed"; summary: string; previewUrl: string } | { status: "failed"; error: string; summary?: string; errorKind?: FailureKind };
 
-/** Runs one job to its end. Throwing fails the job with the error's message. */
+/**
+ * Runs one job to its end. Throwing fails the job with the error's message (`misconfigured` when it is a
+ * service saying it is not configured).
+ */
 export type Executor = (ctx: JobContext) => Promise<JobResult>;
 
 /** A job's event, delivered live to anyone watching in this process. */
@@ -103,6 +107,7 @@ export function startRunner(options: RunnerOptions): Runner {
     const data: GenerationOutcomeData = {
       status: outcome.status,
       ...(outcome.error ? { error: outcome.error } : {}),
+      ...(outcome.errorKind ? { errorKind: outcome.errorKind } : {}),
       ...(outcome.summary ? { summary: outcome.summary } : {}),
       ...(outcome.previewUrl ? { previewUrl: outcome.previewUrl } : {}),
     };
@@ -193,7 +198,7 @@ export function startRunner(options: RunnerOptions): Runner {
         return;
       }
       jobLog.error("job failed", errorFields(err));
-      await end(job, { status: "failed", error: err instanceof Error ? err.message : String(err) });
+      await end(job, { status: "failed", error: err instanceof Error ? err.message : String(err), ...(isNotConfigured(err) ? { errorKind: "misconfigured" as const } : {}) });
     } finally {
       clearInterval(heartbeat);
       held.delete(job.id);

@@ -4,7 +4,7 @@ import { CURSOR_KEY } from "../../lib/cursor";
 import { AppError, notFound } from "../../lib/errors";
 import { withTransaction } from "../../lib/transaction";
 import { wellFormed } from "../../lib/unicode";
-import type { GenerationEventData, GenerationEventType, GenerationOutcomeData } from "../contract";
+import type { FailureKind, GenerationEventData, GenerationEventType, GenerationOutcomeData } from "../contract";
 
 /** Where a job is in its life. */
 export type JobStatus = "queued" | "running" | "completed" | "failed" | "cancelled";
@@ -27,6 +27,8 @@ export interface JobRecord {
   attempt: number;
   cancelRequested: boolean;
   error: string | null;
+  /** The kind of a failure the server recognized (its configuration), else null. */
+  errorKind: FailureKind | null;
   summary: string | null;
   workspaceId: string | null;
   usage: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number };
@@ -90,6 +92,7 @@ interface JobRow {
   attempt: number;
   cancel_requested: boolean;
   error: string | null;
+  error_kind: FailureKind | null;
   summary: string | null;
   workspace_id: string | null;
   input_tokens: string;
@@ -117,6 +120,7 @@ function toRecord(row: JobRow): JobRecord {
     attempt: row.attempt,
     cancelRequested: row.cancel_requested,
     error: row.error,
+    errorKind: row.error_kind,
     summary: row.summary,
     workspaceId: row.workspace_id,
     usage: {
@@ -351,13 +355,13 @@ export function createJobStore(db: pg.Pool) {
       return one(
         `WITH done AS (
            UPDATE generation_jobs SET status = $3, step = 'done', progress = CASE WHEN $3 = 'completed' THEN 100 ELSE progress END,
-                  error = $4, summary = COALESCE($5, summary), state_version = ${NEXT_VERSION}, last_seq = last_seq + 1,
+                  error = $4, error_kind = $7, summary = COALESCE($5, summary), state_version = ${NEXT_VERSION}, last_seq = last_seq + 1,
                   lease_owner = NULL, lease_expires_at = NULL, finished_at = now(), updated_at = now()
             WHERE id = $1 AND lease_owner = $2 AND status = 'running' RETURNING *),
          final AS (INSERT INTO generation_events (job_id, seq, type, data) SELECT id, last_seq, $3, $6 FROM done),
          closed AS (${CLOSE_APPROVALS})
          SELECT * FROM done`,
-        [jobId, workerId, outcome.status, outcome.error ?? null, outcome.summary ?? null, JSON.stringify(outcome, jsonbSafe)],
+        [jobId, workerId, outcome.status, outcome.error ?? null, outcome.summary ?? null, JSON.stringify(outcome, jsonbSafe), outcome.errorKind ?? null],
       );
     },
 

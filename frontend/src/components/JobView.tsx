@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { Generation } from "../../../ai/contract";
 import { useApi } from "../auth";
 import { formatCost, formatTokens, timeAgo } from "../lib/format";
-import { fixPrompt, isConfigurationFailure, stepLabel, type JobState } from "../lib/jobState";
+import { fixPrompt, stepLabel, type JobState } from "../lib/jobState";
 import { ApprovalCards } from "./ApprovalCard";
 import { ChecksPanel } from "./ChecksPanel";
 import { Elapsed } from "./Elapsed";
@@ -51,8 +51,10 @@ function Outcome({ state, job, projectId, filesKept, actions }: { state: JobStat
     );
   }
   if (status === "failed") {
-    const error = (state.final?.type === "failed" ? state.final.error : job?.error) ?? null;
-    const configuration = isConfigurationFailure(error);
+    const final = state.final?.type === "failed" ? state.final : null;
+    const error = (final ? final.error : job?.error) ?? null;
+    // The server says when a failure is its configuration (a key, a model, an account): no prompt can fix it.
+    const configuration = (final ? final.errorKind : job?.errorKind) === "misconfigured";
     return (
       <div className="outcome outcome-failed" data-testid="job-outcome" data-outcome={configuration ? "misconfigured" : "failed"}>
         <div className="outcome-title">{configuration ? "The server is misconfigured" : "The generation stopped"}</div>

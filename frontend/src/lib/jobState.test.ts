@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { GenerationEvent } from "../api/client";
-import { applyEvent, fixPrompt, initialJobState, isConfigurationFailure, shortInput, type JobState } from "./jobState";
+import { applyEvent, fixPrompt, initialJobState, shortInput, type JobState } from "./jobState";
 
 let seq = 0;
 const at = "2026-01-01T00:00:00Z";
@@ -138,13 +138,13 @@ describe("job state from events", () => {
     expect(fold([ev("step", { step: "completing", progress: 90 }), ev("failed", { error: "checks failed" })]).steps.at(-1)?.step).toBe("completing");
   });
 
-  it("tells a server misconfiguration from a failure a prompt can fix", () => {
-    expect(isConfigurationFailure('401 {"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}')).toBe(true);
-    expect(isConfigurationFailure("403 permission_error: your API key does not have access")).toBe(true);
-    expect(isConfigurationFailure('404 {"type":"error","error":{"type":"not_found_error","message":"model: claude-nope"}}')).toBe(true);
-    expect(isConfigurationFailure("the checks failed 3 times: src/App.tsx:3:9 TS2322")).toBe(false);
-    expect(isConfigurationFailure("the agent stopped without completing")).toBe(false);
-    expect(isConfigurationFailure(null)).toBe(false);
+  it("keeps the kind of failure the server names: a misconfiguration is the server's, not the app's", () => {
+    expect(fold([ev("failed", { status: "failed", error: "the model API failed (401 authentication_error): invalid x-api-key", errorKind: "misconfigured" })]).final).toEqual({
+      type: "failed",
+      error: "the model API failed (401 authentication_error): invalid x-api-key",
+      errorKind: "misconfigured",
+    });
+    expect(fold([ev("failed", { status: "failed", error: "invalid x-api-key in src/api.ts" })]).final).toEqual({ type: "failed", error: "invalid x-api-key in src/api.ts", errorKind: null });
   });
 
   it("pre-fills 'Try to fix' with the error and the failed checks' first findings", () => {

@@ -1,4 +1,4 @@
-import { formatDiagnostic, type CheckKind, type Diagnostic, type TokenUsage } from "../../../ai/contract";
+import { formatDiagnostic, type CheckKind, type Diagnostic, type FailureKind, type TokenUsage } from "../../../ai/contract";
 import type { GenerationEvent } from "../api/client";
 
 /** A tool call as the job view shows it. */
@@ -19,7 +19,7 @@ export type TimelineItem =
 
 export type FinalState =
   | { type: "completed"; summary: string | null; previewUrl: string | null }
-  | { type: "failed"; error: string | null }
+  | { type: "failed"; error: string | null; errorKind: FailureKind | null }
   | { type: "cancelled"; error: string | null };
 
 /** Where the job's app can be seen: from `preview_ready` (while the agent works) or the completion. */
@@ -124,11 +124,6 @@ function worked(state: JobState): JobState {
   const ceiling = state.step === null ? undefined : WORK_CEILING[state.step];
   if (ceiling === undefined || state.progress >= ceiling) return state;
   return { ...state, progress: state.progress + (ceiling - state.progress) * 0.1 };
-}
-
-/** Whether a failure is the server's configuration (a key, a model, an account), which no prompt can fix. */
-export function isConfigurationFailure(error: string | null | undefined): boolean {
-  return /authentication_error|permission_error|invalid.{0,3}(x-)?api.?key|api.?key.{0,20}(missing|invalid|not set)|credit balance|not_found_error.{0,40}model|misconfigured/i.test(error ?? "");
 }
 
 /** The follow-up "Try to fix" pre-fills: the error and the failed checks' first findings. */
@@ -236,7 +231,7 @@ export function applyEvent(state: JobState, event: GenerationEvent): JobState {
       return { ...next, progress: 100, step: "done", endedAt: event.at, preview, devServer: previewUrl === null ? next.devServer : null, final: { type: "completed", summary: event.data.summary ?? null, previewUrl } };
     }
     case "failed":
-      return { ...next, endedAt: event.at, final: { type: "failed", error: event.data.error ?? null } };
+      return { ...next, endedAt: event.at, final: { type: "failed", error: event.data.error ?? null, errorKind: event.data.errorKind ?? null } };
     case "cancelled": {
       // The runner says "completing" on its way out of a cancelled job: no preview is being started.
       const steps = next.steps.at(-1)?.step === "completing" ? next.steps.slice(0, -1) : next.steps;
