@@ -151,9 +151,10 @@ describe("approval mode", () => {
     const done = await waitForGeneration(api, jobId);
     expect(done.status).toBe("cancelled");
     const late = await answer(jobId, request.data.approvalId as string, { decision: "approve" });
-    expect(late.status).toBe(409);
+    expect([late.status, late.body.message]).toEqual([409, `approval ${request.data.approvalId} can no longer be answered: the generation ended (cancelled) before this was answered`]);
+    expect((await api.call("GET", `/generations/${jobId}/approvals`)).body.approvals).toEqual([]);
     const [approval] = (await api.call("GET", `/generations/${jobId}/approvals?pending=false`)).body.approvals;
-    expect(approval).toMatchObject({ status: "cancelled" });
+    expect(approval).toMatchObject({ status: "cancelled", reason: "the generation ended (cancelled) before this was answered" });
     expect(Object.keys(await files(projectId))).not.toContain("out.txt");
   }, 60_000);
 

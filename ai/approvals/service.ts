@@ -1,8 +1,8 @@
 import { AppError, invalidArgument, notFound } from "../../lib/errors";
 import { optionalBoolean, optionalText, requireText } from "../../lib/validate";
 import type { AiApi, EmitEvent } from "../contract";
-import type { JobStore } from "../jobs/store";
-import { publicApproval, type ApprovalStore } from "./store";
+import type { JobRecord, JobStore } from "../jobs/store";
+import { publicApproval, type ApprovalRecord, type ApprovalStore } from "./store";
 
 /** The longest reason a denial may give the model. */
 const REASON_MAX = 1000;
@@ -15,6 +15,22 @@ export interface ApprovalMethodsDeps {
   approvals: ApprovalStore;
   /** Appends an event to a job's log and wakes whoever follows it (the waiting runner too). */
   emit: (jobId: string, ...event: Parameters<EmitEvent>) => Promise<void>;
+}
+
+/**
+ * The 409 for an approval no longer pending: answered, timed out, or closed because its job ended
+ * (cancelled, with the reason saying how the job ended).
+ */
+function notAnswerable(approval: ApprovalRecord): AppError {
+  const message = approval.status === "cancelled"
+    ? `approval ${approval.id} can no longer be answered: ${approval.reason ?? "the generation ended before it was answered"}`
+    : `approval ${approval.id} was already answered: ${approval.status.replace("_", " ")}`;
+  return new AppError("aborted", message, { status: approval.status });
+}
+
+/** The 409 for an approval of a job that ended (one it closed, or one still pending a moment before its end). */
+function jobEnded(job: JobRecord): AppError {
+  return new AppError("aborted", `generation ${job.id} ended (${job.status}); its approvals can no longer be answered`, { jobStatus: job.status });
 }
 
 /** The approval endpoints: owner only (another user's job or approval is `not_found`, as an unknown one). */
@@ -38,13 +54,16 @@ export function createApprovalMethods(deps: ApprovalMethodsDeps): Pick<AiApi, "l
       if (alwaysAllow && (status !== "approved" || current.subject.kind !== "command")) {
         throw invalidArgument("alwaysAllow", "only an approval of a command (execute_command) can always allow it");
       }
-      if (current.status !== "pending") throw new AppError("aborted", `approval ${approvalId} was already answered: ${current.status.replace("_", " ")}`, { status: current.status });
-      if (job.status !== "running") throw new AppError("aborted", `generation ${job.id} is ${job.status}; its approvals can no longer be answered`);
+      if (current.status !== "pending") throw notAnswerable(current);
+      if (job.status !== "running") throw jobEnded(job);
       const answered = await deps.approvals.answer(job.id, approvalId, { status, reason, alwaysAllow, answeredBy: auth.userID });
       if (!answered) {
-        // Answered by someone else meanwhile, or past its deadline (the database's clock decides).
+        // Answered by someone else meanwhile, past its deadline (the database's clock decides), or its job ended.
         const now = (await deps.approvals.get(job.id, approvalId))!;
-        throw new AppError("aborted", now.status === "pending" ? `approval ${approvalId} timed out at ${now.deadline}` : `approval ${approvalId} was already answered: ${now.status.replace("_", " ")}`, { status: now.status === "pending" ? "timed_out" : now.status });
+        if (now.status !== "pending") throw notAnswerable(now);
+        const ended = await deps.jobs.get(job.id);
+        if (ended && ended.status !== "running") throw jobEnded(ended);
+        throw new AppError("aborted", `approval ${approvalId} timed out at ${now.deadline}`, { status: "timed_out" });
       }
       await deps.emit(job.id, "approval_answered", { approvalId, toolUseId: answered.toolUseId, status, reason, alwaysAllow });
       return publicApproval(answered);

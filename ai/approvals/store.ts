@@ -99,14 +99,16 @@ export function createApprovalStore(db: pg.Pool) {
     },
 
     /**
-     * Answers a pending approval before its deadline; null when it is not pending or past it. An
+     * Answers a pending approval of a running job before its deadline; null when it is not pending, past
+     * it, or its job ended (JobStore.finish closes a job's pending approvals with its end). An
      * "always allow" approval of a command stores its exact string as the project's rule in the same statement.
      */
     async answer(jobId: string, id: string, answer: ApprovalAnswer): Promise<ApprovalRecord | null> {
       return one(
         `WITH answered AS (
            UPDATE generation_approvals SET status = $3, reason = $4, always_allow = $5, answered_by = $6, answered_at = now()
-            WHERE job_id = $1 AND id = $2 AND status = 'pending' AND deadline > now() RETURNING *
+            WHERE job_id = $1 AND id = $2 AND status = 'pending' AND deadline > now()
+              AND EXISTS (SELECT 1 FROM generation_jobs WHERE id = $1 AND status = 'running') RETURNING *
          ), rule AS (
            INSERT INTO approval_allow_rules (project_id, command, created_by)
            SELECT project_id, subject->>'command', answered_by FROM answered
@@ -129,7 +131,7 @@ export function createApprovalStore(db: pg.Pool) {
     /** Ends a pending approval of a cancelled job; null if it was no longer pending. */
     async cancel(id: string): Promise<ApprovalRecord | null> {
       return one(
-        "UPDATE generation_approvals SET status = 'cancelled', reason = 'the generation was cancelled', answered_at = now() WHERE id = $1 AND status = 'pending' RETURNING *",
+        "UPDATE generation_approvals SET status = 'cancelled', reason = 'the generation ended (cancelled) before this was answered', answered_at = now() WHERE id = $1 AND status = 'pending' RETURNING *",
         [id],
       );
     },
