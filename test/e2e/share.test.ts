@@ -2,7 +2,9 @@
  * A share link to the real vite-react template in a real browser: the page renders through the
  * gateway (its root-absolute modules moved under the link), an edit of src/App.tsx reaches it by hot
  * reload over the proxied WebSocket without a full reload, and the shared page cannot read the
- * dashboard's storage on Kiln's origin. No console errors or failed requests along the way.
+ * dashboard's storage on Kiln's origin; the Share dialog makes, lists and revokes a link; and a visitor
+ * of a stopped sandbox gets the waking page, whose own refresh ends on the app, hot reload working. No
+ * console errors or failed requests along the way, but the waking page's own 503s.
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -98,9 +100,10 @@ describe("a share link to the vite-react template in a browser", () => {
     const url = await page.getByTestId("share-url").inputValue();
     expect(url).toMatch(new RegExp(`^${kiln.url}/s/ks_[A-Za-z0-9_-]{43}/$`));
     const live = page.locator('[data-testid="share-item"][data-state="live"]');
-    await live.first().waitFor();
-    // Two live links: the one the first test made, and this one (its expiry a day away).
-    expect(await live.count()).toBe(2);
+    // Two live links: the one the first test made, and this one (its expiry a day away). The list
+    // shows the first alone until its refetch after the create lands: wait for that, or the revoke
+    // below would take the older link.
+    await expect.poll(() => live.count()).toBe(2);
     const newest = (await client(kiln.url, ownerToken).call("GET", `/projects/${projectId}/shares`)).body.links[0];
     expect(Date.parse(newest.expiresAt) - Date.parse(newest.createdAt)).toBe(24 * 3600 * 1000);
     expect(await page.getByTestId("share-list").textContent()).not.toContain(url.split("/s/")[1]!.slice(12));
@@ -116,5 +119,35 @@ describe("a share link to the vite-react template in a browser", () => {
       await visitor.close();
     }
     expect(consoleLog.errors).toEqual([]);
+  });
+
+  it("wakes a stopped sandbox for a visitor: the waking page refreshes itself until the app is back, hot reload included", { timeout: 180_000 }, async () => {
+    await workspace.stop({ id: ws.id });
+    expect((await workspace.get({ id: ws.id })).status).toBe("stopped");
+    const visitor = await browser.newPage();
+    const visitorLog = watchConsole(visitor);
+    try {
+      visitorLog.phase.current = "waking";
+      const first = await visitor.goto(`${kiln.url}${path}`);
+      expect(first!.status()).toBe(503);
+      await visitor.getByRole("heading", { name: "Waking up the app…" }).waitFor();
+      // The test reloads nothing: the waking page's own refresh must end on the app.
+      await visitor.getByRole("heading", { name: "Shared and hot-reloaded" }).waitFor({ timeout: 150_000 });
+      expect((await workspace.get({ id: ws.id })).status).toBe("running");
+      // Only the waking page's own 503s failed along the way.
+      expect(visitorLog.errors.filter((e) => !/ 503 /.test(e.text))).toEqual([]);
+
+      visitorLog.phase.current = "hot reload after waking";
+      const seen = visitorLog.errors.length;
+      await visitor.evaluate("window.marker = 'woken'");
+      const app = (await workspace.readFiles({ id: ws.id, paths: ["src/App.tsx"] })).files[0]!;
+      const edited = Buffer.from(app.contentBase64!, "base64").toString("utf8").replace("Shared and hot-reloaded", "Awake and hot-reloaded");
+      await workspace.writeFiles({ id: ws.id, files: [{ path: "src/App.tsx", contentBase64: Buffer.from(edited).toString("base64") }] });
+      await visitor.getByRole("heading", { name: "Awake and hot-reloaded" }).waitFor();
+      expect(await visitor.evaluate("window.marker")).toBe("woken");
+      expect(visitorLog.errors.slice(seen)).toEqual([]);
+    } finally {
+      await visitor.close();
+    }
   });
 });
