@@ -27,6 +27,7 @@ import { type BenchRow } from "./measure";
 import { benchPromptCache } from "./prompt-cache";
 import { benchShare } from "./share";
 import { benchTemplates } from "./templates";
+import { benchTerminal } from "./terminal";
 import { benchBackup, benchDaytonaBackup } from "./vfs-backup";
 import { benchRestore } from "./versions";
 import { benchWorkspace } from "./workspace";
@@ -94,6 +95,7 @@ const BENCHES: Record<string, () => Promise<BenchRow[]>> = {
   soak: () => benchSoak(),
   templates: async () => benchTemplates((await local()).workspace),
   checks: async () => benchChecks((await local()).workspace),
+  terminal: async () => benchTerminal(await local()),
 };
 
 async function main(): Promise<void> {
