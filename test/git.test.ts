@@ -223,6 +223,25 @@ describe("git import and export over HTTP", () => {
     expect(withCredentials.text).not.toContain("hunter2");
     expect((await push(alice, { url: remote, branch: "../x" })).status).toBe(400);
     expect((await push(alice, { url: remote, token: "two\nlines" })).status).toBe(400);
+    for (const [body, id, status, message] of [
+      [{ url: "file:///etc" }, version.id, 400, "url: "],
+      [{}, version.id, 400, "url: "],
+      [{ url: remote }, "snp_missing", 404, 'version "snp_missing" not found'],
+      [{ url: remote }, "not-an-id", 400, "versionId: "],
+    ] as const) {
+      const answer = await alice.call("POST", `/vfs/${projectId}/versions/${id}/push`, body);
+      expect([id, JSON.stringify(body), answer.status]).toEqual([id, JSON.stringify(body), status]);
+      expect(answer.body.message).toContain(message);
+    }
+    // Another project's version, named under this project, is not found.
+    const other = await versionOf(FILES.slice(0, 1), "Elsewhere");
+    expect((await alice.call("POST", `/vfs/${projectId}/versions/${other.version.id}/push`, { url: remote })).status).toBe(404);
+    for (const name of ["  ", "n".repeat(101), 7]) {
+      const refused = await alice.call("POST", "/vfs/git/import", { url: remote, name });
+      expect([String(name), refused.status]).toEqual([String(name), 400]);
+      expect(refused.body.message).toMatch(/^name: /);
+    }
+    expect((await alice.call("POST", "/vfs/git/import", {})).status).toBe(400);
 
     // A URL that answers nothing, and a repository that is not there, fail with git's words.
     const closed = await alice.call("POST", "/vfs/git/import", { url: `${git.url.replace(/:\d+$/, ":1")}/x.git` });

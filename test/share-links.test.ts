@@ -114,6 +114,30 @@ describe("share link endpoints", () => {
     expect((await alice.call("DELETE", `/projects/${appB}/shares/${created.body.link.id}`)).status).toBe(404);
     expect((await raw(created.body.path)).status).toBe(200);
   });
+
+  it("answers an unknown project or link with 404, a malformed body with 400, an over-long link id with 414, and a project past its live links with 429", async () => {
+    for (const [method, path] of [["POST", "/projects/prj_missing/shares"], ["GET", "/projects/prj_missing/shares"], ["DELETE", "/projects/prj_missing/shares/shr_missing"]] as const) {
+      const answer = await alice.call(method, path, method === "POST" ? {} : undefined);
+      expect([path, answer.status, answer.body.code]).toEqual([path, 404, "not_found"]);
+    }
+    const unknown = await alice.call("DELETE", `/projects/${appA}/shares/shr_missing`);
+    expect([unknown.status, unknown.body.message]).toEqual([404, 'share link "shr_missing" not found']);
+    // A path parameter past 100 characters is refused by the router before the handler (414).
+    const long = await alice.call("DELETE", `/projects/${appA}/shares/${"l".repeat(101)}`);
+    expect(long.status).toBe(414);
+    const notJson = await fetch(`${kiln.url}/projects/${appA}/shares`, { method: "POST", headers: { authorization: `Bearer ${aliceToken}`, "content-type": "application/json" }, body: "{" });
+    expect(notJson.status).toBe(400);
+
+    const crowded = (await projects.create({ name: "Crowded", template: "blank" }, aliceAuth)).id;
+    for (let i = 0; i < 20; i++) expect((await alice.call("POST", `/projects/${crowded}/shares`, {})).status).toBe(200);
+    const over = await alice.call("POST", `/projects/${crowded}/shares`, {});
+    expect([over.status, over.body.code]).toEqual([429, "resource_exhausted"]);
+    expect(over.body.message).toContain("20 live share links: revoke one first");
+    const listed = (await alice.call("GET", `/projects/${crowded}/shares`)).body.links;
+    expect(listed).toHaveLength(20);
+    await alice.call("DELETE", `/projects/${crowded}/shares/${listed[0].id}`);
+    expect((await alice.call("POST", `/projects/${crowded}/shares`, {})).status).toBe(200);
+  });
 });
 
 describe("the share gateway", () => {
