@@ -377,3 +377,33 @@ describe("a failure of the server's own configuration", () => {
     expect(broken).toMatchObject({ status: "failed", errorKind: null });
   });
 });
+
+describe("the dev server of a resumed job", () => {
+  it("is started again with the command the workspace remembers, and the preview is announced: the stream goes on with it", async () => {
+    const model = await startFakeAnthropic({ script: [{ content: [text("Checked.")] }] });
+    try {
+      const { deps } = services({ existing: workspaceRow("wsp_old", "running"), statuses: [["running"]] });
+      const asked: unknown[] = [];
+      const stub = deps.workspace;
+      const previewUrl = "http://127.0.0.1:4100/";
+      deps.projectState = { ...deps.projectState, preview: async () => undefined };
+      deps.workspace = new Proxy(stub, {
+        get: (target, name) => {
+          // The workspace remembers the dev command the agent's completion had started (the project's template has no starter).
+          if (name === "get") return async (req: { id: string }) => ({ ...(await stub.get(req)), devCommand: "node server.js" });
+          if (name === "ensureDevServer") return async (req: unknown) => (asked.push(req), { ok: true, previewUrl, previewToken: null, processId: "proc_dev", problem: null, logTail: "" });
+          return Reflect.get(target, name);
+        },
+      });
+      const job = await resumedJob(deps, model, [{ role: "user", content: "build" }]);
+      const done = await takeOver(deps, job.id);
+      expect(done.attempt).toBe(2);
+      expect(asked).toEqual([{ id: "wsp_old", command: "node server.js" }]);
+      const events = await store.eventsAfter(job.id, 0);
+      expect(events.find((e) => e.type === "preview_ready")?.data).toEqual({ url: previewUrl, token: null });
+      expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    } finally {
+      await model.close();
+    }
+  });
+});
