@@ -28,6 +28,15 @@ export function formatDiagnostic(d: Diagnostic): string {
   return `${place} ${d.message}`;
 }
 
+/** The agent's tools, in the order they are offered to the model: the one list of their names. */
+export const TOOL_NAMES = ["write_to_file", "read_file", "replace_in_file", "list_files", "search_files", "execute_command", "check_app", "attempt_completion"] as const;
+
+/** The name of one of the agent's tools (a tool event's `name` is a string: the model may call one that does not exist). */
+export type ToolName = (typeof TOOL_NAMES)[number];
+
+/** The tools that write a file: approval mode `everything` shows their diff, and their cards open the file. */
+export const FILE_TOOLS: ReadonlySet<string> = new Set<ToolName>(["write_to_file", "replace_in_file"]);
+
 /** What a `workspace` event says happened to the job's sandbox, or to the dev server of its template. */
 export type WorkspaceEventData =
   | { action: "starting"; workspaceId: string; status: string }

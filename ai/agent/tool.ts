@@ -1,3 +1,5 @@
+import type { ToolName } from "../contract";
+
 /** A JSON schema for a tool's input, in the subset Kiln's tools use (and Claude reads). */
 export interface InputSchema {
   type: "object";
@@ -17,7 +19,7 @@ export interface ToolOutput {
 
 /** A tool: its name, description and schema beside the handler that runs it. */
 export interface Tool {
-  name: string;
+  name: ToolName;
   description: string;
   inputSchema: InputSchema;
   /** Runs with input already validated against `inputSchema`. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { describePath } from "../../../lib/paths";
+import { TOOL_NAMES } from "../../contract";
 import { agentDoubles, devServerDown, passingReport } from "../../../test/support/agent-doubles";
 import { HOSTILE_PATHS, namesRoot } from "../../../test/support/hostile-paths";
 import type { AppCheckReport } from "../../checks/report";
@@ -15,7 +16,8 @@ describe("the tool registry", () => {
   it("offers each tool once, each with a schema the model can read", () => {
     const { tools } = agentDoubles();
     const names = tools.map((t) => t.name);
-    expect(names).toEqual(["write_to_file", "read_file", "replace_in_file", "list_files", "search_files", "execute_command", "check_app", "attempt_completion"]);
+    // The contract's list is the registry's: the dashboard and approvals know the tools from it.
+    expect(names).toEqual([...TOOL_NAMES]);
     for (const t of tools) {
       expect(t.description.length).toBeGreaterThan(20);
       for (const field of t.inputSchema.required) expect(t.inputSchema.properties[field]).toBeDefined();

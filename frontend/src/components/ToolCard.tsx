@@ -1,10 +1,8 @@
 import { useState } from "react";
+import { FILE_TOOLS } from "../../../ai/contract";
 import { formatDuration } from "../lib/format";
 import { shortInput, toolLabel, type ToolCallView } from "../lib/jobState";
 import { useCodeView } from "./codeView";
-
-/** Tools whose card can open the file they wrote in the code view. */
-const FILE_TOOLS = new Set(["write_to_file", "replace_in_file"]);
 
 /** One tool call: name, short input, duration, ok/error, and its output on demand. */
 export function ToolCard({ call }: { call: ToolCallView }) {

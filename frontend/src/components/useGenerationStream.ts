@@ -1,5 +1,6 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useReducer, useRef, useState } from "react";
+import { FILE_TOOLS } from "../../../ai/contract";
 import type { GenerationEvent, StreamStatus } from "../api/client";
 import { useApi } from "../auth";
 import { applyEvent, initialJobState, type JobState } from "../lib/jobState";
@@ -59,7 +60,7 @@ export function useGenerationStream(jobId: string | null, projectId: string, ref
           clearTimeout(usageTimer.current);
           usageTimer.current = setTimeout(refreshJob, 400);
         }
-        if (event.type === "tool_finished" && ["write_to_file", "replace_in_file"].includes(event.data.name)) {
+        if (event.type === "tool_finished" && FILE_TOOLS.has(event.data.name)) {
           void queryClient.invalidateQueries({ queryKey: ["files", projectId] });
         }
         // The server records the early preview on the project too.

@@ -1,4 +1,4 @@
-import { formatDiagnostic, type CheckKind, type Diagnostic, type FailureKind, type TokenUsage } from "../../../ai/contract";
+import { formatDiagnostic, type CheckKind, type Diagnostic, type FailureKind, type TokenUsage, type ToolName } from "../../../ai/contract";
 import type { GenerationEvent } from "../api/client";
 
 /** A tool call as the job view shows it. */
@@ -253,7 +253,7 @@ export function shortInput(name: string, input: unknown): string {
   return line.length > 90 ? `${line.slice(0, 87)}…` : line;
 }
 
-const TOOL_LABELS: Record<string, string> = {
+const TOOL_LABELS: Record<ToolName, string> = {
   write_to_file: "Write file",
   read_file: "Read file",
   replace_in_file: "Edit file",
@@ -265,5 +265,5 @@ const TOOL_LABELS: Record<string, string> = {
 };
 
 export function toolLabel(name: string): string {
-  return TOOL_LABELS[name] ?? name;
+  return TOOL_LABELS[name as ToolName] ?? name;
 }
