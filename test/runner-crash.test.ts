@@ -4,7 +4,7 @@ import { INTERRUPTED_TOOL_CALL } from "../ai/agent/loop";
 import { FINAL_EVENT_TYPES } from "../ai/contract";
 import { startFakeAnthropic, text, toolUse, type FakeAnthropic, type RecordedRequest, type ScriptFunction } from "./fakes/anthropic/server";
 import { promptOf } from "./support/approvals";
-import { readEvents, waitForGeneration } from "./support/generation";
+import { readEvents, waitForGeneration, type SseEvent } from "./support/generation";
 import { client, type TestClient } from "./support/http";
 import { startTestKiln, type TestKiln } from "./support/kiln";
 import { startTestMongo, type TestMongo } from "./support/mongo";
@@ -121,13 +121,36 @@ function toolResultCounts(prompt: string): Map<string, number> {
  * stream ends first), then reads the job. Ten jobs polled every 50 ms were 200 requests a second against
  * a server already sharing the machine with the workers: on a loaded machine the test then measured load.
  */
-async function followToEnd(jobId: string): Promise<any> {
-  let lastEventId = 0;
+async function followToEnd(jobId: string): Promise<{ job: any; events: SseEvent[] }> {
+  const events: SseEvent[] = [];
   for (;;) {
-    const events = await readEvents(kiln.url, token, jobId, { lastEventId, until: (e) => FINAL_EVENT_TYPES.has(e.event) });
-    if (events.some((e) => FINAL_EVENT_TYPES.has(e.event))) return (await api.call("GET", `/generations/${jobId}`)).body;
-    lastEventId = events.at(-1)?.id ?? lastEventId;
+    events.push(...(await readEvents(kiln.url, token, jobId, { lastEventId: events.at(-1)?.id ?? 0, until: (e) => FINAL_EVENT_TYPES.has(e.event) })));
+    if (events.some((e) => FINAL_EVENT_TYPES.has(e.event))) return { job: (await api.call("GET", `/generations/${jobId}`)).body, events };
   }
+}
+
+/**
+ * The calls of a model response still unfinished when a later response's call started, over a job's
+ * events (a response ends with its `usage`): none, when every tool's `tool_finished` is stored before
+ * the next call's `tool_started`. Calls streamed by a response that died with its runner before it was
+ * saved are never answered: a `resumed` drops them.
+ */
+function startedBeforeFinished(events: SseEvent[]): string[] {
+  const finished = new Set<string>();
+  let answered: string[] = [];
+  let streaming: string[] = [];
+  const late: string[] = [];
+  for (const { event, data } of events) {
+    const id = String(data.id);
+    if (event === "resumed") streaming = [];
+    if (event === "usage") [answered, streaming] = [[...answered, ...streaming], []];
+    if (event === "tool_finished") finished.add(id);
+    if (event === "tool_started") {
+      late.push(...answered.filter((earlier) => !finished.has(earlier)).map((earlier) => `${earlier} before ${id}`));
+      streaming.push(id);
+    }
+  }
+  return late;
 }
 
 async function fileText(projectId: string, path: string): Promise<string> {
@@ -208,7 +231,12 @@ describe("a runner killed mid-job", () => {
 
     const second = startWorker({ concurrency: "10" });
     const outcomes = await Promise.all(jobs.map((job) => followToEnd(job.id)));
-    expect(outcomes.map((done) => [done.status, done.error])).toEqual(jobs.map(() => ["completed", null]));
+    expect(outcomes.map(({ job: done }) => [done.status, done.error])).toEqual(jobs.map(() => ["completed", null]));
+    for (const { events } of outcomes) {
+      // One log per job across both workers, in the order things happened.
+      expect(events.map((e) => e.id)).toEqual(events.map((_, i) => i + 1));
+      expect(startedBeforeFinished(events)).toEqual([]);
+    }
     for (const job of jobs) {
       const files = await api.call("GET", `/vfs/${job.projectId}/files`);
       expect(files.body.files.map((f: { path: string }) => f.path).sort()).toEqual(["after.txt", "index.html", "runs.txt", "server.js"]);
