@@ -1,7 +1,8 @@
 /**
  * Git in the dashboard, in a real browser against the standalone server: "Import from git" on the
  * new-project form makes a project of a repository and opens it (its History shows the import), and
- * "Push to git" on that version pushes it to another repository with a token the form then forgets.
+ * "Push to git" on that version pushes it to another repository with a token the form then forgets, and
+ * a private repository is imported with a token given in the form for that import only.
  */
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
@@ -76,6 +77,22 @@ describe("git import and push in a browser", () => {
     expect(git.git("published", "show", "main:index.html")).toBe("<h1>From git</h1>\n");
     expect(await page.getByTestId("push-git-token").inputValue()).toBe("");
     await page.screenshot({ path: join(RESULTS_DIR, "git-push.png") });
+    expect(kiln.logText()).not.toContain(token);
+  });
+
+  it("imports a private repository with a token given for that import only", async () => {
+    const url = git.createRepository("private-notes", (dir) => writeFileSync(join(dir, "notes.md"), "# Only with the token\n"));
+    await page.goto(kiln.url);
+    await page.getByRole("heading", { name: "What do you want to build?" }).waitFor();
+    await page.getByTestId("import-git-open").click();
+    await page.getByTestId("import-git-url").fill(url);
+    await page.getByTestId("import-git-token").fill(token);
+    await page.getByTestId("import-git-submit").click();
+    await page.getByTestId("project-title").getByText("private-notes").waitFor();
+    const imported = decodeURIComponent(new URL(page.url()).pathname.split("/")[2]!);
+    const file = (await api.call("GET", `/vfs/${imported}/file?path=notes.md`)).body;
+    expect(Buffer.from(file.contentBase64, "base64").toString()).toBe("# Only with the token\n");
+    expect((await api.call("GET", `/projects/${imported}`)).text).not.toContain(token);
     expect(kiln.logText()).not.toContain(token);
   });
 

@@ -4,14 +4,17 @@ import { useApi } from "../auth";
 import { navigate, projectPath } from "../router";
 import { ErrorNotice } from "./ErrorNotice";
 
-/** "Import from git" under the new-project form: a public repository's URL becomes a new project. */
+/** "Import from git" under the new-project form: a repository's URL becomes a new project; a private one takes a token for that import only. */
 export function ImportFromGit() {
   const api = useApi();
   const queryClient = useQueryClient();
   const [open, setOpen] = useState(false);
   const [url, setUrl] = useState("");
+  const [token, setToken] = useState("");
   const importGit = useMutation({
-    mutationFn: () => api.vfs.importGit({ url: url.trim() }),
+    mutationFn: () => api.vfs.importGit({ url: url.trim(), token: token || undefined }),
+    // The token is forgotten once it was used: another import asks for it again.
+    onSettled: () => setToken(""),
     onSuccess: (result) => {
       void queryClient.invalidateQueries({ queryKey: ["projects"] });
       navigate(projectPath(result.project.id, null));
@@ -34,9 +37,18 @@ export function ImportFromGit() {
         className="create-name"
         value={url}
         onChange={(e) => setUrl(e.target.value)}
-        placeholder="https://github.com/owner/repo.git (a public repository)"
+        placeholder="https://github.com/owner/repo.git"
         aria-label="Repository URL"
         data-testid="import-git-url"
+      />
+      <input
+        type="password"
+        value={token}
+        onChange={(e) => setToken(e.target.value)}
+        placeholder="Token, for a private repository (this import only)"
+        aria-label="Token"
+        autoComplete="off"
+        data-testid="import-git-token"
       />
       <div className="create-foot">
         <span className="muted small">Kiln clones its default branch in a sandbox of the new project; its files become the first version.</span>
