@@ -63,4 +63,25 @@ describe("generations leave versions, over HTTP with a real sandbox", () => {
       stack.model.setScript(helloAppSession);
     }
   }, 60_000);
+
+  it("a failed generation leaves a failed version with its error and the files it wrote", async () => {
+    const projectId = (await stack.api.call("POST", "/projects", { name: "Failed", template: "blank" })).body.id;
+    stack.model.setScript([
+      { content: [text("Writing one file first."), toolUse("write_to_file", { path: "half.txt", content: "written before the failure\n" })] },
+      { midStreamError: { type: "api_error", message: "Internal server error" }, afterText: "Now the rest" },
+    ]);
+    try {
+      const job = (await stack.api.call("POST", "/generations", { projectId, prompt: "Break halfway" })).body;
+      const done = await waitForGeneration(stack.api, job.id, 30_000);
+      expect(done.status).toBe("failed");
+      const { versions } = (await stack.api.call("GET", `/vfs/${projectId}/versions`)).body as { versions: Version[] };
+      expect(versions.map((v) => [v.kind, v.status, v.jobId, v.prompt])).toEqual([["generation", "failed", job.id, "Break halfway"]]);
+      expect(versions[0]!.summary).toContain("Internal server error");
+      expect(versions[0]!.changes).toEqual([{ path: "half.txt", change: "added", linesAdded: 1, linesRemoved: 0 }]);
+      const files = (await stack.api.call("GET", `/vfs/${projectId}/versions/${versions[0]!.id}`)).body.files.map((f: { path: string }) => f.path);
+      expect(files).toEqual(["half.txt"]);
+    } finally {
+      stack.model.setScript(helloAppSession);
+    }
+  }, 60_000);
 });
