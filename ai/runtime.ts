@@ -124,7 +124,7 @@ function startJobRunner(deps: AiRuntimeDeps, store: ReturnType<typeof createJobS
     leaseMs: config.runnerLeaseMs,
     pollMs: 1000,
     maxResumes: config.runnerMaxResumes,
-    onEvent: (jobId) => live.notify(jobId),
+    onEvent: (jobId, events) => live.notify(jobId, events),
     salvage: createSalvage({ vfs: deps.vfs }),
     settle: (projectId) => projectState.settle(projectId),
     log,

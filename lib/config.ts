@@ -159,6 +159,7 @@ export const VARIABLES = {
     ["postgres", "postgresql"],
   ),
   schemaPrefix: schemaPrefix("KILN_SCHEMA_PREFIX", "Prefix of every service's schema name, to keep several Kilns on one Postgres apart"),
+  dbPoolSize: integer("KILN_DB_POOL_SIZE", "Postgres connections each service's pool may open in one process (projects, workspace and ai: up to three times this, plus one LISTEN connection)", 10, 1, 200),
   mongodbUri: connectionUrl("MONGODB_URI", "MongoDB holding the vfs (GridFS)", ["mongodb", "mongodb+srv"], "MongoDBURI"),
   mongodbDatabase: text("KILN_MONGODB_DATABASE", "Database name of the vfs in MongoDB", "kiln"),
   bootstrapToken: secretText(

@@ -54,7 +54,7 @@ export async function openDatabases(owners: DatabaseOwner[], options: DatabaseOp
     if (!schema) throw new Error(`no database declared for service ${service}`);
     return schema;
   };
-  const max = options.maxConnections ?? 5;
+  const max = options.maxConnections ?? 10;
 
   // Names this process's connections, so `dropConnections` cuts only its own on a shared server.
   const applicationName = `kiln-${process.pid}-${prefix || "main"}`;

@@ -47,6 +47,7 @@ export function openKilnDatabases(config: Config, log: Logger, options: ComposeO
       url: config.databaseUrl,
       dataDir: options.inMemoryDatabase ? null : config.dataDir,
       schemaPrefix: config.schemaPrefix,
+      maxConnections: config.dbPoolSize,
       log,
     });
   return retryStart("the Postgres databases", open, { log, policy: options.databaseRetry, retryable: isUnreachable });

@@ -1,12 +1,17 @@
 import type { EventChannel } from "./notify";
+import type { JobEvent } from "./store";
+
+/** Told of a job's news: the events themselves when they were stored in this process, else nothing (read them). */
+export type NewsListener = (events?: readonly JobEvent[]) => void;
 
 /**
  * Wakes the event streams of a job when one of its events is appended: at once for streams in this
- * process, through `channel` (Postgres NOTIFY) for those of other processes. The database stays the
- * source of truth: a wake only makes a stream read what it has not sent yet.
+ * process, handing them the stored events so they need not read them back, and through `channel`
+ * (Postgres NOTIFY) for those of other processes, which read what they have not sent yet. The database
+ * stays the source of truth: a stream that finds a gap in what it was handed reads it.
  */
 export class LiveEvents {
-  private readonly listeners = new Map<string, Set<() => void>>();
+  private readonly listeners = new Map<string, Set<NewsListener>>();
   /** Per followed job: how many times it had news, so a read can tell whether it began after the latest. */
   private readonly news = new Map<string, number>();
   private readonly reads = new Map<string, Promise<unknown>>();
@@ -14,7 +19,7 @@ export class LiveEvents {
   constructor(private readonly channel?: EventChannel) {}
 
   /** Calls `listener` after each new event of `jobId`; returns the unsubscribe function. */
-  subscribe(jobId: string, listener: () => void): () => void {
+  subscribe(jobId: string, listener: NewsListener): () => void {
     this.channel?.start({ deliver: (id) => this.wake(id), resync: () => this.wakeAll(), watched: () => [...this.listeners.keys()] });
     let set = this.listeners.get(jobId);
     if (!set) this.listeners.set(jobId, (set = new Set()));
@@ -42,9 +47,12 @@ export class LiveEvents {
     return pending;
   }
 
-  /** Says that `jobId` has a new event, here and to other processes. Call it once the event is stored. */
-  notify(jobId: string): void {
-    this.wake(jobId);
+  /**
+   * Says that `jobId` has new events, here (with `events`, those just stored, when known) and to other
+   * processes. Call it once they are committed.
+   */
+  notify(jobId: string, events?: readonly JobEvent[]): void {
+    this.wake(jobId, events);
     this.channel?.publish(jobId);
   }
 
@@ -53,11 +61,11 @@ export class LiveEvents {
     await this.channel?.close();
   }
 
-  private wake(jobId: string): void {
+  private wake(jobId: string, events?: readonly JobEvent[]): void {
     const listeners = this.listeners.get(jobId);
     if (!listeners) return;
     this.news.set(jobId, (this.news.get(jobId) ?? 0) + 1);
-    for (const listener of this.listeners.get(jobId) ?? []) listener();
+    for (const listener of this.listeners.get(jobId) ?? []) listener(events);
   }
 
   private wakeAll(): void {

@@ -2,7 +2,7 @@ import type { Logger } from "../../lib/log";
 import type { EmitEvent, FailureKind, GenerationEventData, GenerationEventType, GenerationOutcomeData } from "../contract";
 import { errorFields } from "../../lib/log";
 import { isNotConfigured } from "../../lib/startup";
-import type { BackgroundProcess, JobRecord, JobStep, JobStore, Transcript, TurnEvent } from "./store";
+import type { BackgroundProcess, JobEvent, JobRecord, JobStep, JobStore, Transcript, TurnEvent } from "./store";
 
 /** What a job's executor can do while it holds the job. */
 export interface JobContext {
@@ -37,8 +37,8 @@ export type JobResult = { status: "completed"; summary: string; previewUrl: stri
  */
 export type Executor = (ctx: JobContext) => Promise<JobResult>;
 
-/** A job's event, delivered live to anyone watching in this process. */
-export type EventListener = (jobId: string) => void;
+/** A job's events, delivered live to anyone watching in this process: those just stored, when known. */
+export type EventListener = (jobId: string, events?: readonly JobEvent[]) => void;
 
 /** The runner's settings. */
 export interface RunnerOptions {
@@ -69,7 +69,7 @@ const HEARTBEAT_MAX_MS = 1000;
 
 /** A running pool of job runners. */
 export interface Runner {
-  /** Looks for work now (a job was just queued). */
+  /** Looks for work now (a job was just queued): one idle loop claims. */
   wake(): void;
   /** Stops a job this runner holds now (a cancel asked in this process); others see it at their heartbeat. */
   cancel(jobId: string): void;
@@ -82,25 +82,47 @@ export function startRunner(options: RunnerOptions): Runner {
   const { store, log } = options;
   let stopping = false;
   const sleepers = new Set<() => void>();
-  const held = new Map<string, { controller: AbortController; cancel: () => void }>();
+  const held = new Map<string, { controller: AbortController; cancel: () => void; agentTime: () => number }>();
   const wakeAll = () => {
     for (const wake of [...sleepers]) wake();
   };
+  // Idle loops wait until woken, one at a time: by a job queued here, by a loop that just claimed one
+  // (there may be more), or by the poll, which wakes one every `pollMs` for jobs queued elsewhere and
+  // lapsed leases. A queued job costs one claim, not one per idle loop.
+  const wakeOne = () => sleepers.values().next().value?.();
+  const poll = setInterval(wakeOne, options.pollMs).unref();
 
-  const sleep = (ms: number) =>
+  const sleep = () =>
     new Promise<void>((resolve) => {
+      if (stopping) return resolve();
       const wake = () => {
-        clearTimeout(timer);
         sleepers.delete(wake);
         resolve();
       };
-      const timer = setTimeout(wake, ms);
       sleepers.add(wake);
     });
 
+  // One heartbeat for every job this runner holds: one query per tick, whatever the number of jobs.
+  let beating = false;
+  const heartbeat = setInterval(() => {
+    if (beating || held.size === 0) return;
+    beating = true;
+    const jobs = [...held].map(([id, job]) => ({ id, agentMs: job.agentTime() }));
+    store.renewHeld(options.workerId, options.leaseMs, jobs).then(
+      (leases) => {
+        for (const { id } of jobs) {
+          const job = held.get(id);
+          const lease = leases.get(id);
+          if (!lease) job?.controller.abort(new LeaseLost("lease lost"));
+          else if (lease.cancelRequested) job?.cancel();
+        }
+      },
+      (err) => log.warn("heartbeat failed", { jobs: jobs.length, ...errorFields(err) }),
+    ).finally(() => (beating = false));
+  }, Math.max(50, Math.min(HEARTBEAT_MAX_MS, Math.floor(options.leaseMs / 3)))).unref();
+
   async function emit<T extends GenerationEventType>(jobId: string, type: T, data: GenerationEventData[T]): Promise<void> {
-    await store.appendEvent(jobId, type, data);
-    options.onEvent(jobId);
+    options.onEvent(jobId, [await store.appendEvent(jobId, type, data)]);
   }
 
   async function end(job: JobRecord, outcome: GenerationOutcomeData): Promise<void> {
@@ -139,7 +161,6 @@ export function startRunner(options: RunnerOptions): Runner {
       cancelled = true;
       controller.abort(new Error("cancelled"));
     };
-    held.set(job.id, { controller, cancel });
     // The agent's time (while the step is `generating`) goes to the job with each heartbeat and step: a
     // resumed job's time limit counts what earlier attempts spent.
     let agentSince: number | null = null;
@@ -151,15 +172,7 @@ export function startRunner(options: RunnerOptions): Runner {
       else if (agentSince !== null) agentSince = now;
       return spent;
     };
-    const heartbeat = setInterval(() => {
-      store.renew(job.id, options.workerId, options.leaseMs, takeAgentTime()).then(
-        (lease) => {
-          if (!lease) controller.abort(new LeaseLost("lease lost"));
-          else if (lease.cancelRequested) cancel();
-        },
-        (err) => jobLog.warn("heartbeat failed", errorFields(err)),
-      );
-    }, Math.max(50, Math.min(HEARTBEAT_MAX_MS, Math.floor(options.leaseMs / 3))));
+    held.set(job.id, { controller, cancel, agentTime: () => takeAgentTime() });
 
     const ctx: JobContext = {
       job,
@@ -177,8 +190,9 @@ export function startRunner(options: RunnerOptions): Runner {
       transcript: () => store.transcript(job.id),
       previousTranscript: () => store.latestTranscript(job.projectId, job.id),
       saveTurn: async (events, transcript) => {
-        if (!(await store.saveTurn(job.id, options.workerId, events, transcript))) throw new LeaseLost("lease lost");
-        if (events.length > 0) options.onEvent(job.id);
+        const stored = await store.saveTurn(job.id, options.workerId, events, transcript);
+        if (!stored) throw new LeaseLost("lease lost");
+        if (stored.length > 0) options.onEvent(job.id, stored);
       },
     };
 
@@ -200,7 +214,6 @@ export function startRunner(options: RunnerOptions): Runner {
       jobLog.error("job failed", errorFields(err));
       await end(job, { status: "failed", error: err instanceof Error ? err.message : String(err), ...(isNotConfigured(err) ? { errorKind: "misconfigured" as const } : {}) });
     } finally {
-      clearInterval(heartbeat);
       held.delete(job.id);
       // Stopping on purpose: let another runner take the job now rather than when the lease lapses.
       if (stopping) await store.release(job.id, options.workerId).catch(() => undefined);
@@ -215,17 +228,21 @@ export function startRunner(options: RunnerOptions): Runner {
       } catch (err) {
         log.warn("could not claim a job", errorFields(err));
       }
-      if (job) await run(job);
-      else await sleep(options.pollMs);
+      if (job) {
+        wakeOne();
+        await run(job);
+      } else await sleep();
     }
   }
 
   const loops = Array.from({ length: options.concurrency }, () => loop());
   return {
-    wake: wakeAll,
+    wake: wakeOne,
     cancel: (jobId) => held.get(jobId)?.cancel(),
     stop: async () => {
       stopping = true;
+      clearInterval(poll);
+      clearInterval(heartbeat);
       for (const { controller } of held.values()) controller.abort(new LeaseLost("runner stopping"));
       wakeAll();
       await Promise.all(loops);

@@ -309,6 +309,21 @@ export function createJobStore(db: pg.Pool) {
       return result.rows[0] ? { cancelRequested: result.rows[0].cancel_requested } : null;
     },
 
+    /**
+     * `renew` for every job `workerId` holds, in one statement (a runner's heartbeat: one query per tick,
+     * not one per job): the ids it still holds, each with whether a cancel was asked.
+     */
+    async renewHeld(workerId: string, leaseMs: number, jobs: { id: string; agentMs: number }[]): Promise<Map<string, { cancelRequested: boolean }>> {
+      if (jobs.length === 0) return new Map();
+      const result = await db.query<{ id: string; cancel_requested: boolean }>(
+        `UPDATE generation_jobs j SET lease_expires_at = now() + ($2 || ' milliseconds')::interval, agent_ms = j.agent_ms + r.ms
+           FROM unnest($3::text[], $4::bigint[]) AS r(id, ms)
+          WHERE j.id = r.id AND j.lease_owner = $1 AND j.status = 'running' RETURNING j.id, j.cancel_requested`,
+        [workerId, String(leaseMs), jobs.map((j) => j.id), jobs.map((j) => Math.max(0, Math.round(j.agentMs)))],
+      );
+      return new Map(result.rows.map((row) => [row.id, { cancelRequested: row.cancel_requested }]));
+    },
+
     /** Moves a held job to a step, adding `agentMs` of the agent's time; progress never goes backwards. */
     async setStep(jobId: string, workerId: string, step: JobStep, progress: number, agentMs = 0): Promise<JobRecord | null> {
       return one(

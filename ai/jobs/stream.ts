@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { invalidArgument } from "../../lib/errors";
 import { FINAL_EVENT_TYPES } from "../contract";
 import type { LiveEvents } from "./live";
-import type { JobEvent, JobStore } from "./store";
+import { jsonbSafe, type JobEvent, type JobStore } from "./store";
 
 /** Events read per query; a full page is followed at once by the next. */
 const PAGE = 500;
@@ -30,7 +30,8 @@ export function resumePoint(req: IncomingMessage): number {
 }
 
 function frame(event: JobEvent): string {
-  return `id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify({ ...event.data, seq: event.seq, at: event.at })}\n\n`;
+  // jsonbSafe: an event handed over live reads as the stored one does when replayed.
+  return `id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify({ ...event.data, seq: event.seq, at: event.at }, jsonbSafe)}\n\n`;
 }
 
 /**
@@ -52,9 +53,10 @@ export interface StreamOptions {
 }
 
 /**
- * Streams a job's events as Server-Sent Events: replays those after `afterSeq`, then follows live,
- * reading the database again only when `live` says the job has news (from this process or, through
- * Postgres NOTIFY, another; see ai/jobs/notify.ts), sends a heartbeat comment
+ * Streams a job's events as Server-Sent Events: replays those after `afterSeq`, then follows live: the
+ * events stored in this process are handed over by `live` and sent as they are, and the database is
+ * read again only for news without them (another process's, through Postgres NOTIFY; see
+ * ai/jobs/notify.ts) or when what was handed over does not follow on from the last sent. Sends a heartbeat comment
  * every `heartbeatMs`, and ends after the final event. It stops at the first sign the client is gone
  * (`close` on the request or response, an `error`, a failed write) and in any case after
  * `maxStreamMs`, when the client resumes where it was: after that nothing is written, no timer or
@@ -79,8 +81,10 @@ export async function streamJobEvents(req: IncomingMessage, res: ServerResponse,
   req.on("close", stop);
   res.on("close", stop);
   res.on("error", stop);
-  const unsubscribe = options.live.subscribe(options.jobId, () => {
-    dirty = true;
+  const handed: JobEvent[] = [];
+  const unsubscribe = options.live.subscribe(options.jobId, (events) => {
+    if (events) handed.push(...events);
+    else dirty = true;
     wake?.();
   });
   const heartbeat = setInterval(() => write(": keep-alive\n\n"), options.heartbeatMs);
@@ -93,19 +97,40 @@ export async function streamJobEvents(req: IncomingMessage, res: ServerResponse,
       "x-accel-buffering": "no",
     });
     res.flushHeaders();
+    let read = true;
+    let ended = false;
+    const send = (event: JobEvent) => {
+      write(frame(event));
+      last = event.seq;
+      ended ||= FINAL_EVENT_TYPES.has(event.type);
+    };
     while (!gone()) {
-      dirty = false;
-      const after = last;
-      const events = await options.live.shared(options.jobId, after, () => options.store.eventsAfter(options.jobId, after, PAGE));
-      let ended = false;
-      for (const event of events) {
-        if (gone()) break;
-        write(frame(event));
-        last = event.seq;
-        ended ||= FINAL_EVENT_TYPES.has(event.type);
+      if (read) {
+        dirty = false;
+        const after = last;
+        const events = await options.live.shared(options.jobId, after, () => options.store.eventsAfter(options.jobId, after, PAGE));
+        for (const event of events) {
+          if (gone()) break;
+          send(event);
+        }
+        read = events.length === PAGE;
+      } else {
+        // Events handed over in this process: sent while each follows the last; a gap is read instead.
+        for (const event of handed.splice(0).sort((a, b) => a.seq - b.seq)) {
+          if (event.seq <= last) continue;
+          if (event.seq !== last + 1 || gone()) {
+            read = true;
+            break;
+          }
+          send(event);
+        }
       }
       if (ended) break;
-      if (events.length === PAGE || dirty) continue;
+      if (read || dirty) {
+        read = true;
+        continue;
+      }
+      if (handed.length > 0) continue;
       await new Promise<void>((resolve) => (wake = resolve));
       wake = undefined;
     }
