@@ -2,8 +2,9 @@
  * The project page as one thread, in Chromium against the standalone server (fake MongoDB, scripted
  * fake Claude): an empty project invites its first prompt; follow-ups append to the conversation,
  * earlier generations collapse to a line that opens again; progress and elapsed time move; a failed
- * job offers Try to fix and Retry; a cancelled job looks cancelled; one offline notice; the phone
- * layout; arrow-key tabs; no serious accessibility violation.
+ * job offers Try to fix and Retry (a misconfigured server only Retry); a cancelled job looks cancelled;
+ * a failed job that wrote nothing says so; one offline notice; the phone layout; arrow-key tabs; no
+ * serious accessibility violation.
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -244,6 +245,20 @@ describe("the project page's thread in a browser", () => {
     } finally {
       await page.setViewportSize({ width: 1440, height: 900 });
     }
+  });
+
+  it("says no files were written when a job failed before writing any: never \"your files are kept\"", async () => {
+    model.setScript([{ error: { status: 500, type: "api_error", message: "Internal server error", shouldRetry: false } }]);
+    const emptyId = (await stack.api.call("POST", "/projects", { name: "Nothing yet", template: "blank" })).body.id;
+    const job = (await stack.api.call("POST", "/generations", { projectId: emptyId, prompt: "Build nothing" })).body;
+    await page.goto(`${stack.kiln.url}/p/${emptyId}`);
+    await latestStatus("failed");
+    const outcome = latest().getByTestId("job-outcome");
+    expect(await outcome.getAttribute("data-outcome")).toBe("failed");
+    expect((await stack.api.call("GET", `/generations/${job.id}`)).body).toMatchObject({ status: "failed", errorKind: null });
+    await waitFor("the outcome to say what became of the files", async () => (await outcome.textContent())!.includes("No files were written."));
+    expect(await outcome.textContent()).not.toContain("kept");
+    expect(await outcome.getByTestId("try-fix").count()).toBe(1);
   });
 
   it("logged no console errors (apart from failed requests while offline or the app's server was down)", () => {
