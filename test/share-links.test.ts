@@ -270,6 +270,24 @@ describe("the share gateway", () => {
     expect(huge.status).toBe(431);
   });
 
+  it("limits each link's rate on its own: a burst past its 300 is 429 with Retry-After, another link is untouched", { timeout: 90_000 }, async () => {
+    // A project with no preview yet: every request the bucket lets through is answered 503 without reaching a sandbox.
+    const quiet = (await projects.create({ name: "Burst", template: "blank" }, aliceAuth)).id;
+    const [busy, other] = [await link(quiet), await link(quiet)];
+    // Batches of 100 at once until the bucket runs dry (it refills at 50 a second, slower than they arrive).
+    const answers: Awaited<ReturnType<typeof raw>>[] = [];
+    while (answers.length < 3000 && !answers.some((a) => a.status === 429)) {
+      answers.push(...(await Promise.all(Array.from({ length: 100 }, () => raw(`/s/${busy}/x`)))));
+    }
+    const limited = answers.filter((a) => a.status === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(answers.filter((a) => a.status === 503).length).toBeGreaterThanOrEqual(300);
+    expect(answers.every((a) => a.status === 503 || a.status === 429)).toBe(true);
+    expect(limited[0]!.headers["retry-after"]).toBe("1");
+    expect(limited[0]!.body).toBe("Too many requests: slow down.");
+    expect((await raw(`/s/${other}/x`)).status).toBe(503);
+  });
+
   it("moves redirects to the preview's own host under the link and follows none", async () => {
     const token = await link(appA);
     const home = await raw(`/s/${token}/home`);
