@@ -180,6 +180,35 @@ describe("versions: list, diff, restore and fork over HTTP", () => {
     expect((await alice.call("GET", `/vfs/${fork.id}/versions`)).body.versions.map((v: Version) => v.id)).toEqual([forked.body.version.id]);
   });
 
+  it("restores into a stopped workspace by starting it, and without a live one writes only the new head", async () => {
+    const { projectId: id, ws: sandbox } = await projectWithWorkspace("Asleep");
+    await workspace.writeFiles({ id: sandbox.id, files: V1_FILES });
+    const first = await generationEnds(id, sandbox, "job_s1", "First");
+    await workspace.writeFiles({ id: sandbox.id, files: [{ path: "src/app.ts", contentBase64: b64("broken\n") }] });
+    await generationEnds(id, sandbox, "job_s2", "Break it");
+
+    await workspace.stop({ id: sandbox.id });
+    expect((await workspace.get({ id: sandbox.id })).status).toBe("stopped");
+    const woken = await alice.call("POST", `/vfs/${id}/versions/${first.id}/restore`, {});
+    expect(woken.status, woken.text).toBe(200);
+    expect(woken.body.workspaceSynced).toBe(true);
+    expect((await workspace.get({ id: sandbox.id })).status).toBe("running");
+    expect(await sandboxFiles(sandbox.id)).toEqual(expectedV1);
+
+    // The sandbox is gone (deleted while idle): the vfs gets the version as its new head, which the next
+    // workspace restores; the answer says the workspace was not synced.
+    await workspace.writeFiles({ id: sandbox.id, files: [{ path: "src/app.ts", contentBase64: b64("broken again\n") }] });
+    const broken = await generationEnds(id, sandbox, "job_s3", "Break it again");
+    await workspace.del({ id: sandbox.id });
+    const headless = await alice.call("POST", `/vfs/${id}/versions/${first.id}/restore`, {});
+    expect(headless.status, headless.text).toBe(200);
+    expect(headless.body).toMatchObject({ workspaceSynced: false, version: { kind: "restore", source: { projectId: id, versionId: first.id } } });
+    const head = await alice.call("GET", `/vfs/${id}/files`);
+    expect(head.body.files.map((f: { path: string; sha256: string }) => `${f.path} ${f.sha256}`)).toEqual(expectedV1);
+    const kept = await alice.call("GET", `/vfs/${id}/versions/${broken.id}`);
+    expect(kept.body.files.find((f: { path: string }) => f.path === "src/app.ts").sha256).toBe(sha(Buffer.from("broken again\n")));
+  });
+
   it("answers bad input to every version endpoint with a clear 4xx", async () => {
     const endpoints: [string, string, unknown?][] = [
       ["GET", `/vfs/${projectId}/versions`],
