@@ -1,13 +1,15 @@
 /**
  * The preview toolbar and the Logs tab in Chromium, on a project whose generation left a running dev
- * server: device widths change the frame's width, the path bar opens a path of the app, "Open" links to
- * what the frame shows in a new tab, Share opens the share dialog, the frame's sandbox keeps the
- * preview's own origin (it is not the dashboard's), and the Logs tab shows a line the dev server printed.
+ * server: device widths change the frame's width, reload loads the app again, full screen shows it, the
+ * path bar opens a path of the app, "Open" links to what the frame shows in a new tab, Share opens the
+ * share dialog, the frame's sandbox keeps the preview's own origin (it is not the dashboard's), and the
+ * Logs tab shows a line the dev server printed.
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitForGeneration } from "../support/generation";
 import { startGenerationStack, type GenerationStack } from "../support/stack";
+import { waitFor } from "../support/wait-for";
 import { buildFrontend, launchChromium, watchConsole } from "./browser";
 import { buildSession, PAGE_HEADING } from "./script";
 import { signedInPage } from "./signed-in";
@@ -57,6 +59,20 @@ describe("the preview toolbar in a browser", () => {
     await page.getByTestId("device-desktop").click();
     expect(await frameWidth()).toBe(full);
     expect(full).toBeGreaterThan(768);
+  });
+
+  it("reloads the app in the frame, and shows it full screen until the user leaves", async () => {
+    const content = async () => (await (await frame().elementHandle())!.contentFrame())!;
+    await (await content()).evaluate("window.kilnMarker = true");
+    await page.getByTestId("preview-reload").click();
+    // A new document: what the page held before the reload is gone, and the app is there again.
+    await waitFor("the frame to load the app again", async () => (await (await content()).evaluate("window.kilnMarker !== true").catch(() => false)));
+    await (await content()).getByRole("heading", { name: PAGE_HEADING }).waitFor();
+
+    await page.getByTestId("preview-fullscreen").click();
+    await waitFor("the preview to fill the screen", () => page.evaluate('document.fullscreenElement?.contains(document.querySelector("[data-testid=preview-frame]")) ?? false'));
+    await page.evaluate("document.exitFullscreen()");
+    await waitFor("the page to leave full screen", () => page.evaluate("document.fullscreenElement === null"));
   });
 
   it("opens a path typed in the path bar, and links the same address in a new tab", async () => {
