@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { text, toolUse, type FakeAnthropic, type Turn } from "../fakes/anthropic/server";
+import { waitForGeneration } from "../support/generation";
 import { startGenerationStack, type GenerationStack } from "../support/stack";
 import { waitFor } from "../support/wait-for";
 import { seriousA11yViolations } from "./axe";
@@ -260,6 +261,26 @@ describe("the project page's thread in a browser", () => {
     expect(await outcome.textContent()).not.toContain("kept");
     expect(await outcome.getByTestId("try-fix").count()).toBe(1);
   });
+
+  it("shows a long thread's newest page of generations first, and the earlier ones on demand", async () => {
+    // 21 generations, one past a page of the thread (20): each fails at its first model call, quickly.
+    model.setScript(Array.from({ length: 21 }, (): Turn => ({ error: { status: 500, type: "api_error", message: "Internal server error", shouldRetry: false } })));
+    const longId = (await stack.api.call("POST", "/projects", { name: "Long thread", template: "blank" })).body.id;
+    for (let i = 1; i <= 21; i++) {
+      const job = (await stack.api.call("POST", "/generations", { projectId: longId, prompt: `Attempt ${i}` })).body;
+      expect((await waitForGeneration(stack.api, job.id)).status).toBe("failed");
+    }
+    await page.goto(`${stack.kiln.url}/p/${longId}`);
+    await latestStatus("failed");
+    const prompts = () => page.locator("[data-testid=thread-entry] .thread-prompt").allTextContents();
+    await waitFor("the newest page of the thread", async () => (await prompts()).length === 19);
+    expect((await prompts())[0]).toBe("Attempt 2");
+    expect(await latest().locator(".bubble-user .bubble-text").textContent()).toBe("Attempt 21");
+    await page.getByTestId("thread-earlier").click();
+    await waitFor("the earlier generation", async () => (await prompts()).length === 20);
+    expect(await prompts()).toEqual(Array.from({ length: 20 }, (_, i) => `Attempt ${i + 1}`));
+    expect(await page.getByTestId("thread-earlier").count()).toBe(0);
+  }, 120_000);
 
   it("logged no console errors (apart from failed requests while offline or the app's server was down)", () => {
     const unexpected = consoleLog.errors.filter((e) => !(["offline", "failed job"].includes(e.phase) && /Failed to load resource|net::ERR_/.test(e.text)));
