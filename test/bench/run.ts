@@ -56,6 +56,9 @@ function local(): Promise<InProcess> {
       ANTHROPIC_API_KEY: "sk-bench",
       KILN_WORKSPACE_POLL_MS: "20",
       KILN_PREVIEW_PORTS: "30300-30599",
+      // The share listener, for the share benchmark's own-host row (links named under share.localhost).
+      KILN_SHARE_PORT: "0",
+      KILN_SHARE_ORIGIN: "http://share.localhost",
       LOG_LEVEL: "warn",
     });
     closers.push(() => kiln.close(), () => model.close(), () => mongo.close());
@@ -88,7 +91,7 @@ const BENCHES: Record<string, () => Promise<BenchRow[]>> = {
   },
   share: async () => {
     const { kiln, workspace, projects, userID } = await local();
-    return benchShare({ kilnUrl: kiln.url, workspace, projects, auth: { userID } });
+    return benchShare({ kilnUrl: kiln.url, shareUrl: kiln.shareUrl, workspace, projects, auth: { userID } });
   },
   load: () => benchLoad(),
   profile: () => benchProfile(),
