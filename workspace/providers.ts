@@ -1,7 +1,6 @@
 import { join, resolve } from "node:path";
 import type { Config } from "../lib/config";
 import type { Logger } from "../lib/log";
-import { createDaytonaProvider } from "./sandbox/daytona";
 import { createLocalProvider } from "./sandbox/local";
 import type { SandboxProvider } from "./sandbox/provider";
 
@@ -11,11 +10,12 @@ export function providerName(config: Pick<Config, "sandbox" | "daytonaApiKey">):
   return config.daytonaApiKey ? "daytona" : "local";
 }
 
-/** Builds the configured sandbox provider. */
+/** Builds the configured sandbox provider; the Daytona SDK (about 50 MB once loaded) is loaded only for Daytona. */
 export async function createProvider(config: Config, log: Logger): Promise<SandboxProvider> {
   const name = providerName(config);
   if (name === "daytona") {
     if (!config.daytonaApiKey) throw new Error("KILN_SANDBOX=daytona needs DAYTONA_API_KEY");
+    const { createDaytonaProvider } = await import("./sandbox/daytona");
     return createDaytonaProvider({
       apiKey: config.daytonaApiKey,
       apiUrl: config.daytonaApiUrl,

@@ -4,7 +4,7 @@ import { cp, mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { shellQuote } from "../../lib/paths";
 
 /**
@@ -54,6 +54,8 @@ export async function launchChromium(path: string | undefined = process.env.CHRO
     if (asRoot) chownSync(downloadsPath, BROWSER_UID, BROWSER_UID);
   }
   try {
+    // Loaded at the first launch: Playwright costs a process about 85 MB of memory once imported.
+    const { chromium } = await import("playwright-core");
     return await chromium.launch({ executablePath, args: HARDENED_ARGS, chromiumSandbox: true, downloadsPath });
   } catch (error) {
     const from = path === undefined ? "from @sparticuz/chromium (CHROMIUM_PATH is unset)" : `at CHROMIUM_PATH=${path}`;

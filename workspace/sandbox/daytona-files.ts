@@ -1,7 +1,9 @@
 /**
  * Batch reads from a Daytona sandbox. Daytona's downloads have no size limit and the SDK's bulk download
  * buffers each file whole in memory, so the sizes and kinds of the paths are asked first (one command per
- * batch of paths) and only regular files within the limit are downloaded: each as a stream with a byte
+ * batch of paths), and the same command returns the bytes of the small files, up to a budget per command
+ * (each round trip to Daytona costs tens of milliseconds: 300 small files are a few commands, not 300
+ * downloads). The other regular files within the limit are downloaded: each as a stream with a byte
  * counter, a few at a time, so one that grew past the limit since it was measured (the sandbox runs
  * hostile code) is cut off there rather than held whole.
  */
@@ -15,6 +17,10 @@ import type { FileRead } from "./provider";
 
 /** Paths per size check: one script stays far below the 128 KiB of one command line. */
 const MAX_SCRIPT_BYTES = 64 * 1024;
+/** The largest file the size check returns itself (larger ones are downloaded as a stream). */
+export const INLINE_FILE_BYTES = 256 * 1024;
+/** File bytes one size check returns at most (Daytona buffers a command's output whole; base64 adds a third). */
+const INLINE_BYTES_PER_COMMAND = 1024 * 1024;
 /** Downloads at once for one read (each file is a request of its own). */
 const DOWNLOADS_AT_ONCE = 8;
 /** How long one file's download may take. */
@@ -39,11 +45,15 @@ function batches<T>(items: T[], weight: (item: T) => number, limit: number): T[]
   return out;
 }
 
-/** The kind and size of each path (relative to the project), asked in as few commands as fit. */
-async function kindsOf(sandbox: Sandbox, layout: SandboxLayout, relative: string[]): Promise<PathKind[]> {
+/**
+ * The kind and size of each path (relative to the project), and the bytes of the small files among those
+ * of at most `maxBytes`, asked in as few commands as fit.
+ */
+async function kindsOf(sandbox: Sandbox, layout: SandboxLayout, relative: string[], maxBytes: number): Promise<PathKind[]> {
   const kinds: PathKind[] = [];
+  const inline = Math.min(maxBytes, INLINE_FILE_BYTES);
   for (const chunk of batches(relative, (path) => Buffer.byteLength(path) + 8, MAX_SCRIPT_BYTES)) {
-    const answer = await sandbox.process.executeCommand(bashCommand(statScript(chunk)), layout.project, undefined, 600);
+    const answer = await sandbox.process.executeCommand(bashCommand(statScript(chunk, inline, INLINE_BYTES_PER_COMMAND)), layout.project, undefined, 600);
     const parsed = answer.exitCode === 0 ? parseStatOutput(answer.result, chunk.length) : undefined;
     if (!parsed) throw new AppError("internal", `Daytona: checking the files to read failed: ${messageOf(answer.result)}`);
     kinds.push(...parsed);
@@ -88,15 +98,19 @@ export async function downloadBounded(sandbox: Sandbox, source: string, path: st
 
 /** Reads `paths` (checked: `relative` is each one normalised) of the project, each at most `maxBytes`. */
 export async function readSandboxFiles(sandbox: Sandbox, layout: SandboxLayout, paths: string[], relative: string[], maxBytes: number): Promise<FileRead[]> {
-  const kinds = await kindsOf(sandbox, layout, relative);
+  const kinds = await kindsOf(sandbox, layout, relative, maxBytes);
   const results: FileRead[] = paths.map((path, index) => {
     const kind = kinds[index]!;
     if (kind.kind === "dir") return { path, error: "is_directory" };
+    if (kind.kind === "file" && kind.content) return { path, content: kind.content };
     if (kind.kind === "file") return kind.size > maxBytes ? { path, error: "too_large" } : { path, content: Buffer.alloc(0) };
     // Nothing there, or a FIFO or device (a download of it would never end).
     return { path, error: "not_found" };
   });
-  const wanted = paths.map((_, index) => index).filter((index) => "content" in results[index]! && (kinds[index] as { size: number }).size > 0);
+  const wanted = paths.map((_, index) => index).filter((index) => {
+    const kind = kinds[index]!;
+    return "content" in results[index]! && kind.kind === "file" && !kind.content && kind.size > 0;
+  });
   let next = 0;
   const worker = async () => {
     for (let index = wanted[next++]; index !== undefined; index = wanted[next++]) {

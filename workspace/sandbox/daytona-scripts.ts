@@ -348,13 +348,23 @@ export function sessionExecCommand(layout: SandboxLayout, env: Record<string, st
 }
 
 /** What a path of a batch read is: a regular file and its size, a directory, something else, or nothing. */
-export type PathKind = { kind: "file"; size: number } | { kind: "dir" } | { kind: "other" } | { kind: "missing" };
+export type PathKind = { kind: "file"; size: number; content?: Buffer } | { kind: "dir" } | { kind: "other" } | { kind: "missing" };
 
-/** Prints one line per path, in order: `f <size>`, `d`, `o` (a FIFO, a device: never read) or `n` (nothing there). */
-export function statScript(paths: string[]): string {
+/**
+ * Prints one line per path, in order: `f <size>`, `d`, `o` (a FIFO, a device: never read) or `n` (nothing
+ * there), and for each regular file of at most `inlineBytes` its bytes too, base64 on its line
+ * (`c <size> <base64>`), while the files printed so far stay within `budgetBytes`: small files come back
+ * in this one command, not a download each. `head -c` reads no more than the size measured,
+ * so a file that grows meanwhile (the sandbox runs hostile code) cannot make the output larger.
+ */
+export function statScript(paths: string[], inlineBytes: number, budgetBytes: number): string {
   return [
+    `left=${Math.floor(budgetBytes)}`,
     `for p in ${paths.map(pathWord).join(" ")}; do`,
-    '  if [ -f "$p" ]; then printf \'f %s\\n\' "$(wc -c < "$p" | tr -d \' \')"',
+    // Spawns are the cost per file here: the size trimmed by bash itself, base64 unwrapped by its -w0.
+    '  if [ -f "$p" ]; then s=$(wc -c < "$p"); s=${s//[!0-9]/}',
+    `    if [ "$s" -le ${Math.floor(inlineBytes)} ] && [ "$s" -le "$left" ]; then left=$((left - s)); printf 'c %s ' "$s"; head -c "$s" -- "$p" | base64 -w0; echo`,
+    "    else printf 'f %s\\n' \"$s\"; fi",
     '  elif [ -d "$p" ]; then echo d',
     '  elif [ -e "$p" ]; then echo o',
     "  else echo n; fi",
@@ -362,13 +372,23 @@ export function statScript(paths: string[]): string {
   ].join("\n");
 }
 
-/** Parses what {@link statScript} printed; undefined when it does not account for every path. */
+/**
+ * Parses what {@link statScript} printed; undefined when it does not account
+ * for every path, or a file's bytes are not the base64 of at most its size.
+ */
 export function parseStatOutput(output: string, count: number): PathKind[] | undefined {
   const lines = output.split("\n").filter((line) => line !== "");
   if (lines.length !== count) return undefined;
   const kinds = lines.map((line): PathKind | undefined => {
     const file = /^f (\d+)$/.exec(line);
     if (file) return { kind: "file", size: Number(file[1]) };
+    const read = /^c (\d+) ?([A-Za-z0-9+/]*={0,2})$/.exec(line);
+    if (read) {
+      const size = Number(read[1]);
+      // A file that shrank after it was measured gives fewer bytes: they are what it holds now.
+      const content = Buffer.from(read[2]!, "base64");
+      return content.length <= size ? { kind: "file", size: content.length, content } : undefined;
+    }
     return line === "d" ? { kind: "dir" } : line === "o" ? { kind: "other" } : line === "n" ? { kind: "missing" } : undefined;
   });
   return kinds.every((kind) => kind !== undefined) ? (kinds as PathKind[]) : undefined;

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDaytonaHarness } from "../../test/fakes/daytona/harness";
 import { silentLogger as quiet, type FakeDaytona } from "../../test/fakes/daytona/server";
 import { createDaytonaProvider } from "./daytona";
+import { INLINE_FILE_BYTES } from "./daytona-files";
 import { KILN_LABEL, type SandboxInfo, type SandboxProvider } from "./provider";
 import { describeProviderSuite, waitFor } from "./provider-suite";
 
@@ -58,9 +59,10 @@ describe("daytona sandbox provider", () => {
     expect(sandbox).toMatchObject({ state: "running" });
   });
 
-  it("uploads N files in one request and downloads each as a stream of its own", async () => {
+  it("uploads N files in one request and reads N small ones back in one command", async () => {
     const uploadsBefore = requestsTo("/files/bulk-upload").length;
     const downloadsBefore = requestsTo("/files/bulk-download").length;
+    const commandsBefore = requestsTo("/process/execute").length;
     const files = Array.from({ length: 20 }, (_, index) => ({ path: `batch/f${index}.txt`, content: Buffer.from(`file ${index}`) }));
     await provider.writeFiles(sandbox.id, files);
     const uploads = requestsTo("/files/bulk-upload");
@@ -69,8 +71,19 @@ describe("daytona sandbox provider", () => {
       files.map((file) => `${fake.sandbox(sandbox.id)!.home}/project/${file.path}`),
     );
     expect(await provider.readFiles(sandbox.id, files.map((file) => file.path))).toEqual(files);
-    // One request per file, so each can be cut off past the size limit (the bulk download buffers files whole).
-    expect(requestsTo("/files/bulk-download").length - downloadsBefore).toBe(files.length);
+    // The size check returns small files itself: no download, one command for the 20.
+    expect(requestsTo("/files/bulk-download").length - downloadsBefore).toBe(0);
+    expect(requestsTo("/process/execute").length - commandsBefore).toBe(1);
+  });
+
+  it("downloads a file larger than the size check returns as a stream of its own, and an empty file as empty", async () => {
+    const big = { path: "batch/big.bin", content: Buffer.alloc(INLINE_FILE_BYTES + 1, 7) };
+    await provider.writeFiles(sandbox.id, [big, { path: "batch/empty.txt", content: Buffer.alloc(0) }]);
+    const downloadsBefore = requestsTo("/files/bulk-download").length;
+    expect(await provider.readFiles(sandbox.id, [big.path, "batch/empty.txt"])).toEqual([big, { path: "batch/empty.txt", content: Buffer.alloc(0) }]);
+    // One request per large file, so each can be cut off past the size limit (the bulk download buffers files whole).
+    expect(requestsTo("/files/bulk-download").length - downloadsBefore).toBe(1);
+    await provider.deletePaths(sandbox.id, [big.path, "batch/empty.txt"]);
   });
 
   it("lists with hashes in one command", async () => {
