@@ -65,6 +65,8 @@ export interface ServerMemory {
   wasm: number;
   /** Queries since the start by statement (first words): how many, and milliseconds until answered in all. */
   queries: Record<string, { count: number; ms: number }>;
+  /** The event loop's delay since the previous answer (ms): 99th percentile and worst. */
+  loop: { p99: number; max: number };
   /** Each service's Postgres pool: connections open, idle, and queries waiting for one. */
   pools: Record<string, { total: number; idle: number; waiting: number }>;
 }

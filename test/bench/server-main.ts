@@ -4,6 +4,7 @@
  * answers an IPC `stats` message with its memory (and how much of it is WebAssembly memory: embedded
  * PGlite), and shuts down cleanly on SIGTERM (so `--cpu-prof` writes its profile).
  */
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { READY } from "./processes";
 import pg from "pg";
 import { loadConfig } from "../../lib/config";
@@ -69,15 +70,22 @@ const userID = await createUser(db, "bench");
 const { token } = await issueToken(db, userID, "bench");
 process.stdout.write(`${READY}${JSON.stringify({ url: server.url, token, database: server.kiln.databases.kind })}\n`);
 
+/** How late the event loop ran its callbacks: the time any event waits in this process before it is handled. */
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+
 process.on("message", (message: unknown) => {
   if (message !== "stats") return;
+  // Since the last stats: each answer says how the loop fared in its own window.
+  const loop = { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 };
+  loopDelay.reset();
   const usage = process.memoryUsage();
   const wasm = [...memories].reduce((sum, memory) => sum + memory.buffer.byteLength, 0);
   const pools = Object.fromEntries(["projects", "workspace", "ai"].map((name) => {
     const pool = server.kiln.databases.pool(name);
     return [name, { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }];
   }));
-  process.send?.({ queries: Object.fromEntries(queries), pools, rss: usage.rss, heapUsed: usage.heapUsed, heapTotal: usage.heapTotal, external: usage.external, arrayBuffers: usage.arrayBuffers, wasm });
+  process.send?.({ loop, queries: Object.fromEntries(queries), pools, rss: usage.rss, heapUsed: usage.heapUsed, heapTotal: usage.heapTotal, external: usage.external, arrayBuffers: usage.arrayBuffers, wasm });
 });
 process.on("SIGTERM", () => {
   void server.shutdown().finally(() => process.exit(0));
