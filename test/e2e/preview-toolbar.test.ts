@@ -75,6 +75,18 @@ describe("the preview toolbar in a browser", () => {
     await waitFor("the page to leave full screen", () => page.evaluate("document.fullscreenElement === null"));
   });
 
+  it("marks the frame with a focus ring while the keyboard is in the app, and not once it left", async () => {
+    const outline = () => frame().evaluate((el) => el.ownerDocument.defaultView!.getComputedStyle(el).outlineStyle);
+    const share = page.getByRole("toolbar", { name: "Preview" }).getByTestId("share-open");
+    await share.focus();
+    expect(await outline()).toBe("none");
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate("document.activeElement?.dataset.testid")).toBe("preview-frame");
+    await waitFor("the frame's focus ring", async () => (await outline()) === "solid");
+    await page.keyboard.press("Shift+Tab");
+    await waitFor("the ring to go with the focus", async () => (await outline()) === "none");
+  });
+
   it("opens a path typed in the path bar, and links the same address in a new tab", async () => {
     const path = page.getByRole("textbox", { name: "Path in the app" });
     await path.fill("/menu?day=monday");

@@ -1,4 +1,4 @@
-import { useRef, useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import type { DevServerProblem } from "../lib/jobState";
 import { DEVICES, previewAddress, previewSandbox, type DeviceId } from "../lib/previewFrame";
 import { ShareDialog } from "./ShareDialog";
@@ -32,6 +32,27 @@ function PreviewProblem({ url, building, problem }: { url: string | null; buildi
 }
 
 /**
+ * Whether the app in `frame` has the keyboard's focus. A frame whose document holds the focus matches
+ * neither :focus nor :focus-within in the page (Chromium), so its focus style follows the page's window
+ * losing the focus to it, and getting it back.
+ */
+function useFrameFocus(frame: { current: HTMLIFrameElement | null }): boolean {
+  const [focused, setFocused] = useState(false);
+  useEffect(() => {
+    // Blur comes before the focus moves: look once it has.
+    const blur = () => setTimeout(() => setFocused(frame.current !== null && document.activeElement === frame.current));
+    const focus = () => setFocused(false);
+    window.addEventListener("blur", blur);
+    window.addEventListener("focus", focus);
+    return () => {
+      window.removeEventListener("blur", blur);
+      window.removeEventListener("focus", focus);
+    };
+  }, [frame]);
+  return focused;
+}
+
+/**
  * The running app in a sandboxed iframe, with a toolbar: device widths, a path bar, reload, fullscreen,
  * open in a new tab and Share. `live`: the agent is still working and its saved edits show up through
  * the dev server's hot reload. `problem`: the dev server did not answer, shown with its last output.
@@ -42,6 +63,8 @@ export function PreviewPane({ url, building, live = false, problem = null, proje
   const [path, setPath] = useState("/");
   const [opened, setOpened] = useState<string | null>(null);
   const stage = useRef<HTMLDivElement>(null);
+  const frame = useRef<HTMLIFrameElement>(null);
+  const frameFocused = useFrameFocus(frame);
   if (problem) return <PreviewProblem url={url} building={building} problem={problem} />;
   if (!url) {
     return (
@@ -96,7 +119,7 @@ export function PreviewPane({ url, building, live = false, problem = null, proje
         {projectId && <ShareDialog projectId={projectId} />}
       </div>
       <div className="preview-stage" ref={stage} data-device={device}>
-        <iframe key={nonce} className="preview-frame" src={src} title="App preview" data-testid="preview-frame" style={width ? { width, maxWidth: "100%" } : undefined} sandbox={previewSandbox(src, window.location.origin)} />
+        <iframe key={nonce} ref={frame} data-focused={frameFocused} className="preview-frame" src={src} title="App preview" data-testid="preview-frame" style={width ? { width, maxWidth: "100%" } : undefined} sandbox={previewSandbox(src, window.location.origin)} />
       </div>
     </div>
   );
