@@ -111,7 +111,13 @@ async function main(): Promise<void> {
   try {
     for (const name of names) {
       process.stderr.write(`bench: ${name} (${new Date().toISOString().slice(11, 19)})\n`);
-      rows.push(...(await BENCHES[name]!()));
+      try {
+        rows.push(...(await BENCHES[name]!()));
+      } catch (err) {
+        // One benchmark that fails does not lose the others' figures of a long run: it is a row of its own.
+        process.stderr.write(`bench: ${name} failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+        rows.push({ benchmark: name, measure: "FAILED", value: "-", note: (err instanceof Error ? err.message : String(err)).replace(/\s+/g, " ").replace(/\|/g, "/").slice(0, 300) });
+      }
     }
   } finally {
     for (const close of closers.reverse()) await close().catch(() => undefined);
