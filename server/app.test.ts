@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { AppError } from "../lib/errors";
 import type { Route } from "../lib/routes";
 import { memoryLogger } from "../test/support/kiln";
-import { createApp } from "./app";
+import { createApp, MAX_PATH_PARAM_LENGTH } from "./app";
 import { listen, type Listening } from "./start";
 
 const routes: Record<string, Route> = {
@@ -102,6 +102,16 @@ describe("routes mounted with Encore's request semantics", () => {
       expect(response.status).toBe(400);
       expect(await response.json()).toMatchObject({ code: "invalid_argument", message: expect.stringMatching(/^request body is not valid JSON/), details: null });
     }
+  });
+
+  it("answers what the router refuses before any route (a path parameter too long, a broken percent-encoding) with 400 in Encore's shape", async () => {
+    const { url } = await start();
+    const ok = await post(`${url}/echo/${"a".repeat(MAX_PATH_PARAM_LENGTH)}`, "{}");
+    expect(ok.status).toBe(200);
+    const long = await post(`${url}/echo/${"a".repeat(MAX_PATH_PARAM_LENGTH + 1)}`, "{}");
+    expect([long.status, await long.json()]).toEqual([400, { code: "invalid_argument", message: `a path parameter is longer than ${MAX_PATH_PARAM_LENGTH} characters`, details: null }]);
+    const broken = await fetch(`${url}/echo/%E0%A4%A/find`);
+    expect([broken.status, await broken.json()]).toEqual([400, { code: "invalid_argument", message: "the path is not a valid URL: a parameter's percent-encoding is malformed", details: null }]);
   });
 
   it("serves a POST with no body at all", async () => {

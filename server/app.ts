@@ -1,4 +1,4 @@
-import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
 import { AppError, toErrorBody } from "../lib/errors";
 import type { ServiceHealth } from "../lib/health";
 import { errorFields, type Logger } from "../lib/log";
@@ -53,13 +53,38 @@ function fastifyErrorToApp(err: FastifyError, bodyLimitBytes: number): { status:
   return null;
 }
 
+/** The longest path parameter the router takes; no id, token or name Kiln issues comes near it. */
+export const MAX_PATH_PARAM_LENGTH = 100;
+
+function routerErrorToApp(err: FastifyError): AppError {
+  switch (err.code) {
+    case "FST_ERR_MAX_PARAM_LENGTH":
+      return new AppError("invalid_argument", `a path parameter is longer than ${MAX_PATH_PARAM_LENGTH} characters`);
+    case "FST_ERR_BAD_URL":
+      return new AppError("invalid_argument", "the path is not a valid URL: a parameter's percent-encoding is malformed");
+    default:
+      return new AppError("internal", "the request could not be routed");
+  }
+}
+
 /**
  * The standalone HTTP server: every service's exposed routes with Encore's request and error
  * semantics, `GET /healthz`, a body limit, and 404s in Encore's shape.
  */
 export function createApp(options: AppOptions): FastifyInstance {
   const { log, bodyLimitBytes } = options;
-  const app = Fastify({ logger: false, bodyLimit: bodyLimitBytes, forceCloseConnections: "idle", return503OnClosing: true });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: bodyLimitBytes,
+    forceCloseConnections: "idle",
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
+    // What the router refuses before any route runs (a parameter too long, a broken percent-encoding) answers in Encore's shape too.
+    frameworkErrors: (err: FastifyError, _request: unknown, reply: FastifyReply) => {
+      const mapped = routerErrorToApp(err);
+      void reply.code(mapped.status).send(mapped.toBody());
+    },
+  });
 
   app.removeAllContentTypeParsers();
   // Encore reads every typed body as JSON whatever its Content-Type (runtimes/core/src/api/schema/body.rs), undecodable bytes being 400 invalid_argument: so do we, to answer alike.
