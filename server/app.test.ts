@@ -114,6 +114,14 @@ describe("routes mounted with Encore's request semantics", () => {
     expect([broken.status, await broken.json()]).toEqual([400, { code: "invalid_argument", message: "the path is not a valid URL: a parameter's percent-encoding is malformed", details: null }]);
   });
 
+  it("answers a URL past Node's header limit with 431 in Encore's shape, and keeps serving", async () => {
+    const { url } = await start();
+    const huge = await fetch(`${url}/echo/a/find?tags=${"x".repeat(20_000)}`);
+    expect(huge.status).toBe(431);
+    expect(await huge.json()).toEqual({ code: "invalid_argument", message: expect.stringMatching(/^the request's headers \(its URL included\) are larger than \d+ bytes$/), details: null });
+    expect((await fetch(`${url}/echo/a/find?tags=x`)).status).toBe(200);
+  });
+
   it("serves a POST with no body at all", async () => {
     const { url } = await start();
     const response = await fetch(`${url}/echo/a`, { method: "POST" });

@@ -1,3 +1,5 @@
+import http from "node:http";
+import type { Duplex } from "node:stream";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
 import { AppError, toErrorBody } from "../lib/errors";
 import type { ServiceHealth } from "../lib/health";
@@ -68,6 +70,25 @@ function routerErrorToApp(err: FastifyError): AppError {
 }
 
 /**
+ * What Node's HTTP parser refuses before Fastify sees a request (headers or URL past Node's limit, a
+ * request that did not arrive in time, bytes that are not HTTP), answered in Encore's error shape.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  const [status, error] =
+    err.code === "HPE_HEADER_OVERFLOW"
+      ? [431, new AppError("invalid_argument", `the request's headers (its URL included) are larger than ${http.maxHeaderSize} bytes`)]
+      : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? [408, new AppError("deadline_exceeded", "the request did not arrive in time")]
+        : [400, new AppError("invalid_argument", "the request is not valid HTTP")];
+  const body = JSON.stringify(error.toBody());
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
+}
+
+/**
  * The standalone HTTP server: every service's exposed routes with Encore's request and error
  * semantics, `GET /healthz`, a body limit, and 404s in Encore's shape.
  */
@@ -79,6 +100,7 @@ export function createApp(options: AppOptions): FastifyInstance {
     forceCloseConnections: "idle",
     return503OnClosing: true,
     routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
+    clientErrorHandler: answerClientError,
     // What the router refuses before any route runs (a parameter too long, a broken percent-encoding) answers in Encore's shape too.
     frameworkErrors: (err: FastifyError, _request: unknown, reply: FastifyReply) => {
       const mapped = routerErrorToApp(err);
