@@ -120,13 +120,31 @@ function toolResultCounts(prompt: string): Map<string, number> {
  * Follows a job's event stream to its final event, as the dashboard does (again from the last id when a
  * stream ends first), then reads the job. Ten jobs polled every 50 ms were 200 requests a second against
  * a server already sharing the machine with the workers: on a loaded machine the test then measured load.
+ * The job is also looked at once a second, and once it ended its whole log is read again: a stream woken
+ * late on a loaded machine slows the test down, it does not hang it.
  */
 async function followToEnd(jobId: string): Promise<{ job: any; events: SseEvent[] }> {
+  const controller = new AbortController();
+  const ended = (async () => {
+    while (!controller.signal.aborted) {
+      const { body } = await api.call("GET", `/generations/${jobId}`);
+      if (["completed", "failed", "cancelled"].includes(body.status)) return;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  })();
   const events: SseEvent[] = [];
-  for (;;) {
-    events.push(...(await readEvents(kiln.url, token, jobId, { lastEventId: events.at(-1)?.id ?? 0, until: (e) => FINAL_EVENT_TYPES.has(e.event) })));
-    if (events.some((e) => FINAL_EVENT_TYPES.has(e.event))) return { job: (await api.call("GET", `/generations/${jobId}`)).body, events };
-  }
+  const streamed = (async () => {
+    for (;;) {
+      events.push(...(await readEvents(kiln.url, token, jobId, { lastEventId: events.at(-1)?.id ?? 0, until: (e) => FINAL_EVENT_TYPES.has(e.event) })));
+      if (events.some((e) => FINAL_EVENT_TYPES.has(e.event))) return events;
+    }
+  })();
+  // Whichever loses the race may still settle: it must not surface as an unhandled rejection.
+  streamed.catch(() => undefined);
+  ended.catch(() => undefined);
+  const log = await Promise.race([streamed, ended.then(() => readEvents(kiln.url, token, jobId))]);
+  controller.abort();
+  return { job: (await api.call("GET", `/generations/${jobId}`)).body, events: log };
 }
 
 /**
@@ -225,12 +243,14 @@ describe("a runner killed mid-job", () => {
     );
     const worker = startWorker({ concurrency: "10" });
     await Promise.all(jobs.map((job) => readEvents(kiln.url, token, job.id, { until: (e) => e.event === "tool_finished" && e.data.name === "write_to_file" })));
+    // Watched from before the kill to the end, as a dashboard left open would: its stream goes on through the takeover.
+    const watched = jobs.map((job) => followToEnd(job.id));
     await new Promise((resolve) => setTimeout(resolve, 1200));
     worker.kill("SIGKILL");
     await new Promise((resolve) => worker.once("exit", resolve));
 
     const second = startWorker({ concurrency: "10" });
-    const outcomes = await Promise.all(jobs.map((job) => followToEnd(job.id)));
+    const outcomes = await Promise.all(watched);
     expect(outcomes.map(({ job: done }) => [done.status, done.error])).toEqual(jobs.map(() => ["completed", null]));
     for (const { events } of outcomes) {
       // One log per job across both workers, in the order things happened.
