@@ -5,7 +5,7 @@ import type { ApprovalMode, ProjectsApi } from "../../projects/contract";
 import type { AgentApprovals } from "../agent/loop";
 import type { AgentSandbox } from "../agent/ports";
 import { toolPath } from "../agent/tools/inputs";
-import type { ApprovalSubject, EmitEvent } from "../contract";
+import { FILE_TOOLS, type ApprovalSubject, type EmitEvent } from "../contract";
 import type { EventWriter } from "../jobs/event-writer";
 import type { LiveEvents } from "../jobs/live";
 import { LeaseLost, type JobContext } from "../jobs/runner";
@@ -34,8 +34,6 @@ export interface ApprovalGateDeps {
   pollMs: number;
 }
 
-/** Tools whose calls change files. */
-const FILE_TOOLS = new Set(["write_to_file", "replace_in_file"]);
 /** Tools that run the app's code (its checks, its dev server). */
 const CHECK_TOOLS = new Set(["check_app", "attempt_completion"]);
 
