@@ -94,6 +94,7 @@ export async function startServerProcess(options: { fakes: { mongoUri: string; m
     HOST: "127.0.0.1",
     KILN_DATA_DIR: dataDir,
     KILN_SCHEMA_PREFIX: prefix,
+    // Empty is unset (embedded PGlite), and overrides this process's DATABASE_URL in the child's environment.
     DATABASE_URL: options.databaseUrl ?? "",
     MONGODB_URI: options.fakes.mongoUri,
     KILN_MONGODB_DATABASE: `bench_${prefix}`,
@@ -109,9 +110,13 @@ export async function startServerProcess(options: { fakes: { mongoUri: string; m
     LOG_LEVEL: "warn",
     ...options.env,
   };
-  if (!options.databaseUrl) delete env.DATABASE_URL;
   const nodeArgs = options.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`] : [];
   const { child, ready } = await startChild<{ url: string; token: string; database: "postgres" | "pglite" }>("test/bench/server-main.ts", env, nodeArgs);
+  const asked = options.databaseUrl ? "postgres" : "pglite";
+  if (ready.database !== asked) {
+    await stop(child);
+    throw new Error(`the benchmark's server runs on ${ready.database}, not ${asked} as asked`);
+  }
   return {
     ...ready,
     pid: child.pid!,
