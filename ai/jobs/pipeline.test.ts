@@ -5,6 +5,7 @@ import { missingSecret } from "../../lib/startup";
 import { newId } from "../../lib/ids";
 import { openTestDatabase, type TestDatabase } from "../../test/support/database";
 import type { Project } from "../../projects/contract";
+import type { GenerationOutcomeData } from "../contract";
 import { startFakeAnthropic, text, type FakeAnthropic } from "../../test/fakes/anthropic/server";
 import { memoryLogger } from "../../test/support/kiln";
 import type { Workspace, WorkspaceApi, WorkspaceStatus } from "../../workspace/contract";
@@ -349,7 +350,7 @@ describe("a failure of the server's own configuration", () => {
       expect(done).toMatchObject({ status: "failed", error: `the model API failed (${error.status} ${error.type}): ${error.message}`, errorKind: kind });
       const final = await finalEvent(job.id);
       expect(final.type).toBe("failed");
-      expect(final.data.errorKind).toBe(kind ?? undefined);
+      expect((final.data as GenerationOutcomeData).errorKind).toBe(kind ?? undefined);
     } finally {
       await model.close();
     }

@@ -4,7 +4,7 @@ import { CURSOR_KEY } from "../../lib/cursor";
 import { AppError, notFound } from "../../lib/errors";
 import { withTransaction } from "../../lib/transaction";
 import { wellFormed } from "../../lib/unicode";
-import type { FailureKind, GenerationEventData, GenerationEventType, GenerationOutcomeData } from "../contract";
+import type { FailureKind, GenerationEvent, GenerationEventData, GenerationEventType, GenerationOutcomeData } from "../contract";
 
 /** Where a job is in its life. */
 export type JobStatus = "queued" | "running" | "completed" | "failed" | "cancelled";
@@ -53,12 +53,12 @@ export interface BackgroundProcess {
   processId: string;
 }
 
-/** One recorded event of a job. */
-export interface JobEvent {
-  seq: number;
-  type: string;
-  data: Record<string, unknown>;
-  at: string;
+/** One recorded event of a job: the contract's event union (the store writes no other type). */
+export type JobEvent = GenerationEvent;
+
+/** A stored row as the union: every row was written by appendEvent or saveTurn, with the data of its type. */
+function storedEvent(seq: number, type: string, data: unknown, at: Date): JobEvent {
+  return { seq, type, data, at: at.toISOString() } as JobEvent;
 }
 
 /** How the agent of a job ended, kept so a job resumed while completing only finishes. */
@@ -209,7 +209,7 @@ export function createJobStore(db: pg.Pool) {
           event.type,
           JSON.stringify(event.data, jsonbSafe),
         ]);
-        stored.push({ seq, type: event.type, data: event.data as unknown as Record<string, unknown>, at: row.rows[0]!.created_at.toISOString() });
+        stored.push(storedEvent(seq, event.type, event.data, row.rows[0]!.created_at));
       }
       if (events.length > 0) await client.query("UPDATE generation_jobs SET last_seq = $2 WHERE id = $1", [jobId, seq]);
       if (transcript) await client.query(UPSERT_TRANSCRIPT, transcriptParams(jobId, transcript));
@@ -269,15 +269,15 @@ export function createJobStore(db: pg.Pool) {
       );
       const row = result.rows[0];
       if (!row) throw notFound("generation", jobId);
-      return { seq: row.seq, type, data: data as unknown as Record<string, unknown>, at: row.created_at.toISOString() };
+      return storedEvent(row.seq, type, data, row.created_at);
     },
 
     async eventsAfter(jobId: string, afterSeq: number, limit = 500): Promise<JobEvent[]> {
-      const result = await db.query<{ seq: number; type: string; data: Record<string, unknown>; created_at: Date }>(
+      const result = await db.query<{ seq: number; type: string; data: unknown; created_at: Date }>(
         "SELECT seq, type, data, created_at FROM generation_events WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
         [jobId, afterSeq, limit],
       );
-      return result.rows.map((r) => ({ seq: r.seq, type: r.type, data: r.data, at: r.created_at.toISOString() }));
+      return result.rows.map((r) => storedEvent(r.seq, r.type, r.data, r.created_at));
     },
 
     /**

@@ -71,7 +71,7 @@ export function memoryEvents() {
   return {
     reads: () => reads,
     append(type: string, data: Record<string, unknown> = {}) {
-      events.push({ seq: events.length + 1, type, data, at: new Date().toISOString() });
+      events.push({ seq: events.length + 1, type, data, at: new Date().toISOString() } as JobEvent);
     },
     eventsAfter: async (_jobId: string, afterSeq: number) => {
       reads++;
