@@ -43,6 +43,7 @@ const workspaceClient: WorkspaceApi = {
   ensureDevServer: (req) => workspace.ensureDevServer(req),
   devServerLogs: (req) => workspace.devServerLogs(req),
   preview: (req) => workspace.preview(req),
+  revokePreviewLinks: (req) => workspace.revokePreviewLinks(req),
   reconcile: () => workspace.reconcile(),
   openTerminal: (req) => workspace.openTerminal(req),
   listTerminals: (req) => workspace.listTerminals(req),

@@ -23,6 +23,7 @@ const instance: ProjectsApi = createProjectsService({
   workspace: {
     del: (req) => workspace.del(req),
     preview: (req) => workspace.preview(req),
+    revokePreviewLinks: (req) => workspace.revokePreviewLinks(req),
     get: (req) => workspace.get(req),
     start: (req) => workspace.start(req),
     create: (req) => workspace.create(req),

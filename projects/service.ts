@@ -21,7 +21,7 @@ import { createToken, listTokens, revokeToken } from "./tokens";
 export interface ProjectsDeps {
   db: pg.Pool;
   /** Deleting a project deletes its sandbox; its preview link comes from it; a share link's visit wakes it (or re-creates it). */
-  workspace: Pick<WorkspaceApi, "del" | "preview" | "get" | "start" | "create" | "readFiles" | "ensureDevServer" | "devServerLogs" | "openTerminal" | "listTerminals">;
+  workspace: Pick<WorkspaceApi, "del" | "preview" | "revokePreviewLinks" | "get" | "start" | "create" | "readFiles" | "ensureDevServer" | "devServerLogs" | "openTerminal" | "listTerminals">;
   /** Deleting with `purge` removes its files from the vfs, which also keeps the thumbnails; a re-created sandbox is restored from it. */
   vfs: Pick<VfsApi, "purgeProject" | "thumbnail" | "restoreWorkspace">;
   log: Logger;

@@ -24,6 +24,8 @@ import type {
   ReadFilesResponse,
   ReconcileReport,
   RenameRequest,
+  RevokedPreviewLinks,
+  RevokePreviewLinksRequest,
   OpenTerminalRequest,
   StartProcessRequest,
   TerminalClientMessage,
@@ -148,6 +150,12 @@ export const devServerLogs = api(
 export const preview = api(
   { expose: false, auth: false, method: "GET", path: "/workspaces/:id/preview" },
   async (req: PreviewRequest): Promise<Preview> => call(async () => (await workspace()).preview(req)),
+);
+
+/** Revokes the preview links handed out for one audience (the share gateway's when a share link is revoked). */
+export const revokePreviewLinks = api(
+  { expose: false, auth: false, method: "POST", path: "/workspaces/:id/preview/revoke" },
+  async (req: RevokePreviewLinksRequest): Promise<RevokedPreviewLinks> => call(async () => (await workspace()).revokePreviewLinks(req)),
 );
 
 /** Deletes orphan sandboxes and marks workspaces whose sandbox is gone. */

@@ -218,10 +218,33 @@ export interface DevServerLogs {
   workspaceStatus: WorkspaceStatus;
 }
 
+/**
+ * Who a preview link is for: the project's owner (the dashboard's frame, Kiln's own checks) or the share
+ * gateway, which serves it to visitors. Where links are bearer URLs (Daytona's signed ones) each audience
+ * gets its own, so revoking the share gateway's leaves the owner's frame open.
+ */
+export type PreviewAudience = "owner" | "share";
+
 /** Where a browser reaches a port. */
 export interface PreviewRequest {
   id: string;
   port?: number;
+  /** `share` for the share gateway: on Daytona a signed link apart from the owner's, revoked with `revokePreviewLinks`; `owner` by default. */
+  audience?: PreviewAudience;
+}
+
+/** Revokes a workspace's preview links of one audience (the share gateway's when a share link is revoked). */
+export interface RevokePreviewLinksRequest {
+  id: string;
+  audience: PreviewAudience;
+}
+
+/** What a revoke of preview links did. */
+export interface RevokedPreviewLinks {
+  /** Links that open nothing any more. */
+  revoked: number;
+  /** Links the provider did not revoke now: never handed out again, revoked at the next try (the sandbox's next stop at the latest), or dead at their TTL. */
+  pending: number;
 }
 
 /** A preview link. */
@@ -342,6 +365,8 @@ export interface WorkspaceApi {
   devServerLogs(req: DevServerLogsRequest): Promise<DevServerLogs>;
   /** The preview link of a port (the workspace's dev port by default). */
   preview(req: PreviewRequest): Promise<Preview>;
+  /** Revokes the preview links handed out for one audience, so the next `preview` of it is a new link (a workspace without a sandbox has none). */
+  revokePreviewLinks(req: RevokePreviewLinksRequest): Promise<RevokedPreviewLinks>;
   /** Deletes orphan sandboxes and marks workspaces whose sandbox is gone. */
   reconcile(req: Empty): Promise<ReconcileReport>;
   /** A new terminal in a running workspace (or a ticket to reconnect to a live one): see workspace/terminal/. */
@@ -370,7 +395,8 @@ export const workspaceRoutes = {
   stopProcess: { method: "POST", path: "/workspaces/:id/processes/:processId/stop", expose: false, auth: false },
   ensureDevServer: { method: "POST", path: "/workspaces/:id/dev-server", expose: false, auth: false },
   devServerLogs: { method: "GET", path: "/workspaces/:id/dev-server/logs", expose: false, auth: false, fields: { id: "string", tailBytes: "number" } },
-  preview: { method: "GET", path: "/workspaces/:id/preview", expose: false, auth: false, fields: { id: "string", port: "number" } },
+  preview: { method: "GET", path: "/workspaces/:id/preview", expose: false, auth: false, fields: { id: "string", port: "number", audience: "string" } },
+  revokePreviewLinks: { method: "POST", path: "/workspaces/:id/preview/revoke", expose: false, auth: false },
   reconcile: { method: "POST", path: "/workspaces/reconcile", expose: false, auth: false },
   openTerminal: { method: "POST", path: "/workspaces/:id/terminals", expose: false, auth: false },
   listTerminals: { method: "GET", path: "/workspaces/:id/terminals", expose: false, auth: false, fields: { id: "string" } },

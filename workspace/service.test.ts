@@ -129,6 +129,18 @@ describe("the workspace service on the local provider", () => {
 
   it("answers unknown workspaces with not_found", async () => {
     await expect(service.get({ id: "wsp_nope" })).rejects.toMatchObject({ code: "not_found", message: 'workspace "wsp_nope" not found' });
+    await expect(service.revokePreviewLinks({ id: "wsp_nope", audience: "share" })).rejects.toMatchObject({ code: "not_found" });
+  });
+
+  it("revokes preview links of a named audience only, and has none on a workspace whose sandbox is gone", async () => {
+    const ws = await running((await service.create({ projectId: "prj_revoke" })).id);
+    const bad = { code: "invalid_argument", details: { field: "audience" } };
+    await expect(service.revokePreviewLinks({ id: ws.id, audience: "everyone" as never })).rejects.toMatchObject(bad);
+    await expect(service.revokePreviewLinks({ id: ws.id } as never)).rejects.toMatchObject(bad);
+    await expect(service.preview({ id: ws.id, audience: "visitors" as never })).rejects.toMatchObject(bad);
+    expect(await service.revokePreviewLinks({ id: ws.id, audience: "share" })).toEqual({ revoked: 0, pending: 0 });
+    await provider.delete(ws.providerSandboxId!);
+    expect(await service.revokePreviewLinks({ id: ws.id, audience: "share" })).toEqual({ revoked: 0, pending: 0 });
   });
 });
 

@@ -1,6 +1,6 @@
 import type pg from "pg";
 import { loadConfig } from "../lib/config";
-import { AppError, invalidArgument, notFound } from "../lib/errors";
+import { AppError, hasCode, invalidArgument, notFound } from "../lib/errors";
 import { postgresCheck, runCheck, summarize } from "../lib/health";
 import { newId } from "../lib/ids";
 import { safeRelativePath } from "../lib/paths";
@@ -8,7 +8,7 @@ import { errorFields, type Logger } from "../lib/log";
 import { inSpan } from "../lib/tracing";
 import { hasStarter, TemplateCatalog, type Template } from "../lib/templates";
 import { optionalBoolean, requireText } from "../lib/validate";
-import type { Workspace, WorkspaceApi, WorkspaceStatus } from "./contract";
+import type { PreviewAudience, Workspace, WorkspaceApi, WorkspaceStatus } from "./contract";
 import { devLaunch } from "./dev-launch";
 import { probeHttp } from "./probe";
 import type { SandboxInfo, SandboxProvider, SandboxState, SandboxTemplate } from "./sandbox/provider";
@@ -132,6 +132,12 @@ export function sandboxTemplate(template: Template): SandboxTemplate {
     dependencyVersion: template.dependencyVersion,
     devCache: template.manifest.devCache === null ? null : { command: template.manifest.dev, until: template.manifest.devCache },
   };
+}
+
+/** The audience a request names: `owner` or `share`. */
+function audienceOf(value: unknown): PreviewAudience {
+  if (value === "owner" || value === "share") return value;
+  throw invalidArgument("audience", `must be "owner" or "share", not ${JSON.stringify(value)?.slice(0, 40)}`);
 }
 
 /**
@@ -577,8 +583,21 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { te
     async preview(req) {
       const ws = await running(req.id);
       const port = boundedInteger("port", req.port, ws.dev_port, 1, 65535);
-      const link = await provider.previewUrl(ws.provider_sandbox_id, port);
+      const link = await provider.previewUrl(ws.provider_sandbox_id, port, audienceOf(req.audience ?? "owner"));
       return { url: link.url, token: link.token ?? null, expiresAt: link.expiresAt ?? null };
+    },
+
+    async revokePreviewLinks(req) {
+      const ws = await row(req.id);
+      const audience = audienceOf(req.audience);
+      if (!ws.provider_sandbox_id || ws.status === "deleted") return { revoked: 0, pending: 0 };
+      try {
+        return await provider.revokePreviewLinks(ws.provider_sandbox_id, audience);
+      } catch (err) {
+        // A sandbox that is gone took its links with it.
+        if (hasCode(err, "not_found")) return { revoked: 0, pending: 0 };
+        throw err;
+      }
     },
 
     async reconcile() {

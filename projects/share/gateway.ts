@@ -27,6 +27,8 @@ export interface ShareGateway {
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Closes the open sockets of a link at once (it was just revoked in this process). */
   closeLink(linkId: string): void;
+  /** Drops the preview address held for a workspace (its share links were just revoked): the next request asks for a new one. */
+  forgetPreview(workspaceId: string): void;
   /** The share listener (`KILN_SHARE_PORT`): each link on a host of its own, where every absolute path is the app's. */
   serveOwnOrigin(req: IncomingMessage, res: ServerResponse): void;
   /** WebSocket upgrades of the share listener. */
@@ -208,7 +210,7 @@ export function createShareGateway(deps: ShareGatewayDeps): ShareGateway {
   async function upstream(workspaceId: string): Promise<URL> {
     const cached = previews.get(workspaceId);
     if (cached && cached.until > Date.now()) return cached.url;
-    const { url } = await deps.workspace.preview({ id: workspaceId });
+    const { url } = await deps.workspace.preview({ id: workspaceId, audience: "share" });
     const parsed = new URL(url);
     previews.set(workspaceId, { url: parsed, until: Date.now() + PREVIEW_CACHE_MS });
     return parsed;
@@ -303,10 +305,15 @@ export function createShareGateway(deps: ShareGatewayDeps): ShareGateway {
     if (method === "OPTIONS" && req.headers["access-control-request-method"]) return preflight(req, res);
     if (!link.workspaceId) return plain(res, 503, "This app has no preview yet.", { "retry-after": "10" });
     const live = { ...link, workspaceId: link.workspaceId };
+    // The preview's address is taken while the link is live, before a body that may take long to arrive:
+    // one asked for after the link's revoke would be a new one, which the app could show its visitor.
+    const target = await upstream(live.workspaceId).catch(() => null);
+    if (!target) {
+      req.resume();
+      return waking(res, live);
+    }
     const body = BODY_METHODS.has(method) ? await readBody(req, res) : Buffer.alloc(0);
     if (body === null) return;
-    const target = await upstream(live.workspaceId).catch(() => null);
-    if (!target) return waking(res, live);
     const headers = { ...pick(req.headers, FORWARDED_REQUEST), "accept-encoding": "identity", ...(BODY_METHODS.has(method) ? { "content-length": String(body.length) } : {}) };
     const upstreamReq = clientFor(target).request(requestOptions(target, rest, method, headers));
     upstreamReq.on("response", (upstreamRes) => respond(res, upstreamRes, target, mode, method === "HEAD"));
@@ -422,6 +429,7 @@ export function createShareGateway(deps: ShareGatewayDeps): ShareGateway {
     closeLink: (linkId) => {
       for (const close of [...(sockets.get(linkId) ?? [])]) close();
     },
+    forgetPreview: (workspaceId) => previews.delete(workspaceId),
     upgrade: (req, socket, head) => {
       upgradeAsync(req, socket, head).catch((err) => {
         deps.log.warn("share socket failed", errorFields(err));

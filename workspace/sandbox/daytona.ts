@@ -1,4 +1,5 @@
 import { Daytona } from "@daytonaio/sdk";
+import type { PreviewAudience, RevokedPreviewLinks } from "../contract";
 import { AppError, invalidArgument } from "../../lib/errors";
 import type { Logger } from "../../lib/log";
 import { describePath, safeRelativePath } from "../../lib/paths";
@@ -278,16 +279,22 @@ class DaytonaProvider implements SandboxProvider {
     return openDaytonaTerminal(this.access, id, req);
   }
 
-  async previewUrl(id: string, port: number): Promise<PreviewLink> {
+  async previewUrl(id: string, port: number, audience: PreviewAudience = "owner"): Promise<PreviewLink> {
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw invalidArgument("port", `${port} is not a port`);
     const range = this.options.previewPorts;
     if (range && (port < range[0] || port > range[1])) throw invalidArgument("port", `${port} is outside the preview port range ${range[0]}-${range[1]}`);
     const link = await this.access.toolbox(id, `getting the preview link of port ${port}`, (sandbox) =>
-      this.options.public ? this.previews.publicLink(sandbox, port) : this.previews.signedLink(sandbox, port),
+      this.options.public ? this.previews.publicLink(sandbox, port) : this.previews.signedLink(sandbox, port, audience),
     );
     const keepAwake = Date.now() + (this.options.activity?.previewMs ?? 30 * 60_000);
     this.access.keeper?.extend(id, link.expiresAt ? Math.min(Date.parse(link.expiresAt), keepAwake) : keepAwake);
     return link;
+  }
+
+  /** Revokes the signed links of `audience` in any state of the sandbox (one stopped behind Kiln's back may start again with them); public previews have none. */
+  async revokePreviewLinks(id: string, audience: PreviewAudience): Promise<RevokedPreviewLinks> {
+    if (this.options.public) return { revoked: 0, pending: 0 };
+    return this.previews.revoke(await this.access.fetch(id), audience);
   }
 
   async health(): Promise<ProviderHealth> {

@@ -193,6 +193,14 @@ describe("local sandbox provider", () => {
     await expect(provider.previewUrl(sandbox.id, harness.devPort + 1)).rejects.toMatchObject({ code: "invalid_argument" });
   });
 
+  it("has no preview links to revoke: the owner and the share gateway reach the same forwarded port, which stays", async () => {
+    const shared = await provider.previewUrl(sandbox.id, harness.devPort, "share");
+    expect(shared).toEqual(await provider.previewUrl(sandbox.id, harness.devPort));
+    expect(await provider.revokePreviewLinks(sandbox.id, "share")).toEqual({ revoked: 0, pending: 0 });
+    expect(await provider.previewUrl(sandbox.id, harness.devPort, "share")).toEqual(shared);
+    await expect(provider.revokePreviewLinks("sbx_unknown", "share")).rejects.toMatchObject({ code: "not_found" });
+  });
+
   it("checks commands and process names", async () => {
     const exec = (req: Partial<ExecRequest>) => provider.exec(sandbox.id, { command: "true", timeoutMs: 1000, maxOutputBytes: 1024, ...req });
     const bad: Array<Partial<ExecRequest>> = [{ command: "" }, { command: "a\0b" }, { timeoutMs: 0 }, { maxOutputBytes: -1 }, { env: { "BAD-NAME": "x" } }, { env: { OK: "a\0b" } }];

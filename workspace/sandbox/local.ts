@@ -1,6 +1,7 @@
 import { constants } from "node:fs";
 import { access, chown, cp, lstat, mkdir, realpath, rm } from "node:fs/promises";
 import { join } from "node:path";
+import type { RevokedPreviewLinks } from "../contract";
 import { AppError, invalidArgument, notFound } from "../../lib/errors";
 import type { Logger } from "../../lib/log";
 import { describePath, safeRelativePath } from "../../lib/paths";
@@ -339,6 +340,17 @@ class LocalProvider implements SandboxProvider {
     await (await this.session(id)).forward(port);
     const host = this.options.previewHost ?? "127.0.0.1";
     return { url: `http://${host.includes(":") ? `[${host}]` : host}:${port}` };
+  }
+
+  /**
+   * Nothing to revoke: a local preview is a port of this machine's loopback forwarded into the sandbox,
+   * the same address for the owner and the share gateway, and no bearer URL: what a visitor may read of
+   * it (the app sees it as its Host) opens nothing from another machine, so a revoked share link leaves
+   * them nothing.
+   */
+  async revokePreviewLinks(id: string): Promise<RevokedPreviewLinks> {
+    await this.record(id);
+    return { revoked: 0, pending: 0 };
   }
 
   async health(): Promise<ProviderHealth> {

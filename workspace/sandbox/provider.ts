@@ -10,6 +10,8 @@
  * - files, commands, processes and preview URLs need a running sandbox (`failed_precondition` otherwise).
  */
 
+import type { PreviewAudience, RevokedPreviewLinks } from "../contract";
+
 /**
  * The lifecycle of a sandbox as its provider knows it. `archived` is restorable; `restoring` is on its way
  * back from an archive (minutes, not seconds); `gone` no longer exists.
@@ -129,6 +131,7 @@ export interface SandboxTerminal {
   close(): Promise<void>;
 }
 
+
 /** Where a browser reaches a port of a sandbox; `token` and `expiresAt` where the provider signs links. */
 export interface PreviewLink {
   url: string;
@@ -211,8 +214,14 @@ export interface SandboxProvider {
   stopProcess(id: string, processId: string): Promise<void>;
   /** Opens an interactive shell on a pseudo-terminal (local: util-linux `script` in the boundary; Daytona: its PTY sessions). */
   openTerminal(id: string, req: TerminalRequest): Promise<SandboxTerminal>;
-  /** Where the browser of the person running Kiln reaches `port` of the sandbox. */
-  previewUrl(id: string, port: number): Promise<PreviewLink>;
+  /** Where the browser of the person running Kiln (or, for `share`, the share gateway) reaches `port` of the sandbox; `owner` by default. */
+  previewUrl(id: string, port: number, audience?: PreviewAudience): Promise<PreviewLink>;
+  /**
+   * Revokes the sandbox's preview links handed out for `audience`, so the next one asked for is new; how
+   * many were revoked and how many are pending (the provider failed now and retries later). Nothing to
+   * revoke where a preview is not a bearer URL (local: a forwarded port) or not signed (public Daytona).
+   */
+  revokePreviewLinks(id: string, audience: PreviewAudience): Promise<RevokedPreviewLinks>;
   health(): Promise<ProviderHealth>;
   /** Kills every process the provider started. */
   close(): Promise<void>;

@@ -21,6 +21,9 @@ function hasAcceptedWarning(req: IncomingMessage): boolean {
 
 /** The preview routes of the control plane and the proxy's decisions, over the fake's state. */
 export class FakePreviews {
+  /** Revocations still to fail (502, nothing revoked). */
+  readonly faults = { expireFailures: 0 };
+
   constructor(
     private readonly ctx: FakeContext,
     private readonly proxy: PreviewProxy,
@@ -47,6 +50,10 @@ export class FakePreviews {
       return { status: 200, json: { sandboxId: sandbox.id, port, token, url } };
     }
     if (method === "POST" && match[3] !== undefined) {
+      if (this.faults.expireFailures > 0) {
+        this.faults.expireFailures--;
+        return { status: 502, json: { statusCode: 502, error: "Bad Gateway", message: "upstream unavailable (injected)" } };
+      }
       const signed = this.ctx.signed.get(decodeURIComponent(match[3]));
       if (!signed || signed.sandboxId !== sandbox.id || signed.port !== port) return { status: 404, json: { statusCode: 404, error: "Not Found", message: "signed preview URL not found" } };
       signed.expiresAt = 0;

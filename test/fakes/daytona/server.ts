@@ -63,6 +63,8 @@ export interface FakeDaytonaFaults {
   failNextPoll(status?: number): void;
   /** The next `count` starts, stops or deletes answer 409 (a state change in progress elsewhere). */
   conflictNext(count: number): void;
+  /** The next `count` revocations of signed preview URLs answer 502 (the URL stays valid). */
+  failNextExpires(count: number): void;
   /** The next `process/execute` answers 408 PROCESS_EXECUTION_TIMEOUT at once, as the daemon does past the request's timeout. */
   timeoutNextExecute(): void;
   /** The sandbox disappears: 404 on the control plane and the toolbox; its processes are killed. */
@@ -329,6 +331,9 @@ export async function startFakeDaytona(opts: FakeDaytonaOptions): Promise<FakeDa
       link.settings = settings;
     },
     faults: {
+      failNextExpires(count) {
+        previews.faults.expireFailures = count;
+      },
       setStartPolls(polls) {
         lifecycle.faults.startPolls = polls;
       },
