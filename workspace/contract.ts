@@ -243,7 +243,7 @@ export interface RevokePreviewLinksRequest {
 export interface RevokedPreviewLinks {
   /** Links that open nothing any more. */
   revoked: number;
-  /** Links the provider did not revoke now: never handed out again, revoked at the next try (the sandbox's next stop at the latest), or dead at their TTL. */
+  /** Links the provider did not revoke now: never handed out again, revoked at Kiln's next try (the next link taken, the next revoke, the sandbox's next stop) or dead at their TTL, whichever comes first. */
   pending: number;
 }
 

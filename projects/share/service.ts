@@ -33,7 +33,7 @@ export function createShareMethods(deps: ShareDeps): ShareMethods {
    * Revokes the preview links the gateway used for the project (a visitor may have read one: the app
    * sees it as its Host), so the revoked link leaves nothing open; the gateway takes new ones for the
    * project's other links. The share link is revoked whatever happens here: a failure is logged, and
-   * what the provider did not revoke is retried (at the sandbox's next stop at the latest).
+   * what the provider did not revoke is retried (the next link taken, the next revoke, the sandbox's next stop) until its TTL ends it.
    */
   async function revokeSharePreviews(projectId: string): Promise<void> {
     try {
