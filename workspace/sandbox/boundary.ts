@@ -30,9 +30,15 @@ export interface CommandLimits {
   openFiles: number;
   /** Memory each process may allocate (RLIMIT_DATA, KiB): unlike an address-space limit it leaves WebAssembly's reservations alone. */
   dataKiB: number;
+  /**
+   * The CPU niceness of the whole sandbox (its toolbox sets it on itself before running anything, and
+   * every command inherits it; without CAP_SYS_NICE nothing inside can lower it again), so a sandbox that
+   * spins cannot starve Kiln's server of the machine's CPU.
+   */
+  niceness: number;
 }
 
-const DEFAULT_LIMITS: CommandLimits = { processes: 1024, fileSizeBlocks: 2 * 1024 * 1024, openFiles: 8192, dataKiB: 4 * 1024 * 1024 };
+const DEFAULT_LIMITS: CommandLimits = { processes: 1024, fileSizeBlocks: 2 * 1024 * 1024, openFiles: 8192, dataKiB: 4 * 1024 * 1024, niceness: 10 };
 
 /**
  * A directory of the project seen as an overlay: a shared read-only `lower` (installed dependencies),

@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
+import { getPriority } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Logger } from "../../lib/log";
 import { shellQuote } from "../../lib/paths";
@@ -206,6 +207,18 @@ describe.skipIf(MISSING_ISOLATION !== undefined)("the boundary of an isolated lo
     expect(limits.stdout).not.toContain("RAISED");
     const hog = await run(`node -e 'const kept = []; try { for (let i = 0; i < 600; i++) kept.push(Buffer.alloc(1e7, 1)); console.log("ALLOCATED 6 GB") } catch { console.log("refused at", kept.length * 10, "MB") }'`, 60_000);
     expect(hog.stdout).toMatch(/^refused at \d+ MB/);
+  });
+
+  it("runs every command below the server's CPU priority, and no command can raise it", async () => {
+    const own = (await run("nice")).stdout.trim();
+    // The sandbox's niceness (10), above the server's own (os.getPriority answers the nice value).
+    expect(Number(own)).toBe(10);
+    expect(getPriority()).toBeLessThan(10);
+    const raised = await run("nice -n -5 nice 2>&1; renice -n 0 -p $$ 2>&1; nice");
+    expect(raised.stdout.split("\n").at(-2)).toBe(own);
+    expect(raised.stdout).toMatch(/cannot set niceness|Permission denied/);
+    // A command it starts in the background inherits it too.
+    expect((await run("sh -c 'nice' & wait")).stdout.trim()).toBe(own);
   });
 
   it("takes a sandbox up again after Kiln restarts: same files, a new boundary, its preview forwarded again", async () => {

@@ -11,10 +11,13 @@ import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { chmod, lstat, mkdir, open, readdir, realpath, rename, rm, stat, writeFile } from "node:fs/promises";
+import { setPriority } from "node:os";
 import { basename, dirname, join, relative, sep } from "node:path";
 import { encodeFrame, FrameReader } from "./frames.mjs";
 
 const config = JSON.parse(process.argv[2] ?? "{}");
+// Below the server's priority before anything runs: every command started from here inherits it.
+if (Number.isInteger(config.limits?.niceness)) setPriority(config.limits.niceness);
 const ROOT = config.root;
 const IGNORED = new Set(config.ignoredDirectories ?? []);
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
