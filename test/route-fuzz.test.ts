@@ -32,7 +32,8 @@ interface Answer {
 let stack: GenerationStack;
 
 beforeAll(async () => {
-  stack = await startGenerationStack({ script: [{ content: [text("Nothing to do.")] }] });
+  // No spare workspaces and one job at a time: the junk that does create projects or start generations stays cheap for the tests beside this one.
+  stack = await startGenerationStack({ script: [{ content: [text("Nothing to do.")] }], env: { KILN_WARM_POOL: "0", KILN_RUNNER_CONCURRENCY: "1" } });
 }, 60_000);
 afterAll(async () => {
   await stack?.close();

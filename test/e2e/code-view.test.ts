@@ -25,7 +25,8 @@ describe("the code view in a browser", () => {
     stack = await startGenerationStack({ script: buildSession });
     const projectId = (await stack.api.call("POST", "/projects", { name: "Code view", template: "blank" })).body.id;
     const job = (await stack.api.call("POST", "/generations", { projectId, prompt: "A welcome page" })).body;
-    expect((await waitForGeneration(stack.api, job.id, 120_000)).status).toBe("completed");
+    const done = await waitForGeneration(stack.api, job.id, 120_000);
+    expect(done.status, `the generation ended ${done.status}: ${done.error}`).toBe("completed");
     browser = await launchChromium();
     ({ page, consoleLog } = await signedInPage(browser, stack.kiln.url, stack.token));
     await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: stack.kiln.url });

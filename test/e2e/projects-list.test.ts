@@ -30,7 +30,8 @@ describe("the projects list in a browser", () => {
       ids[name] = (await stack.api.call("POST", "/projects", { name, description, template: "blank" })).body.id;
     }
     const job = (await stack.api.call("POST", "/generations", { projectId: ids["Bakery site"], prompt: "Build a hello page" })).body;
-    expect((await waitForGeneration(stack.api, job.id, 120_000)).status).toBe("completed");
+    const done = await waitForGeneration(stack.api, job.id, 120_000);
+    expect(done.status, `the generation ended ${done.status}: ${done.error}`).toBe("completed");
     browser = await launchChromium();
     ({ page, consoleLog } = await signedInPage(browser, stack.kiln.url, stack.token));
     await card(LONG_NAME).waitFor();
