@@ -28,3 +28,17 @@ export function startWorker(kiln: TestKiln, mongo: TestMongo, env: { ANTHROPIC_B
     stdio: ["ignore", "ignore", process.env.KILN_WORKER_LOG ? "inherit" : "pipe"],
   });
 }
+
+/**
+ * Rejects, with the worker's exit status and the end of what it wrote to stderr, if it exits before the
+ * test stops it: a test waiting on its jobs then fails saying why, instead of waiting for them forever.
+ */
+export function unexpectedExit(worker: ChildProcess): Promise<never> {
+  let tail = "";
+  worker.stderr?.on("data", (chunk: Buffer) => (tail = (tail + chunk.toString("utf8")).slice(-4000)));
+  return new Promise<never>((_resolve, reject) => {
+    worker.once("exit", (code, signal) => {
+      if (signal !== "SIGKILL" && signal !== "SIGTERM") reject(new Error(`the worker exited (${signal ?? `code ${code}`}) before its jobs ended: ${tail}`));
+    });
+  });
+}
