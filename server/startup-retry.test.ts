@@ -6,6 +6,7 @@ import { loadConfig } from "../lib/config";
 import { dropSchemas } from "../lib/postgres";
 import { servePglite } from "../lib/pglite-server";
 import { memoryLogger } from "../test/support/kiln";
+import { reservePort } from "../test/support/ports";
 import { DATABASE_OWNERS, openKilnDatabases } from "./compose";
 
 /** The Postgres the late server forwards to: DATABASE_URL's, else an embedded PGlite served on a socket. */
@@ -36,15 +37,6 @@ beforeAll(async () => {
 });
 afterAll(async () => upstream?.close());
 
-/** A port nothing listens on yet. */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
 /** Starts forwarding `port` to the upstream Postgres: the database server "comes up". */
 async function comeUp(port: number): Promise<Server> {
   const sockets = new Set<Socket>();
@@ -66,7 +58,7 @@ const retries = (lines: Record<string, unknown>[]) => lines.filter((l) => l.msg 
 
 describe("the standalone start when Postgres is not up yet", () => {
   it("retries with growing waits, logging each attempt, and opens the databases once the server answers", async () => {
-    const port = await freePort();
+    const port = await reservePort();
     const prefix = `t${randomBytes(4).toString("hex")}_`;
     const config = loadConfig({ DATABASE_URL: upstream.url(port), KILN_SCHEMA_PREFIX: prefix });
     const { log, lines } = memoryLogger("debug");
@@ -93,7 +85,7 @@ describe("the standalone start when Postgres is not up yet", () => {
   }, 30_000);
 
   it("is bounded: a server that never comes up stops the start with the reason after the last attempt", async () => {
-    const port = await freePort();
+    const port = await reservePort();
     const config = loadConfig({ DATABASE_URL: upstream.url(port) });
     const { log, lines } = memoryLogger("debug");
     await expect(openKilnDatabases(config, log, { databaseRetry: { attempts: 3, firstDelayMs: 50, maxDelayMs: 50 } })).rejects.toThrow(/ECONNREFUSED/);

@@ -21,7 +21,7 @@ describe("a template project on Daytona (through the fake)", () => {
   let stack: Awaited<ReturnType<typeof startDaytonaGenerationStack>>;
 
   beforeAll(async () => {
-    stack = await startDaytonaGenerationStack({ portBase: 27_000, script: readTheStarter });
+    stack = await startDaytonaGenerationStack({ script: readTheStarter });
   }, 60_000);
   afterAll(async () => {
     await stack?.close();

@@ -9,6 +9,7 @@ import { readEvents, waitForGeneration } from "./support/generation";
 import { client, type TestClient } from "./support/http";
 import { startTestKiln, type TestKiln } from "./support/kiln";
 import { startTestMongo, type TestMongo } from "./support/mongo";
+import { reservePorts } from "./support/ports";
 
 // The Daytona SDK would otherwise open a Socket.IO connection the fake does not serve.
 process.env.DAYTONA_USE_DEPRECATED_POLLING = "true";
@@ -30,8 +31,7 @@ describe.each(["local", "daytona"] as const)("a generation on %s sandboxes, end 
   }
 
   beforeAll(async () => {
-    const firstPort = 22_000 + Math.floor(Math.random() * 1000) * 20;
-    const previewPorts: [number, number] = [firstPort, firstPort + 19];
+    const previewPorts = await reservePorts(20);
     mongo = await startTestMongo();
     model = await startFakeAnthropic({ script: helloAppSession });
     daytona = provider === "daytona" ? await startFakeDaytona({ previewPorts }) : undefined;

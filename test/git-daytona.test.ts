@@ -19,7 +19,7 @@ let api: TestClient;
 const seen: string[] = [];
 
 beforeAll(async () => {
-  stack = await startDaytonaGenerationStack({ portBase: 31_000 });
+  stack = await startDaytonaGenerationStack();
   git = await startGitServer(TOKEN);
   api = client(stack.kiln.url, stack.token, seen);
 }, 120_000);

@@ -14,7 +14,7 @@ describe("preview links that outlive their TTL (Daytona, through the fake)", () 
   let stack: Awaited<ReturnType<typeof startDaytonaGenerationStack>>;
 
   beforeAll(async () => {
-    stack = await startDaytonaGenerationStack({ portBase: 25_000, script: helloAppSession, env: { KILN_DAYTONA_PREVIEW_TTL_SECONDS: String(TTL_SECONDS) } });
+    stack = await startDaytonaGenerationStack({ script: helloAppSession, env: { KILN_DAYTONA_PREVIEW_TTL_SECONDS: String(TTL_SECONDS) } });
   }, 60_000);
   afterAll(async () => {
     vi.useRealTimers();

@@ -24,7 +24,7 @@ describe("a share link on Daytona", () => {
   const seen: string[] = [];
 
   beforeAll(async () => {
-    stack = await startDaytonaGenerationStack({ portBase: 35_000, env: { KILN_DAYTONA_PREVIEW_TTL_SECONDS: String(TTL_SECONDS) } });
+    stack = await startDaytonaGenerationStack({ env: { KILN_DAYTONA_PREVIEW_TTL_SECONDS: String(TTL_SECONDS) } });
     const user = await stack.kiln.createUser("alice");
     alice = client(stack.kiln.url, user.token);
     const impl = <T>(name: string) => stack.kiln.kiln.services.find((s) => s.name === name)!.impl as T;

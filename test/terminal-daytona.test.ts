@@ -21,7 +21,7 @@ const open: TestTerminal[] = [];
 const impl = <T>(name: string) => stack.kiln.kiln.services.find((s) => s.name === name)!.impl as T;
 
 beforeAll(async () => {
-  stack = await startDaytonaGenerationStack({ portBase: 33_000 });
+  stack = await startDaytonaGenerationStack();
   const created = await stack.api.call("POST", "/projects", { name: "Daytona terminal", template: "blank" });
   projectId = created.body.id;
   const ws = await runningWorkspace(impl<WorkspaceApi>("workspace"), projectId);

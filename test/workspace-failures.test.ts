@@ -9,7 +9,7 @@ let daytona: FakeDaytona;
 let stack: Awaited<ReturnType<typeof startDaytonaGenerationStack>>;
 
 beforeAll(async () => {
-  stack = await startDaytonaGenerationStack({ portBase: 23_000, script: helloAppSession, env: { KILN_WORKSPACE_READY_TIMEOUT_MS: "2500" } });
+  stack = await startDaytonaGenerationStack({ script: helloAppSession, env: { KILN_WORKSPACE_READY_TIMEOUT_MS: "2500" } });
   daytona = stack.daytona;
 }, 60_000);
 afterAll(async () => {

@@ -6,12 +6,13 @@ import { openTestDatabase, type TestDatabase } from "../test/support/database";
 import { memoryLogger } from "../test/support/kiln";
 import type { Workspace } from "./contract";
 import { scriptedSessionIsolation, searchableTempDir } from "../test/support/isolation";
+import { reservePorts } from "../test/support/ports";
 import { createLocalProvider } from "./sandbox/local";
 import type { SandboxProvider } from "./sandbox/provider";
 import { createWorkspaceService } from "./service";
 
 const { log } = memoryLogger("warn");
-const firstPort = 21_000 + Math.floor(Math.random() * 1000) * 20;
+const [firstPort] = await reservePorts(20);
 let database: TestDatabase;
 let provider: SandboxProvider;
 let root: string;

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TemplateCatalog } from "../lib/templates";
 import { openTestDatabase, type TestDatabase } from "../test/support/database";
+import { reservePorts } from "../test/support/ports";
 import { scriptedSessionIsolation, searchableTempDir } from "../test/support/isolation";
 import { memoryLogger } from "../test/support/kiln";
 import { createLocalProvider } from "./sandbox/local";
@@ -10,7 +11,7 @@ import type { SandboxProvider } from "./sandbox/provider";
 import { createWorkspaceService } from "./service";
 
 const { log } = memoryLogger("warn");
-const firstPort = 24_000 + Math.floor(Math.random() * 1000) * 20;
+const [firstPort] = await reservePorts(20);
 let root: string;
 let provider: SandboxProvider;
 /** Only the static template (no dependencies to install), so the pool needs no registry. */

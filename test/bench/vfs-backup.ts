@@ -12,7 +12,7 @@ import type { ProjectsApi } from "../../projects/contract";
 import type { VfsApi } from "../../vfs/contract";
 import type { WorkspaceApi } from "../../workspace/contract";
 import { startFakeDaytona } from "../fakes/daytona/server";
-import { freePort } from "../../workspace/sandbox/provider-suite";
+import { reservePort } from "../support/ports";
 import { runningWorkspace, startTestKiln } from "../support/kiln";
 import type { TestMongo } from "../support/mongo";
 import { fmt, projectFiles, time, type BenchRow } from "./measure";
@@ -85,7 +85,7 @@ export async function benchDaytonaBackup(mongo: TestMongo): Promise<BenchRow[]> 
   const roundTripMs = Number(process.env.BENCH_DAYTONA_RTT_MS ?? 20);
   const mbps = Number(process.env.BENCH_DAYTONA_MBPS ?? 100);
   process.env.DAYTONA_USE_DEPRECATED_POLLING = "true";
-  const port = await freePort();
+  const port = await reservePort();
   const daytona = await startFakeDaytona({ previewPorts: [port, port] });
   const kiln = await startTestKiln({
     MONGODB_URI: mongo.uri,

@@ -8,7 +8,6 @@
  * revoking the link closes that socket and refuses the host. No console errors or failed requests
  * until the revoke.
  */
-import { createServer, type AddressInfo } from "node:net";
 import type { Browser, Page, WebSocket } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ProjectsApi } from "../../projects/contract";
@@ -17,16 +16,8 @@ import { client, type TestClient } from "../support/http";
 import { startTestKiln, type TestKiln } from "../support/kiln";
 import { startTestMongo, type TestMongo } from "../support/mongo";
 import { NEEDS_REGISTRY } from "../support/templates";
+import { reservePort } from "../support/ports";
 import { launchChromium, watchConsole } from "./browser";
-
-/** A port free right now, for KILN_SHARE_PORT: the link's url must carry the port the browser reaches. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
-}
 
 describe("a share link on its own host in a browser", () => {
   let mongo: TestMongo;
@@ -44,7 +35,7 @@ describe("a share link on its own host in a browser", () => {
 
   beforeAll(async () => {
     mongo = await startTestMongo();
-    sharePort = await freePort();
+    sharePort = await reservePort();
     // KILN_SHARE_ORIGIN left unset: its default, http://share.localhost:<KILN_SHARE_PORT>, is what a browser on this machine opens.
     kiln = await startTestKiln({ MONGODB_URI: mongo.uri, KILN_MONGODB_DATABASE: mongo.databaseName, KILN_SHARE_PORT: String(sharePort) });
     const user = await kiln.createUser("alice");

@@ -11,6 +11,7 @@ import { DATABASE_OWNERS, type ComposeOptions } from "../../server/compose";
 import { startServer, type RunningServer } from "../../server/start";
 import type { Workspace, WorkspaceApi } from "../../workspace/contract";
 import { scriptedSessionIsolation, searchableTempDir } from "./isolation";
+import { reservePorts } from "./ports";
 
 /** A Kiln server for one test file, with its own database and every log line it wrote. */
 export interface TestKiln extends RunningServer {
@@ -52,14 +53,13 @@ export async function startTestKiln(
 ): Promise<TestKiln> {
   const schemaPrefix = env.KILN_SCHEMA_PREFIX ?? `t${randomBytes(4).toString("hex")}_`;
   const dataDir = env.KILN_DATA_DIR ?? (await searchableTempDir("kiln-test-"));
-  // Each test file gets its own block of preview ports, so parallel files never hand out the same one.
-  const firstPort = 20_000 + Math.floor(Math.random() * 2000) * 20;
+  const [firstPort, lastPort] = await reservePorts(20);
   const config: Config = loadConfig({
     ...process.env,
     PORT: "0",
     HOST: "127.0.0.1",
     KILN_DATA_DIR: dataDir,
-    KILN_PREVIEW_PORTS: `${firstPort}-${firstPort + 19}`,
+    KILN_PREVIEW_PORTS: `${firstPort}-${lastPort}`,
     KILN_SCHEMA_PREFIX: schemaPrefix,
     KILN_SANDBOX_ISOLATION: scriptedSessionIsolation("the test server"),
     // Projects of tests that name no template start empty, as their scripted sessions expect; the

@@ -67,7 +67,7 @@ export async function projectRunningShareApp(projects: ProjectsApi, workspace: W
   const ws = await runningWorkspace(workspace, projectId);
   await workspace.writeFiles({ id: ws.id, files: [{ path: "app.mjs", contentBase64: Buffer.from(shareTestApp(name)).toString("base64") }] });
   const dev = await workspace.ensureDevServer({ id: ws.id, command: "node app.mjs" });
-  if (!dev.ok) throw new Error(`the share test app did not start: ${dev.problem}`);
+  if (!dev.ok) throw new Error(`the share test app did not start: ${dev.problem}\n${dev.logTail}`);
   await projects.recordActivity({ id: projectId, workspaceId: ws.id, previewUrl: dev.previewUrl });
   return projectId;
 }

@@ -2,6 +2,7 @@ import { startFakeAnthropic, type FakeAnthropic } from "../fakes/anthropic/serve
 import { startFakeDaytona, type FakeDaytona } from "../fakes/daytona/server";
 import type { Script } from "../fakes/anthropic/script";
 import { client, type TestClient } from "./http";
+import { reservePorts } from "./ports";
 import { startTestKiln, type TestKiln } from "./kiln";
 import { startTestMongo, type TestMongo } from "./mongo";
 
@@ -42,18 +43,15 @@ export async function startGenerationStack(options: { script?: Script; env?: Rec
   };
 }
 
-/**
- * The same on Daytona, through the fake (as real Daytona behaves): `portBase` gives the test file its own
- * range of 20 preview ports somewhere above it (test files run side by side).
- */
-export async function startDaytonaGenerationStack(options: { portBase: number; script?: Script; env?: Record<string, string | undefined> }): Promise<GenerationStack & { daytona: FakeDaytona }> {
+/** The same on Daytona, through the fake (as real Daytona behaves). */
+export async function startDaytonaGenerationStack(options: { script?: Script; env?: Record<string, string | undefined> } = {}): Promise<GenerationStack & { daytona: FakeDaytona }> {
   // The Daytona SDK would otherwise open a Socket.IO connection the fake does not serve.
   process.env.DAYTONA_USE_DEPRECATED_POLLING = "true";
-  const firstPort = options.portBase + Math.floor(Math.random() * 1000) * 20;
-  const daytona = await startFakeDaytona({ previewPorts: [firstPort, firstPort + 19] });
+  const [firstPort, lastPort] = await reservePorts(20);
+  const daytona = await startFakeDaytona({ previewPorts: [firstPort, lastPort] });
   const stack = await startGenerationStack({
     script: options.script,
-    env: { KILN_SANDBOX: "daytona", DAYTONA_API_KEY: daytona.apiKey, DAYTONA_API_URL: daytona.apiUrl, KILN_PREVIEW_PORTS: `${firstPort}-${firstPort + 19}`, ...options.env },
+    env: { KILN_SANDBOX: "daytona", DAYTONA_API_KEY: daytona.apiKey, DAYTONA_API_URL: daytona.apiUrl, KILN_PREVIEW_PORTS: `${firstPort}-${lastPort}`, ...options.env },
   }).catch(async (err: unknown) => {
     await daytona.close();
     throw err;

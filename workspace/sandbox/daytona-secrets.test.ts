@@ -14,7 +14,7 @@ describe("Daytona secrets stay on the server through a whole generation", () => 
   let stack: Awaited<ReturnType<typeof startDaytonaGenerationStack>>;
 
   beforeAll(async () => {
-    stack = await startDaytonaGenerationStack({ portBase: 24_000, script: helloAppSession });
+    stack = await startDaytonaGenerationStack({ script: helloAppSession });
   }, 60_000);
   afterAll(async () => {
     await stack?.close();

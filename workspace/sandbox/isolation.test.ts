@@ -10,7 +10,8 @@ import { shellQuote } from "../../lib/paths";
 import { MISSING_ISOLATION, noteMissingIsolation, searchableTempDir, withoutIsolationPrograms } from "../../test/support/isolation";
 import { createLocalProvider } from "./local";
 import type { SandboxInfo, SandboxProvider } from "./provider";
-import { freePort, waitFor } from "./provider-suite";
+import { reservePorts } from "../../test/support/ports";
+import { waitFor } from "./provider-suite";
 
 const silent: Logger = { debug() {}, info() {}, warn: (message, fields) => console.warn(message, fields), error() {}, child: () => silent };
 
@@ -79,7 +80,7 @@ describe.skipIf(MISSING_ISOLATION !== undefined)("the boundary of an isolated lo
   beforeAll(async () => {
     await mkdir(join(outside, "write-target"), { recursive: true });
     await writeFile(hostCanary, canarySecret);
-    firstPort = await freePort();
+    [firstPort] = await reservePorts(3);
     provider = await createLocalProvider({ root: join(base, "data"), portRange: [firstPort, firstPort + 2], log: silent, killGraceMs: 500 });
     sandbox = await provider.create({ workspaceId: "wsp_boundary", projectId: "prj_boundary" });
     neighbour = await provider.create({ workspaceId: "wsp_neighbour", projectId: "prj_neighbour" });

@@ -9,7 +9,8 @@ import { shellQuote } from "../../lib/paths";
 import { createLocalProvider, type LocalProviderOptions } from "./local";
 import type { ExecRequest, SandboxInfo, SandboxProvider } from "./provider";
 import { MISSING_ISOLATION, scriptedSessionIsolation, searchableTempDir } from "../../test/support/isolation";
-import { describeProviderSuite, expectNoSurvivor, freePort, processesWith, sleepMarker, waitFor, type ProviderHarness } from "./provider-suite";
+import { reservePort } from "../../test/support/ports";
+import { describeProviderSuite, expectNoSurvivor, processesWith, sleepMarker, waitFor, type ProviderHarness } from "./provider-suite";
 
 const base = await searchableTempDir("kiln-local-sandbox-");
 const outside = join(base, "outside");
@@ -59,7 +60,7 @@ let roots = 0;
 /** A local provider on a fresh data directory inside this file's temp dir. */
 async function makeLocal(options: Partial<LocalProviderOptions> = {}): Promise<ProviderHarness & { root: string; lines: Array<{ level: string; message: string }> }> {
   const root = join(base, `data-${++roots}`);
-  const devPort = await freePort();
+  const devPort = await reservePort();
   const { log, lines } = recordingLogger();
   const provider = await createLocalProvider({ root, portRange: [devPort, devPort], log, killGraceMs: 500, ...options });
   return { provider, devPort, root, lines, outsideFingerprint: () => fingerprint(), cleanup: () => provider.close() };

@@ -1,6 +1,5 @@
 import { createHash, randomInt } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { describePath, safeRelativePath } from "../../lib/paths";
 import { HOSTILE_PATHS } from "../../test/support/hostile-paths";
@@ -52,14 +51,6 @@ export async function expectNoSurvivor(marker: string): Promise<void> {
   }
 }
 
-/** A TCP port of 127.0.0.1 nothing listens on right now (for a harness's dev port). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** A `sleep` argument no other process on the machine has: the command line marks the process. */
 export function sleepMarker(): string {

@@ -11,7 +11,8 @@ import { NEEDS_REGISTRY, TEST_TEMPLATE_CACHE } from "../../test/support/template
 import { createLocalProvider } from "./local";
 import { sandboxTemplate } from "../service";
 import type { SandboxProvider } from "./provider";
-import { freePort, waitFor } from "./provider-suite";
+import { reservePorts } from "../../test/support/ports";
+import { waitFor } from "./provider-suite";
 
 const catalog = TemplateCatalog.load();
 const base = await searchableTempDir("kiln-templates-");
@@ -23,11 +24,11 @@ const log: Logger = {
   error: (message, fields) => void messages.push({ message, fields }),
   child: () => log,
 };
-const low = await freePort();
+const [low, high] = await reservePorts(31);
 let provider: SandboxProvider;
 
 beforeAll(async () => {
-  provider = await createLocalProvider({ root: join(base, "sandboxes"), portRange: [low, low + 30], log, isolation: scriptedSessionIsolation("the template tests"), templateCache: TEST_TEMPLATE_CACHE });
+  provider = await createLocalProvider({ root: join(base, "sandboxes"), portRange: [low, high], log, isolation: scriptedSessionIsolation("the template tests"), templateCache: TEST_TEMPLATE_CACHE });
 });
 afterAll(async () => {
   await provider?.close();

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createDaytonaProvider, type DaytonaProviderOptions } from "../../../workspace/sandbox/daytona";
 import type { SandboxProvider } from "../../../workspace/sandbox/provider";
-import { freePort } from "../../../workspace/sandbox/provider-suite";
+import { reservePort } from "../../support/ports";
 import { silentLogger, startFakeDaytona, type FakeDaytona, type FakeDaytonaOptions } from "./server";
 
 /** A fake Daytona API and a Daytona provider (the real SDK, polling over HTTP) pointed at it. */
@@ -21,7 +21,7 @@ export interface DaytonaHarness {
 
 /** Starts the fake (realistic unless `fake.realism` says otherwise) and a provider with quick retries and timeouts. */
 export async function startDaytonaHarness(options: { provider?: Partial<DaytonaProviderOptions>; fake?: Partial<FakeDaytonaOptions> } = {}): Promise<DaytonaHarness> {
-  const devPort = await freePort();
+  const devPort = await reservePort();
   const root = await mkdtemp(join(tmpdir(), "kiln-daytona-test-"));
   const fake = await startFakeDaytona({ previewPorts: [devPort, devPort], log: silentLogger, root, pageSize: 2, ...options.fake });
   const providers: SandboxProvider[] = [];

@@ -1,6 +1,7 @@
 import { Daytona, DaytonaAuthenticationError, DaytonaNotFoundError, type Sandbox } from "@daytonaio/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, waitFor } from "../../../workspace/sandbox/provider-suite";
+import { waitFor } from "../../../workspace/sandbox/provider-suite";
+import { reservePort } from "../../support/ports";
 import { silentLogger as quiet, startFakeDaytona, type FakeDaytona } from "./server";
 import { STDERR_MARKER, STDOUT_MARKER } from "./sessions";
 
@@ -24,7 +25,7 @@ describe("fake Daytona API, driven by the real SDK", () => {
   let home: string;
 
   beforeAll(async () => {
-    port = await freePort();
+    port = await reservePort();
     fake = await startFakeDaytona({ previewPorts: [port, port], log: quiet });
     daytona = new Daytona({ apiKey: fake.apiKey, apiUrl: fake.apiUrl, useDeprecatedPolling: true });
     sandbox = await daytona.create({ language: "typescript", labels: { app: "x" }, autoStopInterval: 30, envVars: { FOO: "bar" } });

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../../workspace/sandbox/provider-suite";
+import { reservePort } from "../../support/ports";
 import { silentLogger as quiet, startFakeDaytona, type FakeDaytona } from "./server";
 
 /** Snapshots built from a declarative image, as the real SDK asks for them. */
@@ -13,7 +13,7 @@ describe("fake Daytona snapshots, driven by the real SDK", () => {
   let context: string;
 
   beforeAll(async () => {
-    const port = await freePort();
+    const port = await reservePort();
     fake = await startFakeDaytona({ previewPorts: [port, port], log: quiet, realism: { snapshotPendingMs: 50 } });
     daytona = new Daytona({ apiKey: fake.apiKey, apiUrl: fake.apiUrl, useDeprecatedPolling: true });
     context = await mkdtemp(join(tmpdir(), "kiln-snapshot-context-"));
