@@ -119,10 +119,12 @@ export async function servePglite(db: PGlite): Promise<{ port: number; dropClien
     socket.on("close", () => {
       sockets.delete(socket);
       gate.forget(id);
-      // A client gone mid-transaction must not leave the session stuck in it.
+      // A client gone mid-transaction must not leave the session stuck in it. `exec` takes PGlite's
+      // query lock itself: inside `runExclusive`, which holds it, it would wait for ever, and so would
+      // every client after it.
       work = work.then(async () => {
         await gate.enter(id);
-        if (!db.closed && db.isInTransaction()) await db.runExclusive(() => db.exec("ROLLBACK")).catch(() => undefined);
+        if (!db.closed && db.isInTransaction()) await db.exec("ROLLBACK").catch(() => undefined);
         gate.leave(id);
       });
     });

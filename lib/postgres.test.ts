@@ -127,4 +127,18 @@ describe(`per-service databases (${process.env.DATABASE_URL ? "Postgres server" 
     await Promise.all(increments);
     expect((await pool.query("SELECT note FROM alpha_items WHERE id = 100")).rows[0].note).toBe("20");
   });
+
+  it("rolls back the transaction of a client that vanishes in it (a killed process), and serves the others on", async () => {
+    const pool = databases.pool("alpha");
+    await pool.query("INSERT INTO alpha_items (id, name, note) VALUES (200, 'vanishing', 'before') ON CONFLICT (id) DO UPDATE SET note = 'before'");
+    const client = await pool.connect();
+    await client.query("BEGIN");
+    await client.query("UPDATE alpha_items SET note = 'uncommitted' WHERE id = 200");
+    // As when its process is killed: the socket closes, no ROLLBACK or Terminate is sent.
+    (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+    client.release(new Error("gone"));
+    const answer = pool.query<{ note: string }>("SELECT note FROM alpha_items WHERE id = 200");
+    const stuck = new Promise<never>((_, reject) => setTimeout(() => reject(new Error("no answer within 10 s after a client vanished mid-transaction")), 10_000).unref());
+    expect((await Promise.race([answer, stuck])).rows[0]!.note).toBe("before");
+  });
 });

@@ -4,6 +4,7 @@ import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import type { Logger } from "./log";
 import { assertIdentifier, migrate } from "./migrations";
+import { isAlive } from "./pids";
 import { servePglite } from "./pglite-server";
 
 /** A service that owns a Postgres database (a schema, standalone) and its migrations. */
@@ -139,15 +140,6 @@ async function lockDataDir(location: string): Promise<() => Promise<void>> {
   }
   await writeFile(lock, String(process.pid));
   return () => rm(lock, { force: true });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 async function startEmbedded(dataDir: string | null) {

@@ -2,6 +2,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, unlinkSync, 
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { isAlive } from "../../lib/pids";
 
 /**
  * Blocks of TCP ports for tests' dev servers and previews, each held by one test process at a time.
@@ -19,7 +20,7 @@ const LOCK_DIR = join(tmpdir(), "kiln-test-ports");
 const held = new Set<string>();
 
 /** Ports below the kernel's ephemeral range (32768 and up unless configured otherwise), above the well-known services. */
-function region(): [number, number] {
+function defaultRegion(): [number, number] {
   let ephemeralLow = 32_768;
   try {
     ephemeralLow = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]) || ephemeralLow;
@@ -30,18 +31,9 @@ function region(): [number, number] {
   return [low, Math.max(low + BLOCK * 50, ephemeralLow) - 1];
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** Takes the lock file of the block at `first`, or of nothing when another live process holds it. */
 function lock(first: number): string | undefined {
-  const file = join(LOCK_DIR, String(first));
+  const file = lockFileOf(first);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(file, "wx");
@@ -52,7 +44,7 @@ function lock(first: number): string | undefined {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       const holder = Number(readFileSync(file, "utf8").trim());
       // A file still being written reads empty: leave it to its writer.
-      if (!holder || alive(holder)) return undefined;
+      if (!holder || isAlive(holder)) return undefined;
       try {
         unlinkSync(file);
       } catch {
@@ -84,13 +76,13 @@ function release(): void {
 
 /**
  * `count` (at most 40) consecutive ports nothing on this machine listens on and no other test process
- * holds, kept for this process until it exits; the first and the last.
+ * holds, kept for this process until it exits; the first and the last. `region` is where to look.
  */
-export async function reservePorts(count = BLOCK): Promise<[number, number]> {
+export async function reservePorts(count = BLOCK, region: [number, number] = defaultRegion()): Promise<[number, number]> {
   if (count < 1 || count > BLOCK) throw new Error(`reservePorts: ${count} ports asked, 1 to ${BLOCK} can be`);
   mkdirSync(LOCK_DIR, { recursive: true, mode: 0o1777 });
   if (held.size === 0) process.once("exit", release);
-  const [low, high] = region();
+  const [low, high] = region;
   const blocks = Math.floor((high - low + 1) / BLOCK);
   const start = Math.floor(Math.random() * blocks);
   for (let i = 0; i < blocks; i++) {
@@ -105,6 +97,11 @@ export async function reservePorts(count = BLOCK): Promise<[number, number]> {
     unlinkSync(file);
   }
   throw new Error(`no block of ${count} free ports between ${low} and ${high}; stale locks are in ${LOCK_DIR} (${readdirSync(LOCK_DIR).length} files)`);
+}
+
+/** Where the lock file of the block starting at `first` is (for tests of this module). */
+export function lockFileOf(first: number): string {
+  return join(LOCK_DIR, String(first));
 }
 
 /** One port, as {@link reservePorts} hands them out. */
