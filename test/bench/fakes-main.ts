@@ -3,10 +3,15 @@
  * server process are Kiln's alone: prints `{ mongoUri, modelUrl }` as one JSON line (after READY), then serves until
  * killed.
  */
+import { setPriority } from "node:os";
 import { startFakeAnthropic } from "../fakes/anthropic/server";
 import { helloAppSession } from "../fakes/anthropic/sessions/hello-app";
 import { startFakeMongo } from "../fakes/mongo/server";
 import { READY } from "./processes";
+
+// MongoDB and the model API run on other machines in production: on this one the stand-ins take the
+// CPU only when nothing of Kiln's (or the clients measuring it) wants it.
+setPriority(10);
 
 const mongo = await startFakeMongo();
 const model = await startFakeAnthropic({ script: helloAppSession });

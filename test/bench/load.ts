@@ -3,7 +3,7 @@
  * preview and the load curve per database (embedded PGlite, DATABASE_URL), a CPU profile of the
  * heaviest round, and a soak that looks for memory growth.
  */
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { copyFile, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { benchStartToPreview, label, loadRound, loadRows } from "./generations";
@@ -59,7 +59,8 @@ export async function benchLoad(): Promise<BenchRow[]> {
 
 /**
  * The heaviest round (`BENCH_PROFILE_N`, default 50) on DATABASE_URL (else PGlite) with a V8 CPU profile
- * of the server process: where its CPU time went, by function.
+ * of the server process: where its CPU time went, by function. `BENCH_PROFILE_OUT` keeps the profile
+ * (a .cpuprofile file, for Chrome's DevTools) at that path.
  */
 export async function benchProfile(): Promise<BenchRow[]> {
   const n = Number(process.env.BENCH_PROFILE_N ?? 50);
@@ -77,6 +78,7 @@ export async function benchProfile(): Promise<BenchRow[]> {
     );
     const file = (await readdir(dir)).find((name) => name.endsWith(".cpuprofile"));
     const top = file ? summarizeProfile(JSON.parse(await readFile(join(dir, file), "utf8")), 12) : [];
+    if (file && process.env.BENCH_PROFILE_OUT) await copyFile(join(dir, file), process.env.BENCH_PROFILE_OUT);
     const benchmark = `profile: load N=${n}, ${kind}, with --cpu-prof`;
     const statements = Object.entries(round.memory.queries).sort((a, b) => b[1].ms - a[1].ms);
     const dbMs = statements.reduce((sum, [, q]) => sum + q.ms, 0);
