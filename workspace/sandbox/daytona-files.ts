@@ -12,6 +12,7 @@ import { DaytonaError, type Sandbox } from "@daytonaio/sdk";
 import { AppError } from "../../lib/errors";
 import { describePath } from "../../lib/paths";
 import { messageOf } from "./daytona-errors";
+import { archiveReadScript, parseArchiveRead } from "./daytona-batch-read";
 import { bashCommand, parseStatOutput, statScript, type PathKind, type SandboxLayout } from "./daytona-scripts";
 import type { FileRead } from "./provider";
 
@@ -47,12 +48,19 @@ function batches<T>(items: T[], weight: (item: T) => number, limit: number): T[]
 
 /**
  * The kind and size of each path (relative to the project), and the bytes of the small files among those
- * of at most `maxBytes`, asked in as few commands as fit.
+ * of at most `maxBytes`, asked in as few commands as fit: as one archive per chunk, or, where that
+ * fails (no tar, a file changing meanwhile), with a script that reads the files one by one.
  */
 async function kindsOf(sandbox: Sandbox, layout: SandboxLayout, relative: string[], maxBytes: number): Promise<PathKind[]> {
   const kinds: PathKind[] = [];
   const inline = Math.min(maxBytes, INLINE_FILE_BYTES);
   for (const chunk of batches(relative, (path) => Buffer.byteLength(path) + 8, MAX_SCRIPT_BYTES)) {
+    const archived = await sandbox.process.executeCommand(bashCommand(archiveReadScript(chunk, inline, INLINE_BYTES_PER_COMMAND)), layout.project, undefined, 600);
+    const read = archived.exitCode === 0 ? parseArchiveRead(archived.result, chunk) : undefined;
+    if (read) {
+      kinds.push(...read);
+      continue;
+    }
     const answer = await sandbox.process.executeCommand(bashCommand(statScript(chunk, inline, INLINE_BYTES_PER_COMMAND)), layout.project, undefined, 600);
     const parsed = answer.exitCode === 0 ? parseStatOutput(answer.result, chunk.length) : undefined;
     if (!parsed) throw new AppError("internal", `Daytona: checking the files to read failed: ${messageOf(answer.result)}`);
