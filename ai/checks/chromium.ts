@@ -14,13 +14,6 @@ import { shellQuote } from "../../lib/paths";
 export const BROWSER_UID = 199_999;
 
 /**
- * How much lower than Kiln's own the browser's CPU priority is (it and every process it starts): a
- * check is background work, and on a small machine twenty of them at once would otherwise keep the
- * API and the event streams waiting for a CPU. The local sandboxes run at the same niceness.
- */
-export const BROWSER_NICENESS = 10;
-
-/**
  * Flags for a browser that loads untrusted pages and must reach nothing but them: no background
  * traffic to Google's services, no QUIC or WebRTC UDP (which request routing cannot see), no DNS
  * prefetch, and a capped JavaScript heap so a page allocating without end crashes its renderer
@@ -54,7 +47,7 @@ export async function launchChromium(path: string | undefined = process.env.CHRO
   }
   const binary = path ?? (await bundledChromium());
   const asRoot = process.getuid?.() === 0;
-  const executablePath = asRoot ? await asUnprivileged(binary) : await niced(binary);
+  const executablePath = asRoot ? await asUnprivileged(binary) : binary;
   let downloadsPath: string | undefined;
   if (options.downloads) {
     downloadsPath = await mkdtemp(join(tmpdir(), "kiln-browser-downloads-"));
@@ -98,7 +91,7 @@ function asUnprivileged(installed: string): Promise<string> {
       `    --user-data-dir=${profiles.replace(/[^\w/.-]/g, "?")}*) dir="\${arg#--user-data-dir=}"; chown -R ${BROWSER_UID}:${BROWSER_UID} -- "$dir"; export HOME="$dir" TMPDIR="$dir" ;;`,
       "  esac",
       "done",
-      `exec nice -n ${BROWSER_NICENESS} setpriv --reuid=${BROWSER_UID} --regid=${BROWSER_UID} --clear-groups --inh-caps=-all -- ${shellQuote(binary)} "$@"`,
+      `exec setpriv --reuid=${BROWSER_UID} --regid=${BROWSER_UID} --clear-groups --inh-caps=-all -- ${shellQuote(binary)} "$@"`,
       "",
     ].join("\n");
     const path = join(home, `launch-${createHash("sha256").update(script).digest("hex").slice(0, 16)}.sh`);
@@ -114,17 +107,6 @@ function asUnprivileged(installed: string): Promise<string> {
     launcher = undefined;
     throw err;
   });
-}
-
-/** A launcher of this process's own (in a folder only its user may enter) that runs `binary` at {@link BROWSER_NICENESS}. */
-let nicedLauncher: Promise<string> | undefined;
-function niced(binary: string): Promise<string> {
-  nicedLauncher ??= (async () => {
-    const path = join(await mkdtemp(join(tmpdir(), "kiln-browser-")), "launch.sh");
-    await writeFile(path, `#!/bin/sh\nexec nice -n ${BROWSER_NICENESS} ${shellQuote(binary)} "$@"\n`, { mode: 0o700 });
-    return path;
-  })();
-  return nicedLauncher;
 }
 
 /** Refuses a path in the shared temp dir that someone other than root owns or may write. */
