@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join, posix } from "node:path";
-import { fileURLToPath } from "node:url";
 import { AppError, invalidArgument } from "./errors";
+import { rootPath } from "./root";
 
 /** The manifest of a starter project: `templates/<name>/kiln-template.json`. */
 export interface TemplateManifest {
@@ -61,7 +61,7 @@ const LOCKFILE = "package-lock.json";
 const NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
 /** Never part of a template's files: installed dependencies and the manifest itself. */
 const SKIPPED = new Set(["node_modules", MANIFEST]);
-const TEMPLATES_DIR = fileURLToPath(new URL("../templates/", import.meta.url));
+const TEMPLATES_DIR = rootPath("templates");
 
 const BLANK: Template = {
   manifest: {

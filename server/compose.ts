@@ -1,4 +1,3 @@
-import { fileURLToPath } from "node:url";
 import { MongoClient } from "mongodb";
 import Anthropic from "@anthropic-ai/sdk";
 import { createJobStore } from "../ai/jobs/store";
@@ -21,11 +20,12 @@ import { startMaintenance } from "./maintenance";
 import { createMetrics, type KilnMetrics } from "./metrics";
 import type { ShareListenerHandlers } from "./share-listener";
 import type { Authenticate, MountedService, UpgradeHandler } from "./mount";
+import { rootPath } from "../lib/root";
 
 /** The services that own a Postgres database, with their migrations. */
 export const DATABASE_OWNERS: DatabaseOwner[] = ["projects", "workspace", "ai"].map((service) => ({
   service,
-  migrationsDir: fileURLToPath(new URL(`../${service}/migrations`, import.meta.url)),
+  migrationsDir: rootPath(service, "migrations"),
 }));
 
 /** Where the standalone composition keeps its state, beyond the configuration. */

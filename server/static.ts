@@ -1,11 +1,11 @@
 import { createReadStream, existsSync, statSync } from "node:fs";
 import { extname, join, normalize, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Route } from "../lib/routes";
+import { rootPath } from "../lib/root";
 
 /** Where `npm run build:frontend` puts the dashboard. */
-export const DEFAULT_FRONTEND_DIR = fileURLToPath(new URL("../frontend/dist", import.meta.url));
+export const DEFAULT_FRONTEND_DIR = rootPath("frontend", "dist");
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",

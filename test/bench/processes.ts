@@ -1,28 +1,27 @@
 /**
  * The processes the load benchmarks measure from outside: the stand-ins for MongoDB and the model in
- * one process, the Kiln server (with its runner) in another, started as `npm start` would be (tsx's
- * loader in the server's own Node process), and a sampler of the server's RSS and CPU from /proc.
+ * one process, the Kiln server (with its runner) in another, built and started as `npm start` does
+ * (scripts/build.ts, then plain Node), and a sampler of the server's RSS and CPU from /proc.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { dropSchemas } from "../../lib/postgres";
 import { DATABASE_OWNERS } from "../../server/compose";
 import { scriptedSessionIsolation, searchableTempDir } from "../support/isolation";
 import { TEST_TEMPLATE_CACHE } from "../support/templates";
-
-const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
+import { ROOT } from "../../lib/root";
+import { buildPrograms, DIST } from "../../scripts/build";
 
 /** What a benchmark child prints before its JSON answer when it is ready. */
 export const READY = "kiln-bench-ready ";
 
-/** A child process that printed one JSON line when ready. */
-async function startChild<T>(script: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<{ child: ChildProcess; ready: T }> {
-  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", join(ROOT, script)], {
+/** A child process running `args` (after Node's own) that printed one JSON line when ready. */
+async function startChild<T>(script: string, args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; ready: T }> {
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "inherit", "ipc"],
@@ -50,7 +49,8 @@ async function stop(child: ChildProcess): Promise<void> {
 
 /** The stand-ins for MongoDB and the model, in their own process. */
 export async function startFakes(): Promise<{ mongoUri: string; modelUrl: string; pid: number; close(): Promise<void> }> {
-  const { child, ready } = await startChild<{ mongoUri: string; modelUrl: string }>("test/bench/fakes-main.ts", {});
+  const script = "test/bench/fakes-main.ts";
+  const { child, ready } = await startChild<{ mongoUri: string; modelUrl: string }>(script, ["--import", "tsx", join(ROOT, script)], {});
   return { ...ready, pid: child.pid!, close: () => stop(child) };
 }
 
@@ -110,8 +110,10 @@ export async function startServerProcess(options: { fakes: { mongoUri: string; m
     LOG_LEVEL: "warn",
     ...options.env,
   };
-  const nodeArgs = options.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`] : [];
-  const { child, ready } = await startChild<{ url: string; token: string; database: "postgres" | "pglite" }>("test/bench/server-main.ts", env, nodeArgs);
+  const profile = options.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`] : [];
+  // Built and run as `npm start` runs the server: plain JavaScript on Node, source maps on.
+  const { server } = await buildPrograms({ server: "test/bench/server-main.ts" }, join(DIST, "bench"));
+  const { child, ready } = await startChild<{ url: string; token: string; database: "postgres" | "pglite" }>("test/bench/server-main.ts", [...profile, "--enable-source-maps", server!], env);
   const asked = options.databaseUrl ? "postgres" : "pglite";
   if (ready.database !== asked) {
     await stop(child);

@@ -1,19 +1,19 @@
 import { constants } from "node:fs";
 import { chmod, chown, mkdir, mkdtemp, open, readFile, rm, stat } from "node:fs/promises";
 import { dirname, join, posix } from "node:path";
-import { fileURLToPath } from "node:url";
 import { AppError } from "../../lib/errors";
 import type { Logger } from "../../lib/log";
 import { bwrapOptions, findOnPath, nodePrefix, SANDBOX_KILN_DIR, SANDBOX_PROJECT_DIR, systemBinds } from "./bwrap";
 import { IGNORED_DIRECTORIES } from "./provider";
 import { SANDBOX_NAMESERVER, SandboxNetwork } from "./slirp";
 import { MAX_FRAME_BYTES, Toolbox, type RunRequest, type ToolboxSpawn } from "./toolbox-client";
+import { rootPath } from "../../lib/root";
 
 /** How local sandboxes are confined: `bubblewrap` (namespaces, own network) or `none` (explicit opt-in: unconfined). */
 export type Isolation = "bubblewrap" | "none";
 
 const STANDARD_PATH = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
-const TOOLBOX_DIR = fileURLToPath(new URL("./toolbox/", import.meta.url));
+const TOOLBOX_DIR = rootPath("workspace", "sandbox", "toolbox");
 const TOOLBOX_FILES = ["toolbox.mjs", "frames.mjs"];
 /** The uid of a sandbox's name inside (the host uid is the sandbox's own; see {@link Boundary.sandboxUid}). */
 const SANDBOX_USER = "kiln";

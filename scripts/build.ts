@@ -1,0 +1,50 @@
+/**
+ * `npm run build` (run by `npm start` and `npm run worker` first): the standalone server and the worker
+ * as plain JavaScript in dist/, so they run on Node alone. Run through tsx's loader instead, the server
+ * process held about 130 MB more (the loader, the source maps of every transformed module) and compiled
+ * each module on its first use, in the middle of a generation.
+ *
+ * Packages stay in node_modules (imported as they are); Kiln's own modules are bundled, each dynamic
+ * import of one (the Daytona provider) its own chunk, loaded only when used. Chunk names carry a hash of
+ * their content and nothing in dist/ is deleted: a server started earlier from the same checkout still
+ * finds the chunks it has yet to load after another process rebuilt.
+ */
+import { build } from "esbuild";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ROOT } from "../lib/root";
+
+/** The programs `npm start` and `npm run worker` run, by the name of their file in dist/. */
+export const PROGRAMS = { main: "server/main.ts", worker: "server/worker.ts" } as const;
+
+/** Where `npm run build` writes (inside Kiln's root, which the built code finds by walking up). */
+export const DIST = join(ROOT, "dist");
+
+/**
+ * Bundles `entries` (name in `outdir` → source path relative to the root) into `outdir`, with source
+ * maps for `node --enable-source-maps`; returns the built path of each entry.
+ */
+export async function buildPrograms(entries: Record<string, string> = PROGRAMS, outdir = DIST): Promise<Record<string, string>> {
+  if (relative(ROOT, outdir).startsWith("..")) throw new Error(`the build must stay inside ${ROOT} (its code finds Kiln's files from there), not ${outdir}`);
+  await build({
+    absWorkingDir: ROOT,
+    entryPoints: Object.fromEntries(Object.entries(entries).map(([name, source]) => [name, join(ROOT, source)])),
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    packages: "external",
+    sourcemap: true,
+    entryNames: "[name]",
+    chunkNames: "chunks/[name]-[hash]",
+    logLevel: "warning",
+  });
+  return Object.fromEntries(Object.keys(entries).map((name) => [name, join(outdir, `${name}.js`)]));
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const built = await buildPrograms();
+  process.stdout.write(`built ${Object.values(built).map((path) => relative(ROOT, path)).join(", ")} (${relative(ROOT, dirname(built.main!))}/)\n`);
+}
