@@ -79,25 +79,12 @@ export function createConverse(deps: PipelineDeps) {
       onPassed: (report) => (passed = report),
       commandTimeouts: { defaultTimeoutSeconds: 120, maxTimeoutSeconds: 1800 },
     });
-    let toolCalls = job.toolCalls;
-    const usage = { ...job.usage };
     const onEvent = (event: AgentEvent) => {
       if (event.type === "text") return events.text(event.text);
-      void events.then(async () => {
-        if (event.type === "usage") {
-          deps.metrics?.tokens(event);
-          usage.inputTokens += event.inputTokens;
-          usage.outputTokens += event.outputTokens;
-          usage.cacheReadTokens += event.cacheReadTokens;
-          usage.cacheWriteTokens += event.cacheWriteTokens;
-          await ctx.record({ usage: { ...usage } });
-        }
-        if (event.type === "tool_finished") {
-          deps.metrics?.toolCall(event.name, event.ok, event.durationMs);
-          await ctx.record({ toolCalls: ++toolCalls });
-        }
-      });
-      // A result, a usage and a compaction are stored with the checkpoint that follows them (the same turn).
+      if (event.type === "usage") deps.metrics?.tokens(event);
+      if (event.type === "tool_finished") deps.metrics?.toolCall(event.name, event.ok, event.durationMs);
+      // A result, a usage and a compaction are stored with the checkpoint that follows them (the same
+      // turn), which adds their tokens and tool calls to the job's counts.
       if (event.type === "tool_finished" || event.type === "usage" || event.type === "compacted") {
         const { type, ...data } = event;
         void events.turnEvent({ type, data } as TurnEvent);

@@ -162,7 +162,7 @@ export function createPrepare(deps: PipelineDeps) {
     const template = templates.find(project.template);
     const starter = template && hasStarter(template) ? template : undefined;
     const { workspace, restore } = await findOrCreate(ctx, project);
-    await ctx.record({ workspaceId: workspace.id });
+    await ctx.recordWorkspace(workspace.id);
 
     await ctx.step("waiting_for_workspace", 10, { workspaceId: workspace.id });
     await waitUntilRunning(ctx, workspace.id);

@@ -13,8 +13,8 @@ export interface JobContext {
   step(step: JobStep, progress: number, detail?: Record<string, unknown>): Promise<void>;
   /** Appends an event to the job's log. */
   emit: EmitEvent;
-  /** Records facts learned while running. */
-  record(facts: Parameters<JobStore["record"]>[2]): Promise<void>;
+  /** Records the workspace the job runs in. */
+  recordWorkspace(workspaceId: string): Promise<void>;
   /** Records a background process the agent started (or its new id once started again). */
   recordProcess(process: BackgroundProcess): Promise<void>;
   /** The conversation an earlier attempt of this job saved; null before its agent first ran. */
@@ -183,7 +183,7 @@ export function startRunner(options: RunnerOptions): Runner {
         await emit(job.id, "step", { step, progress: updated.progress, ...detail });
       },
       emit: (type, data) => emit(job.id, type, data),
-      record: (facts) => store.record(job.id, options.workerId, facts),
+      recordWorkspace: (workspaceId) => store.recordWorkspace(job.id, options.workerId, workspaceId),
       recordProcess: async (process) => {
         if (!(await store.recordProcess(job.id, options.workerId, process))) throw new LeaseLost("lease lost");
       },

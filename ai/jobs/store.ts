@@ -2,7 +2,6 @@ import type Anthropic from "@anthropic-ai/sdk";
 import type pg from "pg";
 import { CURSOR_KEY } from "../../lib/cursor";
 import { AppError, notFound } from "../../lib/errors";
-import { withTransaction } from "../../lib/transaction";
 import { wellFormed } from "../../lib/unicode";
 import type { FailureKind, GenerationEvent, GenerationEventData, GenerationEventType, GenerationOutcomeData } from "../contract";
 
@@ -163,12 +162,42 @@ export function jsonbSafe(_key: string, value: unknown): unknown {
 /** One event of a turn, as `saveTurn` stores it. */
 export type TurnEvent = { [K in GenerationEventType]: { type: K; data: GenerationEventData[K] } }[GenerationEventType];
 
-const UPSERT_TRANSCRIPT = `INSERT INTO generation_transcripts (job_id, system_version, turns, messages, compactions, outcome) VALUES ($1, $2, $3, $4, $5, $6)
-  ON CONFLICT (job_id) DO UPDATE SET system_version = EXCLUDED.system_version, turns = EXCLUDED.turns, messages = EXCLUDED.messages,
-         compactions = EXCLUDED.compactions, outcome = EXCLUDED.outcome, updated_at = now()`;
+/**
+ * A turn's save (`saveTurn`): $1 job, $2 runner, $3 how many events, $4 their `{type, data}` as a JSON
+ * array, $5–$9 the tokens and tool calls they add to the job's counts, $10 whether a conversation is
+ * saved, $11–$15 its fields. Every part runs once whatever reads it, and none stores anything when the
+ * runner no longer holds the job (`held` is empty).
+ */
+const SAVE_TURN = `WITH held AS (
+    UPDATE generation_jobs SET last_seq = last_seq + $3, input_tokens = input_tokens + $5, output_tokens = output_tokens + $6,
+           cache_read_tokens = cache_read_tokens + $7, cache_write_tokens = cache_write_tokens + $8, tool_calls = tool_calls + $9, updated_at = now()
+     WHERE id = $1 AND lease_owner = $2 AND status = 'running' RETURNING last_seq - $3 + 1 AS first_seq
+  ), stored AS (
+    INSERT INTO generation_events (job_id, seq, type, data)
+    SELECT $1, held.first_seq + e.ordinality - 1, e.value->>'type', e.value->'data' FROM held, jsonb_array_elements($4::jsonb) WITH ORDINALITY e
+  ), saved AS (
+    INSERT INTO generation_transcripts (job_id, system_version, turns, messages, compactions, outcome)
+    SELECT $1, $11::text, $12::integer, $13::jsonb, $14::integer, $15::jsonb FROM held WHERE $10::boolean
+    ON CONFLICT (job_id) DO UPDATE SET system_version = EXCLUDED.system_version, turns = EXCLUDED.turns, messages = EXCLUDED.messages,
+           compactions = EXCLUDED.compactions, outcome = EXCLUDED.outcome, updated_at = now()
+  )
+  SELECT first_seq, now() AS at FROM held`;
 
-const transcriptParams = (jobId: string, transcript: Transcript) => [
-  jobId,
+/** What a turn's events add to the job's counts: the tokens of its responses, its finished tool calls. */
+function turnCounts(events: TurnEvent[]): number[] {
+  const counts = [0, 0, 0, 0, 0];
+  for (const event of events) {
+    if (event.type === "usage") {
+      counts[0]! += event.data.inputTokens;
+      counts[1]! += event.data.outputTokens;
+      counts[2]! += event.data.cacheReadTokens;
+      counts[3]! += event.data.cacheWriteTokens;
+    } else if (event.type === "tool_finished") counts[4]!++;
+  }
+  return counts;
+}
+
+const transcriptParams = (transcript: Transcript) => [
   transcript.systemVersion,
   transcript.turns,
   JSON.stringify(transcript.messages, jsonbSafe),
@@ -190,31 +219,25 @@ export function createJobStore(db: pg.Pool) {
   };
 
   /**
-   * Appends events of a held job and, with them, saves its conversation (replacing the previous save)
-   * in one transaction: a failure or a crash stores neither, so no event is left without the turn of
-   * the conversation it belongs to. Null (nothing stored) when `workerId` no longer holds the job, so a
-   * runner that lost it never overwrites the one that took it over.
+   * Appends events of a held job, adds what they count (tokens, tool calls) to the job's totals and,
+   * with them, saves its conversation (replacing the previous save) in one statement, one round trip: a failure or a crash stores neither, so no event is left
+   * without the turn of the conversation it belongs to. Null (nothing stored) when `workerId` no longer
+   * holds the job, so a runner that lost it never overwrites the one that took it over. The job's row
+   * lock (its `last_seq` moved past the turn's events) orders them after every event appended before.
    */
   async function saveTurn(jobId: string, workerId: string, events: TurnEvent[], transcript: Transcript | null): Promise<JobEvent[] | null> {
-    return withTransaction(db, async (client) => {
-      // The job's row lock orders this turn's events after every event appended before it.
-      const held = await client.query<{ last_seq: number }>("SELECT last_seq FROM generation_jobs WHERE id = $1 AND lease_owner = $2 AND status = 'running' FOR UPDATE", [jobId, workerId]);
-      if (!held.rows[0]) return null;
-      const stored: JobEvent[] = [];
-      let seq = held.rows[0].last_seq;
-      for (const event of events) {
-        const row = await client.query<{ created_at: Date }>("INSERT INTO generation_events (job_id, seq, type, data) VALUES ($1, $2, $3, $4) RETURNING created_at", [
-          jobId,
-          ++seq,
-          event.type,
-          JSON.stringify(event.data, jsonbSafe),
-        ]);
-        stored.push(storedEvent(seq, event.type, event.data, row.rows[0]!.created_at));
-      }
-      if (events.length > 0) await client.query("UPDATE generation_jobs SET last_seq = $2 WHERE id = $1", [jobId, seq]);
-      if (transcript) await client.query(UPSERT_TRANSCRIPT, transcriptParams(jobId, transcript));
-      return stored;
-    });
+    const result = await db.query<{ first_seq: number; at: Date }>(SAVE_TURN, [
+      jobId,
+      workerId,
+      events.length,
+      JSON.stringify(events.map((event) => ({ type: event.type, data: event.data })), jsonbSafe),
+      ...turnCounts(events),
+      transcript !== null,
+      ...(transcript ? transcriptParams(transcript) : [null, 0, "[]", 0, null]),
+    ]);
+    const held = result.rows[0];
+    if (!held) return null;
+    return events.map((event, i) => storedEvent(held.first_seq + i, event.type, event.data, held.at));
   }
 
   return {
@@ -333,16 +356,9 @@ export function createJobStore(db: pg.Pool) {
       );
     },
 
-    /** Records facts learned while running (the workspace, usage so far). */
-    async record(jobId: string, workerId: string, facts: { workspaceId?: string; usage?: JobRecord["usage"]; toolCalls?: number }): Promise<void> {
-      await db.query(
-        `UPDATE generation_jobs SET workspace_id = COALESCE($3, workspace_id),
-                input_tokens = COALESCE($4, input_tokens), output_tokens = COALESCE($5, output_tokens),
-                cache_read_tokens = COALESCE($6, cache_read_tokens), cache_write_tokens = COALESCE($7, cache_write_tokens),
-                tool_calls = COALESCE($8, tool_calls), updated_at = now()
-          WHERE id = $1 AND lease_owner = $2`,
-        [jobId, workerId, facts.workspaceId ?? null, facts.usage?.inputTokens ?? null, facts.usage?.outputTokens ?? null, facts.usage?.cacheReadTokens ?? null, facts.usage?.cacheWriteTokens ?? null, facts.toolCalls ?? null],
-      );
+    /** Records the workspace a held job runs in. */
+    async recordWorkspace(jobId: string, workerId: string, workspaceId: string): Promise<void> {
+      await db.query("UPDATE generation_jobs SET workspace_id = $3, updated_at = now() WHERE id = $1 AND lease_owner = $2", [jobId, workerId, workspaceId]);
     },
 
     saveTurn,
