@@ -8,11 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findRoot, ROOT } from "../lib/root";
 import { startTestMongo, type TestMongo } from "../test/support/mongo";
 import { searchableTempDir } from "../test/support/isolation";
-import { buildPrograms, DIST, PROGRAMS } from "./build";
+import { buildPrograms, DIST, PROGRAMS, startFlags } from "./build";
 
 /** Runs a built program with `env` until it exits or prints a line matching `until`. */
 function run(file: string, env: Record<string, string>, until?: RegExp) {
-  const child = spawn(process.execPath, ["--enable-source-maps", file], { cwd: tmpdir(), env: { PATH: process.env.PATH!, HOME: process.env.HOME!, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...startFlags(), file], { cwd: tmpdir(), env: { PATH: process.env.PATH!, HOME: process.env.HOME!, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const matched = new Promise<string>((resolve, reject) => {

@@ -10,6 +10,7 @@
  * finds the chunks it has yet to load after another process rebuilt.
  */
 import { build } from "esbuild";
+import { readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ROOT } from "../lib/root";
@@ -42,6 +43,17 @@ export async function buildPrograms(entries: Record<string, string> = PROGRAMS, 
     logLevel: "warning",
   });
   return Object.fromEntries(Object.keys(entries).map((name) => [name, join(outdir, `${name}.js`)]));
+}
+
+/**
+ * The Node flags `npm start` runs the built server with, read from package.json (their one owner), for
+ * whatever must run the server as `npm start` does (the load benchmarks).
+ */
+export function startFlags(): string[] {
+  const { scripts } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
+  const words = scripts.start?.split(/\s+/) ?? [];
+  if (words[0] !== "node" || words.at(-1) !== "dist/main.js") throw new Error(`package.json's start script is not \`node [flags] dist/main.js\`: ${scripts.start}`);
+  return words.slice(1, -1);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

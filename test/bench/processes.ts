@@ -14,7 +14,7 @@ import { DATABASE_OWNERS } from "../../server/compose";
 import { scriptedSessionIsolation, searchableTempDir } from "../support/isolation";
 import { TEST_TEMPLATE_CACHE } from "../support/templates";
 import { ROOT } from "../../lib/root";
-import { buildPrograms, DIST } from "../../scripts/build";
+import { buildPrograms, DIST, startFlags } from "../../scripts/build";
 
 /** What a benchmark child prints before its JSON answer when it is ready. */
 export const READY = "kiln-bench-ready ";
@@ -111,9 +111,9 @@ export async function startServerProcess(options: { fakes: { mongoUri: string; m
     ...options.env,
   };
   const profile = options.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`] : [];
-  // Built and run as `npm start` runs the server: plain JavaScript on Node, source maps on.
+  // Built and run as `npm start` runs the server: plain JavaScript on Node, with its flags.
   const { server } = await buildPrograms({ server: "test/bench/server-main.ts" }, join(DIST, "bench"));
-  const { child, ready } = await startChild<{ url: string; token: string; database: "postgres" | "pglite" }>("test/bench/server-main.ts", [...profile, "--enable-source-maps", server!], env);
+  const { child, ready } = await startChild<{ url: string; token: string; database: "postgres" | "pglite" }>("test/bench/server-main.ts", [...profile, ...startFlags(), server!], env);
   const asked = options.databaseUrl ? "postgres" : "pglite";
   if (ready.database !== asked) {
     await stop(child);
