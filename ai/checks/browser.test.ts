@@ -22,6 +22,8 @@ const PAGES: Record<string, string> = {
   elsewhere: `<h1>Hi</h1><script>location.href = "CANARY/stolen"</script>`,
   probe: `<h1>Hi</h1><script>fetch("CANARY/fetch").catch(()=>{}); new Image().src = "CANARY/img"; try { new WebSocket("CANARY_WS/ws") } catch {}; navigator.sendBeacon("CANARY/beacon", "x")</script>`,
   neverLoads: `<h1>Hi</h1><img src="slow.png">`,
+  lateError: `<h1>Hi</h1><script>setTimeout(() => fetch("tasks.json").then(() => { throw new Error("the tasks did not parse") }), 100)</script>`,
+  polling: `<h1>Polls</h1><script>setInterval(() => fetch("tasks.json"), 50)</script>`,
 };
 
 let app: Server;
@@ -53,6 +55,7 @@ beforeAll(async () => {
       return res.end("const tasks = undefined;\nfunction render() { return tasks.map((t) => t.name) }\nrender();\n");
     }
     if (rest === "slow.png") return; // never answers
+    if (rest === "tasks.json") return void setTimeout(() => res.writeHead(200, { "content-type": "application/json" }).end("[]"), 600);
     if (rest === "fallback.png") return res.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><div id=root></div>");
     if (rest !== "") {
       res.writeHead(404);
@@ -76,6 +79,18 @@ const check = (page: string, timeoutMs = 8000) => browser.check({ url: `${appUrl
 const messages = (result: { errors: { message: string }[] }) => result.errors.map((e) => e.message).join("\n");
 
 describe("the browser check", () => {
+  it("judges the page only once no request has been in flight for the quiet time: an error after a slow request is caught", async () => {
+    // Load, then 100 ms later a request that takes 600 ms, then the error: all past a 200 ms quiet time after load.
+    expect(messages(await check("lateError"))).toContain("uncaught Error: the tasks did not parse");
+  });
+
+  it("judges a page that is never quiet (it polls) after 3 s of waiting, and passes it when nothing went wrong", async () => {
+    const started = Date.now();
+    const result = await check("polling");
+    expect(result).toMatchObject({ ok: true, errors: [] });
+    expect(Date.now() - started).toBeLessThan(7000);
+  });
+
   it("passes a page that renders, and captures a 1280×800 PNG", async () => {
     const result = await check("good");
     expect(messages(result)).toBe("");

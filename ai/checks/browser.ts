@@ -18,11 +18,18 @@ export interface PreviewTarget {
   headers?: Record<string, string>;
 }
 
-/** How long a check may take, in all, and the quiet time after load before the page is judged. */
+/**
+ * How long a check may take, in all, and the quiet time after load before the page is judged: no
+ * request of the page in flight for `settleMs` (default {@link SETTLE_MS}), or {@link MAX_QUIET_WAIT_MS}
+ * after load at most (a page that polls or streams is never quiet).
+ */
 export interface BrowserCheckOptions {
   timeoutMs: number;
   settleMs?: number;
 }
+
+const SETTLE_MS = 400;
+const MAX_QUIET_WAIT_MS = 3000;
 
 const MAX_ERRORS = 20;
 const ASSET_TYPES = new Set(["image", "media", "font", "stylesheet", "script"]);
@@ -144,14 +151,26 @@ export class PreviewBrowser {
         if (sameOrigin(request.url(), origin) && failure !== "net::ERR_ABORTED") note(`request failed: ${request.method()} ${new URL(request.url()).pathname} (${failure})`);
       });
       page.on("crash", () => note("the page crashed (out of memory, or the renderer died)"));
+      // Requests in flight, and when the last began or ended: the page is judged once it has been quiet.
+      let inFlight = 0;
+      let lastActivity = Date.now();
+      const ended = () => void (inFlight--, (lastActivity = Date.now()));
+      page.on("request", () => void (inFlight++, (lastActivity = Date.now())));
+      page.on("requestfinished", ended);
+      page.on("requestfailed", ended);
+      const quiet = async (quietMs: number, capMs: number) => {
+        const until = Date.now() + capMs;
+        while (Date.now() < until && (inFlight > 0 || Date.now() - lastActivity < quietMs)) {
+          await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.min(until - Date.now(), inFlight > 0 ? 25 : quietMs - (Date.now() - lastActivity)))));
+        }
+      };
 
       try {
         await page.goto(target.url, { waitUntil: "load", timeout: Math.max(left() - 1500, 1000) });
       } catch (err) {
         note(`the page did not finish loading: ${firstLine(err)}`);
       }
-      await page.waitForLoadState("networkidle", { timeout: Math.max(Math.min(left() - 1500, 3000), 1) }).catch(() => undefined);
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(options.settleMs ?? 300, left() - 1500))));
+      await quiet(Math.min(options.settleMs ?? SETTLE_MS, left() - 1500), Math.min(MAX_QUIET_WAIT_MS, left() - 1500));
       try {
         const seen = await within(page.evaluate(INSPECT_PAGE) as Promise<{ visible: boolean; overlay: string | null }>, Math.max(left() - 1000, 500), "the page did not answer (a script may be stuck in a loop)");
         if (seen.overlay) note(`the dev server shows an error overlay: ${seen.overlay}`);
