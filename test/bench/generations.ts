@@ -141,18 +141,32 @@ export async function loadRound(server: ServerProcess, jobs: number, watchersPer
   };
 }
 
-/** Start to preview for one generation on an idle server. */
+/**
+ * Start to preview on an idle server: its first generation (which also starts the check's browser),
+ * then the median of five more, each in a project of its own.
+ */
 export async function benchStartToPreview(server: ServerProcess): Promise<BenchRow[]> {
   const api = client(server.url, server.token);
-  const project = (await api.call("POST", "/projects", { name: "bench" })).body;
-  let previewStatus = 0;
-  const single = await time(async () => {
-    const job = (await api.call("POST", "/generations", { projectId: project.id, prompt: "Build a hello page" })).body;
-    const done = await waitForGeneration(api, job.id);
-    if (!done.previewUrl) throw new Error(`the generation ended ${done.status} without a preview: ${done.error}`);
-    previewStatus = (await fetch(done.previewUrl)).status;
-  });
-  return [{ benchmark: `generation (${label(server)})`, measure: "start → preview answering (scripted model, 7 model turns, 9 tool calls)", value: fmt(single), note: `preview answered HTTP ${previewStatus} (target < 2 s)` }];
+  const statuses = new Set<number>();
+  const oneGeneration = () =>
+    time(async () => {
+      const project = (await api.call("POST", "/projects", { name: "bench" })).body;
+      const job = (await api.call("POST", "/generations", { projectId: project.id, prompt: "Build a hello page" })).body;
+      const done = await waitForGeneration(api, job.id);
+      if (!done.previewUrl) throw new Error(`the generation ended ${done.status} without a preview: ${done.error}`);
+      statuses.add((await fetch(done.previewUrl)).status);
+    });
+  const first = await oneGeneration();
+  const later: number[] = [];
+  for (let i = 0; i < 5; i++) later.push(await oneGeneration());
+  const steady = percentile(later, 50);
+  const benchmark = `generation (${label(server)})`;
+  const measure = "start → preview answering (scripted model, 7 model turns, 9 tool calls, the self-check)";
+  const answered = `the previews answered HTTP ${[...statuses].join(", ")}`;
+  return [
+    { benchmark, measure: `${measure}: the server's first`, value: fmt(first), note: `it also starts the check's browser; ${answered}` },
+    { benchmark, measure: `${measure}: median of the next 5`, value: fmt(steady), note: `${fmt(Math.min(...later))}–${fmt(Math.max(...later))}; ${answered} (target < 2 s${steady < 2000 ? ": met" : ": MISSED"})` },
+  ];
 }
 
 /** How a server's database reads in the table. */

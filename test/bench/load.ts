@@ -48,7 +48,7 @@ export async function benchLoad(): Promise<BenchRow[]> {
       ...(await withServer(databaseUrl, async (server) => {
         const out = await benchStartToPreview(server);
         const idle = await server.memory();
-        out.push({ benchmark: `server process (${label(server)})`, measure: "RSS when idle, after one generation", value: `${Math.round(idle.rss / 1e6)} MB`, note: `JS heap ${Math.round(idle.heapUsed / 1e6)} MB${server.database === "pglite" ? `, PGlite's WASM heap ${Math.round(idle.wasm / 1e6)} MB` : ""}` });
+        out.push({ benchmark: `server process (${label(server)})`, measure: "RSS when idle, after six generations", value: `${Math.round(idle.rss / 1e6)} MB`, note: `JS heap ${Math.round(idle.heapUsed / 1e6)} MB${server.database === "pglite" ? `, PGlite's WASM heap ${Math.round(idle.wasm / 1e6)} MB` : ""}` });
         for (const n of curve) out.push(...loadRows(server, n, await loadRound(server, n, 2, duration), n === 20));
         return out;
       })),
