@@ -7,3 +7,11 @@ const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, "g");
 export function wellFormed(text: string): string {
   return text.replace(LONE_SURROGATES, "\ufffd");
 }
+
+/**
+ * `text` as Postgres can store it: `text` and `jsonb` refuse U+0000 and a lone surrogate, and a model
+ * (or the code it runs) can produce both; each is shown as U+FFFD instead.
+ */
+export function storable(text: string): string {
+  return wellFormed(text).replace(/\u0000/g, "\ufffd");
+}

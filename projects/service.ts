@@ -6,6 +6,7 @@ import { newId } from "../lib/ids";
 import type { Logger } from "../lib/log";
 import type { AuthData } from "../lib/routes";
 import { TemplateCatalog } from "../lib/templates";
+import { storable } from "../lib/unicode";
 import { optionalBoolean, optionalText, pageLimit, requireText } from "../lib/validate";
 import type { VfsApi } from "../vfs/contract";
 import type { WorkspaceApi } from "../workspace/contract";
@@ -191,7 +192,8 @@ export function createProjectsService(deps: ProjectsDeps): ProjectsService {
     async appendMessage(req) {
       const projectId = requireId("id", req.id);
       if (req.role !== "user" && req.role !== "assistant") throw invalidArgument("role", 'must be "user" or "assistant"');
-      const content = requireText("content", req.content, { min: 1, max: MESSAGE_MAX });
+      // A model's reply may hold what Postgres cannot store (the wire refuses it from outside).
+      const content = storable(requireText("content", req.content, { min: 1, max: MESSAGE_MAX }));
       const jobId = req.jobId === undefined ? null : requireId("jobId", req.jobId);
       const exists = await db.query("SELECT 1 FROM projects WHERE id = $1 AND deleted_at IS NULL", [projectId]);
       if (exists.rowCount === 0) throw notFound("project", projectId);

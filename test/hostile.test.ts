@@ -161,6 +161,23 @@ describe("hostile input through the agent's tools", () => {
   });
 });
 
+describe("text from the model that Postgres cannot store", () => {
+  it("ends the job saying what the model said, U+0000 and lone surrogates shown as U+FFFD, and keeps it in the conversation", async () => {
+    model.setScript([{ content: [text("Stopping here \u0000 with \ud800 this.")] }]);
+    const projectId = (await api.call("POST", "/projects", { name: "Unstorable" })).body.id;
+    const job = (await api.call("POST", "/generations", { projectId, prompt: "Say something odd" })).body;
+    const done = await waitForGeneration(api, job.id, 60_000);
+    expect(done).toMatchObject({ status: "failed", error: "the agent stopped without finishing: Stopping here \ufffd with \ufffd this." });
+    const final = (await readEvents(kiln.url, token, job.id)).at(-1)!;
+    expect(final).toMatchObject({ event: "failed", data: { error: done.error } });
+    const { messages } = (await api.call("GET", `/projects/${projectId}/conversation`)).body as { messages: { role: string; content: string }[] };
+    expect(messages.map((m) => [m.role, m.content])).toEqual([
+      ["user", "Say something odd"],
+      ["assistant", "the agent stopped without finishing: Stopping here \ufffd with \ufffd this."],
+    ]);
+  }, 90_000);
+});
+
 describe("hostile input over HTTP", () => {
   it.each(HOSTILE_PATHS)("refuses vfs path %s with 400 invalid_argument", async (_why, path) => {
     const projectId = (await api.call("POST", "/projects", { name: "Paths" })).body.id;

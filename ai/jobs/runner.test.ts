@@ -3,7 +3,7 @@ import { newId } from "../../lib/ids";
 import { openTestDatabase, type TestDatabase } from "../../test/support/database";
 import { memoryLogger } from "../../test/support/kiln";
 import { startRunner, type Executor, type Runner } from "./runner";
-import { createJobStore, type JobStore } from "./store";
+import { createJobStore, jsonbSafe, type JobStore } from "./store";
 
 let database: TestDatabase;
 let store: JobStore;
@@ -198,6 +198,15 @@ describe("the durable job runner", () => {
     } finally {
       await r.stop();
     }
+  });
+
+  it("ends a held job with its final event, handed back as it is stored; a runner that lost the job ends nothing", async () => {
+    const job = await queue();
+    while ((await store.claim("wrk_end", 60_000))?.id !== job.id);
+    expect(await store.finish(job.id, "wrk_other", { status: "completed", summary: "not mine" })).toBeNull();
+    const ended = await store.finish(job.id, "wrk_end", { status: "completed", summary: "a page that says \u0000hi" });
+    expect(ended?.job).toMatchObject({ status: "completed", lastSeq: 1 });
+    expect(await store.eventsAfter(job.id, 0)).toEqual([JSON.parse(JSON.stringify(ended!.event, jsonbSafe))]);
   });
 
   it("allows one active job per project, naming it", async () => {

@@ -133,9 +133,11 @@ export function startRunner(options: RunnerOptions): Runner {
       ...(outcome.summary ? { summary: outcome.summary } : {}),
       ...(outcome.previewUrl ? { previewUrl: outcome.previewUrl } : {}),
     };
-    if (!(await store.finish(job.id, options.workerId, data))) return;
+    const ended = await store.finish(job.id, options.workerId, data);
+    if (!ended) return;
+    // The project is told first: a client that sees the final event and reads the project finds it so.
     await options.settle?.(job.projectId);
-    options.onEvent(job.id);
+    options.onEvent(job.id, [ended.event]);
   }
 
   async function run(job: JobRecord): Promise<void> {

@@ -2,7 +2,7 @@ import type Anthropic from "@anthropic-ai/sdk";
 import type pg from "pg";
 import { CURSOR_KEY } from "../../lib/cursor";
 import { AppError, notFound } from "../../lib/errors";
-import { wellFormed } from "../../lib/unicode";
+import { storable } from "../../lib/unicode";
 import type { FailureKind, GenerationEvent, GenerationEventData, GenerationEventType, GenerationOutcomeData } from "../contract";
 
 /** Where a job is in its life. */
@@ -151,12 +151,9 @@ const NEXT_VERSION = "nextval('generation_state_versions')";
 const CLOSE_APPROVALS = `UPDATE generation_approvals a SET status = 'cancelled', reason = 'the generation ended (' || done.status || ') before this was answered', answered_at = now()
    FROM done WHERE a.job_id = done.id AND a.status = 'pending'`;
 
-/**
- * Postgres `jsonb` cannot hold U+0000 nor a lone surrogate: either, in a tool's input or output (a model
- * can send both), is shown as U+FFFD instead.
- */
+/** A `JSON.stringify` replacer: every string as Postgres `jsonb` can hold it (see {@link storable}). */
 export function jsonbSafe(_key: string, value: unknown): unknown {
-  return typeof value === "string" ? wellFormed(value).replace(/\u0000/g, "\ufffd") : value;
+  return typeof value === "string" ? storable(value) : value;
 }
 
 /** One event of a turn, as `saveTurn` stores it. */
@@ -380,10 +377,11 @@ export function createJobStore(db: pg.Pool) {
     /**
      * Ends a job held by `workerId` and appends its final event (completed, failed or cancelled, saying
      * how) in the same statement: no job ends without the event its streams close on, nor with an
-     * approval still pending (each is closed as cancelled, saying how the job ended).
+     * approval still pending (each is closed as cancelled, saying how the job ended). Returns the ended
+     * job and its final event as stored, or null when `workerId` no longer held it.
      */
-    async finish(jobId: string, workerId: string, outcome: GenerationOutcomeData): Promise<JobRecord | null> {
-      return one(
+    async finish(jobId: string, workerId: string, outcome: GenerationOutcomeData): Promise<{ job: JobRecord; event: JobEvent } | null> {
+      const job = await one(
         `WITH done AS (
            UPDATE generation_jobs SET status = $3, step = 'done', progress = CASE WHEN $3 = 'completed' THEN 100 ELSE progress END,
                   error = $4, error_kind = $7, summary = COALESCE($5, summary), state_version = ${NEXT_VERSION}, last_seq = last_seq + 1,
@@ -392,8 +390,10 @@ export function createJobStore(db: pg.Pool) {
          final AS (INSERT INTO generation_events (job_id, seq, type, data) SELECT id, last_seq, $3, $6 FROM done),
          closed AS (${CLOSE_APPROVALS})
          SELECT * FROM done`,
-        [jobId, workerId, outcome.status, outcome.error ?? null, outcome.summary ?? null, JSON.stringify(outcome, jsonbSafe), outcome.errorKind ?? null],
+        [jobId, workerId, outcome.status, outcome.error ? storable(outcome.error) : null, outcome.summary ? storable(outcome.summary) : null, JSON.stringify(outcome, jsonbSafe), outcome.errorKind ?? null],
       );
+      // The event was stored in the same statement: its `created_at` is the job's `finished_at`.
+      return job && { job, event: storedEvent(job.lastSeq, outcome.status, outcome, job.finishedAt!) };
     },
 
     /** Cancels a job no runner has claimed yet, with its final event (and closes its pending approvals); null once one has (then only `requestCancel` stops it). */
