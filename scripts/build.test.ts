@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readdir, readFile, rm } from "node:fs/promises";
+import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -75,6 +75,14 @@ describe("npm run build: the standalone programs as plain JavaScript", () => {
     expect(await server.exited).toBe(1);
     expect(server.output()).toContain("ANTHROPIC_API_KEY is not set");
   }, 30_000);
+
+  it("rebuilds without touching what did not change, and leaves no partial file", async () => {
+    const before = (await stat(built.main!)).mtimeMs;
+    await buildPrograms(PROGRAMS, outdir);
+    expect((await stat(built.main!)).mtimeMs).toBe(before);
+    const all = [...(await readdir(outdir)), ...(await readdir(join(outdir, "chunks")))];
+    expect(all.filter((name) => name.includes(".partial"))).toEqual([]);
+  });
 
   it("is built only inside Kiln's root, which the built code finds by walking up", async () => {
     await expect(buildPrograms(PROGRAMS, join(tmpdir(), "kiln-elsewhere"))).rejects.toThrow(/must stay inside/);

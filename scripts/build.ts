@@ -7,10 +7,14 @@
  * Packages stay in node_modules (imported as they are); Kiln's own modules are bundled, each dynamic
  * import of one (the Daytona provider) its own chunk, loaded only when used. Chunk names carry a hash of
  * their content and nothing in dist/ is deleted: a server started earlier from the same checkout still
- * finds the chunks it has yet to load after another process rebuilt.
+ * finds the chunks it has yet to load after another process rebuilt. A file is replaced whole (written
+ * aside, then renamed) and only when its content changed, so a process starting while another builds
+ * never reads half a file.
  */
 import { build } from "esbuild";
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ROOT } from "../lib/root";
@@ -27,8 +31,9 @@ export const DIST = join(ROOT, "dist");
  */
 export async function buildPrograms(entries: Record<string, string> = PROGRAMS, outdir = DIST): Promise<Record<string, string>> {
   if (relative(ROOT, outdir).startsWith("..")) throw new Error(`the build must stay inside ${ROOT} (its code finds Kiln's files from there), not ${outdir}`);
-  await build({
+  const { outputFiles } = await build({
     absWorkingDir: ROOT,
+    write: false,
     entryPoints: Object.fromEntries(Object.entries(entries).map(([name, source]) => [name, join(ROOT, source)])),
     outdir,
     bundle: true,
@@ -42,6 +47,14 @@ export async function buildPrograms(entries: Record<string, string> = PROGRAMS, 
     chunkNames: "chunks/[name]-[hash]",
     logLevel: "warning",
   });
+  for (const file of outputFiles) {
+    const current = await readFile(file.path).catch(() => null);
+    if (current?.equals(file.contents)) continue;
+    await mkdir(dirname(file.path), { recursive: true });
+    const aside = `${file.path}.${randomBytes(4).toString("hex")}.partial`;
+    await writeFile(aside, file.contents);
+    await rename(aside, file.path);
+  }
   return Object.fromEntries(Object.keys(entries).map((name) => [name, join(outdir, `${name}.js`)]));
 }
 
