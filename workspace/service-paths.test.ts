@@ -43,6 +43,16 @@ afterAll(async () => {
   await database?.close();
 });
 
+describe("the workspace service's preview ports", () => {
+  it("never hands out a port browsers and fetch refuse (4190, in the default range)", async () => {
+    const ports = createWorkspaceService({ db: database.pool, provider: recordingProvider([]), portRange: [4189, 4191], log });
+    const first = await ports.create({ projectId: "prj_port_a" });
+    const second = await ports.create({ projectId: "prj_port_b" });
+    expect([first.devPort, second.devPort]).toEqual([4189, 4191]);
+    await expect(ports.create({ projectId: "prj_port_c" })).rejects.toMatchObject({ code: "resource_exhausted" });
+  });
+});
+
 describe("the workspace service's path gate", () => {
   it.each(HOSTILE_PATHS)("refuses %s in every endpoint that takes a path or cwd, before the provider is asked", async (_why, path) => {
     calls.length = 0;

@@ -13,6 +13,7 @@ import { devLaunch } from "./dev-launch";
 import { probeHttp } from "./probe";
 import type { SandboxInfo, SandboxProvider, SandboxState, SandboxTemplate } from "./sandbox/provider";
 import { terminalLimitsOf, TerminalSessions, type TerminalBackup, type TerminalLimits } from "./terminal/sessions";
+import { BLOCKED_PORTS } from "../lib/blocked-ports";
 
 /** What the workspace service needs from its host. */
 export interface WorkspaceDeps {
@@ -263,7 +264,7 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { te
   }
 
   /**
-   * A new row in `creating` with the lowest free preview port, or undefined when every port is taken. A
+   * A new row in `creating` with the lowest free preview port (never one browsers refuse), or undefined when every port is taken. A
    * spare (no `projectId`) is only made while its template has fewer than `poolSize` spares.
    */
   async function insertWorkspace(projectId: string | null, template: Template | undefined): Promise<WorkspaceRow | undefined> {
@@ -276,11 +277,11 @@ export function createWorkspaceService(deps: WorkspaceDeps): WorkspaceApi & { te
       const result = await client.query<WorkspaceRow>(
         `INSERT INTO workspaces (id, project_id, status, provider, dev_port, template)
          SELECT $1, $2, 'creating', $3, port, $6 FROM generate_series($4::int, $5::int) AS port
-          WHERE NOT EXISTS (SELECT 1 FROM workspaces WHERE dev_port = port AND status <> 'deleted')
+          WHERE NOT EXISTS (SELECT 1 FROM workspaces WHERE dev_port = port AND status <> 'deleted') AND port <> ALL($8::int[])
             AND ($2::text IS NOT NULL OR (SELECT count(*) FROM workspaces WHERE project_id IS NULL AND template = $6 AND status <> 'deleted') < $7)
           ORDER BY port LIMIT 1
          RETURNING *`,
-        [newId("wsp"), projectId, provider.name, low, high, template?.manifest.name ?? null, poolSize],
+        [newId("wsp"), projectId, provider.name, low, high, template?.manifest.name ?? null, poolSize, BLOCKED_PORTS],
       );
       await client.query("COMMIT");
       return result.rows[0];

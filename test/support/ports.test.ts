@@ -34,6 +34,13 @@ describe("test port blocks", () => {
     await expect(reservePorts(40, REGION)).rejects.toThrow(/no block of 40 free ports between 9000 and 9079/);
   });
 
+  it("never hands out a port fetch refuses (\"bad port\": 6000, 10080, ...)", async () => {
+    // Of the region's two blocks the first holds 6000: only the second can be given, whichever is tried first.
+    const block = await reservePorts(40, [5980, 6059]);
+    rmSync(lockFileOf(block[0]), { force: true });
+    expect(block).toEqual([6020, 6059]);
+  });
+
   it("refuses a count it cannot hold in one block", async () => {
     await expect(reservePorts(41)).rejects.toThrow("41 ports asked, 1 to 40 can be");
     await expect(reservePorts(0)).rejects.toThrow("0 ports asked");

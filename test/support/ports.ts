@@ -2,6 +2,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, unlinkSync, 
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { BLOCKED_PORTS } from "../../lib/blocked-ports";
 import { isAlive } from "../../lib/pids";
 
 /**
@@ -87,6 +88,8 @@ export async function reservePorts(count = BLOCK, region: [number, number] = def
   const start = Math.floor(Math.random() * blocks);
   for (let i = 0; i < blocks; i++) {
     const first = low + ((start + i) % blocks) * BLOCK;
+    // A block holding a port fetch refuses ("bad port") would fail whatever listens there.
+    if (BLOCKED_PORTS.some((port) => port >= first && port < first + BLOCK)) continue;
     const file = lock(first);
     if (!file) continue;
     const ports = Array.from({ length: count }, (_, k) => first + k);
